@@ -1,0 +1,126 @@
+"""dbkit's error hierarchy.
+
+Every failure a user can cause or meet is a ``DbkitError`` carrying its exit code, so the CLI
+catches one type in one place and CI can tell "broken plan" from "lock busy" by the code alone.
+Messages are written for a DBA: they say what is wrong, where, and what to do next.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README "Exit codes"); never renumber them."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    VALIDATION_FAILED = 3
+    CHECKSUM_MISMATCH = 4
+    LOCK_NOT_ACQUIRED = 5
+
+
+class DbkitError(Exception):
+    """Root of every error dbkit raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class UsageError(DbkitError):
+    """The command line or the settings ask for something that cannot be done."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ProjectError(DbkitError):
+    """The project directory is not a dbkit project, or a file in it cannot be read."""
+
+    exit_code = ExitCode.USAGE
+
+
+class PlanError(DbkitError):
+    """The migration plan is broken (missing rollback, orphan file, two heads, ...).
+
+    Raised before any connection is made, so a broken plan never touches a database.
+    """
+
+
+class RevisionNotFound(UsageError):
+    """A revision or phase named on the command line does not exist in the plan."""
+
+
+class ConnectionFailed(DbkitError):
+    """The database could not be reached; the message never contains the password."""
+
+
+class UnsupportedServer(DbkitError):
+    """The server is older than the oldest PostgreSQL major dbkit supports."""
+
+
+class EmbeddedServerError(DbkitError):
+    """The embedded default PostgreSQL server could not be started, stopped or found."""
+
+
+class LockNotAcquired(DbkitError):
+    """Another dbkit run holds the migration lock and did not release it in time."""
+
+    exit_code = ExitCode.LOCK_NOT_ACQUIRED
+
+
+class ChecksumMismatch(DbkitError):
+    """An applied migration's files were edited after it ran."""
+
+    exit_code = ExitCode.CHECKSUM_MISMATCH
+
+    def __init__(self, message: str, *, revisions: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.revisions = revisions
+
+
+class DatabaseStateError(DbkitError):
+    """The database's recorded state does not fit the plan (unknown revision, two version rows)."""
+
+
+class MigrationFailed(DbkitError):
+    """A migration's SQL failed; nothing of that migration stays applied.
+
+    ``location`` is ``path:line`` of the failing statement; ``done`` and ``not_done`` describe a
+    non-transactional migration's statements, which cannot be undone by a transaction rollback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        revision: str,
+        location: str | None = None,
+        sqlstate: str | None = None,
+        done: list[str] | None = None,
+        not_done: list[str] | None = None,
+        undone: bool = True,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.revision = revision
+        self.location = location
+        self.sqlstate = sqlstate
+        self.done = done or []
+        self.not_done = not_done or []
+        self.undone = undone
+
+
+class ValidationFailed(DbkitError):
+    """A check found offending rows; the unit it guarded was not applied or was rolled back."""
+
+    exit_code = ExitCode.VALIDATION_FAILED

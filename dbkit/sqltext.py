@@ -1,0 +1,116 @@
+"""SQL text as statements with their line numbers, parsed by pglast (PostgreSQL's own parser).
+
+Splitting lets dbkit name the exact file and line of a failing statement, run a
+non-transactional migration statement by statement, and recognise ``CREATE INDEX
+CONCURRENTLY`` to clean up the invalid index a failed build leaves behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One top-level statement of a SQL file."""
+
+    text: str
+    line: int  # 1-based line of the statement's first character in its file
+    offset: int  # 0-based character offset in its file
+
+    def line_at(self, position: int | None) -> int:
+        """File line of a 1-based character position inside this statement (server's
+        ``statement_position``)."""
+        if not position:
+            return self.line
+        return self.line + self.text.count("\n", 0, max(position - 1, 0))
+
+    @cached_property
+    def summary(self) -> str:
+        """The statement's first line, shortened, for progress and error messages."""
+        first = " ".join(self.text.split())
+        return first if len(first) <= 72 else first[:69] + "..."
+
+    @cached_property
+    def concurrent_index(self) -> tuple[str | None, str] | None:
+        """``(schema, index)`` if this is ``CREATE INDEX CONCURRENTLY name ...``."""
+        node = _parse_one(self.text)
+        if node is None or type(node).__name__ != "IndexStmt" or not node.concurrent:
+            return None
+        if not node.idxname:
+            return None
+        schema = node.relation.schemaname if node.relation is not None else None
+        return schema, node.idxname
+
+    @cached_property
+    def relations(self) -> list[str]:
+        """Tables and other relations the statement names (for naming a lock holder)."""
+        node = _parse_one(self.text)
+        if node is None:
+            return []
+        names: list[str] = []
+        for found in _walk(node):
+            if type(found).__name__ == "RangeVar" and found.relname:
+                name = f"{found.schemaname}.{found.relname}" if found.schemaname else found.relname
+                if name not in names:
+                    names.append(name)
+        return names
+
+
+def split(sql: str) -> list[Statement]:
+    """Top-level statements of ``sql``, empty ones and pure comments dropped.
+
+    Uses the parser so that ``BEGIN ATOMIC ... END`` bodies and dollar quotes split correctly;
+    falls back to the scanner when the text does not parse (the server then reports the
+    syntax error itself, with its position).
+    """
+    import pglast
+
+    try:
+        slices = pglast.split(sql, with_parser=True, only_slices=True)
+    except pglast.parser.ParseError:
+        slices = pglast.split(sql, with_parser=False, only_slices=True)
+    statements = []
+    for piece in slices:
+        text = sql[piece]
+        if not text.strip():
+            continue
+        statements.append(
+            Statement(text=text, line=sql.count("\n", 0, piece.start) + 1, offset=piece.start)
+        )
+    return statements
+
+
+def is_empty(sql: str) -> bool:
+    """True when the text holds no statement at all (only blanks and comments)."""
+    return not split(sql)
+
+
+def _parse_one(text: str):  # -> pglast node or None
+    import pglast
+
+    try:
+        parsed = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    if len(parsed) != 1:
+        return None
+    return parsed[0].stmt
+
+
+def _walk(node):
+    """Every pglast node under ``node`` (depth first)."""
+    from pglast import ast as pg_ast
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+            continue
+        if not isinstance(current, pg_ast.Node):
+            continue
+        yield current
+        for attr in current:
+            stack.append(getattr(current, attr))
