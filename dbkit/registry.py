@@ -1,0 +1,209 @@
+"""The state dbkit keeps in the target database.
+
+* ``alembic_version``: Alembic's own one-row table holding the current revision, kept in step
+  inside each migration's transaction so Alembic and dbkit always agree.
+* ``dbkit.history``: one row per run of a migration (up, down, baseline, repair), successful
+  or failed, never rewritten. The latest successful non-down row of a revision holds the
+  checksum its files had when it was applied.
+
+The SQL text lives here once and serves both the live runner and ``dbkit sql``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import DatabaseStateError
+
+if TYPE_CHECKING:
+    import psycopg
+
+VERSION_TABLE = "alembic_version"
+
+REGISTRY_DDL = """\
+CREATE SCHEMA IF NOT EXISTS dbkit;
+COMMENT ON SCHEMA dbkit IS 'dbkit migration registry: history of every migration run';
+CREATE TABLE IF NOT EXISTS dbkit.history (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    revision text NOT NULL,
+    phase text NOT NULL,
+    direction text NOT NULL,
+    checksum text NOT NULL,
+    outcome text NOT NULL,
+    applied_by text NOT NULL DEFAULT current_user,
+    os_user text,
+    client_host text,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    duration_ms numeric(14, 3) NOT NULL DEFAULT 0,
+    dbkit_version text NOT NULL,
+    message text,
+    CONSTRAINT pk_history PRIMARY KEY (id),
+    CONSTRAINT ck_history_direction
+        CHECK (direction IN ('up', 'down', 'baseline', 'repair')),
+    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed'))
+);
+CREATE INDEX IF NOT EXISTS ix_history_revision ON dbkit.history (revision, id);
+COMMENT ON TABLE dbkit.history IS 'One row per run of a migration; never updated or deleted';
+COMMENT ON COLUMN dbkit.history.revision IS 'Revision id (migrations/versions/<revision>_*.py)';
+COMMENT ON COLUMN dbkit.history.phase IS 'Phase the migration belongs to';
+COMMENT ON COLUMN dbkit.history.direction IS
+    'up (applied), down (rolled back), baseline (adopted, no SQL run), repair (checksum accepted)';
+COMMENT ON COLUMN dbkit.history.checksum IS 'SHA-256 of the SQL pair when the row was written';
+COMMENT ON COLUMN dbkit.history.outcome IS 'success, or failed (the migration left no trace)';
+COMMENT ON COLUMN dbkit.history.applied_by IS 'Database role that ran it';
+COMMENT ON COLUMN dbkit.history.os_user IS 'Operating-system user that ran dbkit';
+COMMENT ON COLUMN dbkit.history.client_host IS 'Host name dbkit ran on';
+COMMENT ON COLUMN dbkit.history.started_at IS 'When the run of this migration started';
+COMMENT ON COLUMN dbkit.history.duration_ms IS 'Time spent running its SQL, in milliseconds';
+COMMENT ON COLUMN dbkit.history.dbkit_version IS 'dbkit version that wrote the row';
+COMMENT ON COLUMN dbkit.history.message IS 'Error or note (failed runs, repairs, baselines)';
+CREATE TABLE IF NOT EXISTS alembic_version (
+    version_num varchar(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+"""
+
+INSERT_HISTORY = """\
+INSERT INTO dbkit.history (revision, phase, direction, checksum, outcome, os_user,
+    client_host, started_at, duration_ms, dbkit_version, message)
+VALUES (%(revision)s, %(phase)s, %(direction)s, %(checksum)s, %(outcome)s, %(os_user)s,
+    %(client_host)s, %(started_at)s, %(duration_ms)s, %(dbkit_version)s, %(message)s)"""
+
+
+def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
+    """The statement moving ``alembic_version`` from one revision to the next."""
+    if from_revision is None:
+        return f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%s)", (to_revision,)
+    if to_revision is None:
+        return f"DELETE FROM {VERSION_TABLE} WHERE version_num = %s", (from_revision,)
+    return (
+        f"UPDATE {VERSION_TABLE} SET version_num = %s WHERE version_num = %s",
+        (to_revision, from_revision),
+    )
+
+
+def client_identity() -> dict[str, str | None]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = os.environ.get("USER")
+    return {"os_user": user, "client_host": socket.gethostname()}
+
+
+def history_params(
+    *,
+    revision: str,
+    phase: str,
+    direction: str,
+    checksum: str,
+    outcome: str,
+    started_at: datetime | None,
+    duration_ms: float,
+    message: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "revision": revision,
+        "phase": phase,
+        "direction": direction,
+        "checksum": checksum,
+        "outcome": outcome,
+        "started_at": started_at,
+        "duration_ms": round(duration_ms, 3),
+        "dbkit_version": __version__,
+        "message": message,
+        **client_identity(),
+    }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    revision: str
+    phase: str
+    direction: str
+    checksum: str
+    outcome: str
+    applied_by: str
+    os_user: str | None
+    client_host: str | None
+    started_at: datetime
+    duration_ms: float
+    dbkit_version: str
+    message: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["started_at"] = self.started_at.isoformat()
+        data["duration_ms"] = float(self.duration_ms)
+        return data
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """What the database says about migrations, read without writing anything."""
+
+    current: str | None
+    recorded_checksums: dict[str, str]
+    has_registry: bool
+
+
+def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
+    row = conn.execute(
+        "SELECT to_regclass('dbkit.history') IS NOT NULL, "
+        f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
+    ).fetchone()
+    return bool(row[0]), bool(row[1])
+
+
+def ensure_registry(conn: psycopg.Connection) -> None:
+    """Create the registry tables when missing (idempotent, in one transaction)."""
+    history, version = registry_exists(conn)
+    if history and version:
+        return
+    with conn.transaction():
+        conn.execute(REGISTRY_DDL)
+
+
+def read_state(conn: psycopg.Connection) -> DatabaseState:
+    has_history, has_version = registry_exists(conn)
+    current = None
+    if has_version:
+        rows = [r[0] for r in conn.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
+        if len(rows) > 1:
+            raise DatabaseStateError(
+                f"{VERSION_TABLE} holds several revisions ({', '.join(sorted(rows))})",
+                hint="dbkit keeps a single linear chain; resolve the branches with Alembic first",
+            )
+        current = rows[0] if rows else None
+    recorded: dict[str, str] = {}
+    if has_history:
+        for revision, checksum in conn.execute(
+            "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
+            "WHERE outcome = 'success' AND direction <> 'down' ORDER BY revision, id DESC"
+        ):
+            recorded[revision] = checksum
+    return DatabaseState(current=current, recorded_checksums=recorded, has_registry=has_history)
+
+
+def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[HistoryRow]:
+    has_history, _ = registry_exists(conn)
+    if not has_history:
+        return []
+    query = (
+        "SELECT id, revision, phase, direction, checksum, outcome, applied_by, os_user, "
+        "client_host, started_at, duration_ms, dbkit_version, message FROM dbkit.history "
+        "ORDER BY id DESC"
+    )
+    params: tuple = ()
+    if limit is not None:
+        query += " LIMIT %s"
+        params = (limit,)
+    rows = [HistoryRow(*row) for row in conn.execute(query, params)]
+    rows.reverse()
+    return rows
