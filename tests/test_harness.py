@@ -1,0 +1,73 @@
+"""The test harness itself: every test gets its own empty database, and it goes away after."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.smoke
+
+_seen: dict[str, object] = {}
+
+
+def _user_tables(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_db_url_is_a_fresh_empty_database(db_url, pg_server):
+    assert _user_tables(db_url) == []
+    with psycopg.connect(db_url) as conn:
+        name = conn.execute("SELECT current_database()").fetchone()[0]
+        conn.execute("CREATE TABLE left_behind (id int)")
+        # Keep a connection open past the test: the teardown must terminate it to drop.
+        _seen["conn"] = psycopg.connect(db_url)
+    assert name != "postgres"
+    assert name != pg_server.template
+    _seen["db"] = name
+
+
+def test_previous_database_was_dropped_even_with_open_connection(db_url, pg_server):
+    assert "db" in _seen, "runs after test_db_url_is_a_fresh_empty_database"
+    assert not pg_server.database_exists(_seen["db"])
+    assert _user_tables(db_url) == []  # the table made above did not leak into the template
+
+
+def test_make_db_gives_distinct_databases(make_db, pg_server):
+    urls = [make_db() for _ in range(3)]
+    names = set()
+    for url in urls:
+        with psycopg.connect(url) as conn:
+            names.add(conn.execute("SELECT current_database()").fetchone()[0])
+    assert len(names) == 3
+    assert all(pg_server.database_exists(n) for n in names)
+
+
+def test_pg_major_matches_server(pg_server, pg_major, db_url):
+    with psycopg.connect(db_url) as conn:
+        num = int(conn.execute("SHOW server_version_num").fetchone()[0])
+    assert pg_major == num // 10000 == pg_server.major
+    assert pg_major >= 13
+
+
+def test_admin_url_reaches_maintenance_database(pg_server):
+    with psycopg.connect(pg_server.admin_url) as conn:
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+
+
+def test_psql_from_bindir_connects(pg_server, db_url):
+    if pg_server.bindir is None:
+        pytest.skip("external server: no bin directory")
+    out = subprocess.run(
+        [str(pg_server.bindir / "psql"), db_url, "-XAtqc", "SELECT 40 + 2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "42"
