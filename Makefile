@@ -1,0 +1,58 @@
+# The few commands people type. README quotes `make run` and `make test`.
+#
+#   make run    create .venv, install dbkit, migrate the embedded database to head, print status
+#   make test   install, run the whole suite on the embedded PostgreSQL, then the smoke subset on
+#               the system's PostgreSQL (a second, older major)
+#   make lint   static checks
+#   make bench  benchmarks/run.sh
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.dbkit-installed
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-embedded test-system lint bench clean
+
+help:
+	@echo "make run | test | lint | bench | install | clean"
+
+# Re-installs when pyproject.toml changes (or the venv was removed).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dbkit migrate
+	$(BIN)/dbkit status
+
+test: test-embedded test-system
+
+test-embedded: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The smoke subset on the system's PostgreSQL; .ci/system-pg finds (or installs) its binaries.
+test-system: $(STAMP)
+	bindir="$$(.ci/system-pg)"; \
+	DBKIT_TEST_SERVER=system DBKIT_TEST_PG_BINDIR="$$bindir" $(BIN)/pytest -m smoke $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	@if [ -x benchmarks/run.sh ] || [ -f benchmarks/run.sh ]; then \
+		PATH="$(CURDIR)/$(BIN):$$PATH" bash benchmarks/run.sh; \
+	else \
+		echo "make bench: benchmarks/run.sh does not exist yet" >&2; exit 1; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
