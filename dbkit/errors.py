@@ -30,6 +30,7 @@ class DbkitError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.completed: list = []  # steps that finished before the failure (migrate/rollback)
 
     def __str__(self) -> str:
         if self.hint:

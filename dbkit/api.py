@@ -1,0 +1,406 @@
+"""What users call: one function per command, returning result objects.
+
+The CLI is a thin layer over these functions; anything the CLI does, Python code can do by
+calling them with a :class:`~dbkit.settings.Settings` from :func:`dbkit.settings.resolve`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import database, registry
+from .database import one_line
+from .errors import (
+    ChecksumMismatch,
+    DatabaseStateError,
+    DbkitError,
+    ExitCode,
+    UsageError,
+)
+from .plan import Migration, Plan, load_plan
+from .runner import Reporter, Runner, StepResult, steps_down, steps_up
+from .settings import Settings, scrub
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass
+class RunResult:
+    """Outcome of ``migrate`` or ``rollback``."""
+
+    command: str
+    database: str
+    from_revision: str | None
+    to_revision: str | None
+    dry_run: bool
+    steps: list[StepResult] = field(default_factory=list)
+    duration_ms: float = 0.0
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "database": self.database,
+            "from_revision": self.from_revision,
+            "to_revision": self.to_revision,
+            "dry_run": self.dry_run,
+            "steps": [s.to_dict() for s in self.steps],
+            "duration_ms": round(self.duration_ms, 3),
+            "message": self.message,
+        }
+
+
+@dataclass
+class MigrationInfo:
+    revision: str
+    name: str
+    phase: str
+    description: str
+    transactional: bool
+
+    @classmethod
+    def of(cls, migration: Migration) -> MigrationInfo:
+        return cls(
+            migration.revision,
+            migration.name,
+            migration.phase,
+            migration.description,
+            migration.transactional,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StatusResult:
+    database: str
+    current_revision: str | None
+    current_phase: str | None
+    head: str | None
+    applied: int
+    pending: list[MigrationInfo]
+    changed: list[MigrationInfo]
+    unrecorded: list[MigrationInfo]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.CHECKSUM_MISMATCH if self.changed else ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "current_revision": self.current_revision,
+            "current_phase": self.current_phase,
+            "head": self.head,
+            "applied": self.applied,
+            "up_to_date": not self.pending,
+            "pending": [m.to_dict() for m in self.pending],
+            "changed": [m.to_dict() for m in self.changed],
+            "unrecorded": [m.to_dict() for m in self.unrecorded],
+        }
+
+
+@dataclass
+class RegistryChange:
+    """Outcome of ``baseline`` or ``repair``: rows written, no SQL of migrations run."""
+
+    command: str
+    database: str
+    revisions: list[str]
+    current_revision: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _session(
+    settings: Settings, reporter: Reporter | None = None, *, lock: bool = True
+) -> Iterator[psycopg.Connection]:
+    """One connection for the whole command, holding the migration lock if asked."""
+    url = settings.database_url()
+    conn = database.connect(url, settings)
+    import psycopg
+
+    try:
+        if lock:
+            with database.migration_lock(
+                conn, settings.lock_wait, reporter.note if reporter else None
+            ):
+                yield conn
+        else:
+            yield conn
+    except psycopg.Error as exc:
+        raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None
+    finally:
+        conn.close()
+
+
+def _check_checksums(plan: Plan, state: registry.DatabaseState) -> None:
+    changed = _changed(plan, state)
+    if changed:
+        names = ", ".join(m.name for m in changed)
+        raise ChecksumMismatch(
+            f"applied migrations were edited since they ran: {names}",
+            revisions=[m.revision for m in changed],
+            hint="restore the files, or run `dbkit repair` to accept the edit on purpose",
+        )
+
+
+def _applied(plan: Plan, state: registry.DatabaseState) -> list[Migration]:
+    return list(plan.migrations[: _position(plan, state) + 1])
+
+
+def _position(plan: Plan, state: registry.DatabaseState) -> int:
+    if state.current is None:
+        return -1
+    try:
+        return plan.position(state.current)
+    except DbkitError:
+        raise DatabaseStateError(
+            f"the database is at revision {state.current}, which is not in "
+            f"{plan.project_dir / 'migrations' / 'versions'}",
+            hint="is this the right project and database?",
+        ) from None
+
+
+def _changed(plan: Plan, state: registry.DatabaseState) -> list[Migration]:
+    return [
+        m
+        for m in _applied(plan, state)
+        if m.revision in state.recorded_checksums
+        and state.recorded_checksums[m.revision] != m.checksum
+    ]
+
+
+# -- migrate / rollback ---------------------------------------------------------------------
+
+
+def migrate(
+    settings: Settings,
+    *,
+    to: str | None = None,
+    phase: str | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Apply pending migrations up to ``to`` (default head) or to the end of ``phase``."""
+    if to is not None and phase is not None:
+        raise UsageError("give either --to or --phase, not both")
+    plan = load_plan(settings.project_dir)
+    if phase is not None:
+        target = plan.phase_span(phase)[1]
+    else:
+        target = plan.position(plan.resolve(to or "head"))
+
+    def choose(current: int) -> list[Migration]:
+        if target < current:
+            raise UsageError(
+                f"the database is at {plan.migrations[current].name}, past the target "
+                f"{plan.migrations[target].name if target >= 0 else 'base'}",
+                hint="migrate never goes down; use `dbkit rollback --to ...`",
+            )
+        return plan.between(current, target)
+
+    return _run(settings, plan, "migrate", choose, steps_up, dry_run, reporter)
+
+
+def rollback(
+    settings: Settings,
+    *,
+    to: str | None = None,
+    phase: str | None = None,
+    steps: int | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Roll back to ``to`` (a revision or ``base``), to before ``phase``, or by ``steps``."""
+    given = [
+        name for name, value in (("--to", to), ("--phase", phase), ("--steps", steps)) if value
+    ]
+    if len(given) != 1:
+        raise UsageError(
+            "rollback needs exactly one explicit target: --to REV, --to base, --phase P or "
+            "--steps N" + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if steps is not None and steps < 1:
+        raise UsageError(f"--steps must be 1 or more, not {steps}")
+    plan = load_plan(settings.project_dir)
+    if to is not None:
+        fixed_target = plan.position(plan.resolve(to))
+    elif phase is not None:
+        fixed_target = plan.phase_span(phase)[0] - 1
+    else:
+        fixed_target = None
+
+    def choose(current: int) -> list[Migration]:
+        target = current - steps if fixed_target is None else fixed_target
+        if steps is not None and target < -1:
+            raise UsageError(
+                f"--steps {steps} goes past base: only {current + 1} migrations are applied"
+            )
+        if target > current:
+            raise UsageError(
+                f"{plan.migrations[target].name} is not applied (the database is at "
+                f"{plan.migrations[current].name if current >= 0 else 'base'})",
+                hint="rollback never goes up; use `dbkit migrate --to ...`",
+            )
+        return plan.between(target, current)
+
+    return _run(settings, plan, "rollback", choose, steps_down, dry_run, reporter)
+
+
+def _run(settings, plan, command, choose, make_steps, dry_run, reporter) -> RunResult:
+    t0 = time.perf_counter()
+    with _session(settings, reporter) as conn:
+        if dry_run:
+            conn.execute("BEGIN")
+        try:
+            registry.ensure_registry(conn)
+            state = registry.read_state(conn)
+            _check_checksums(plan, state)
+            chosen = choose(_position(plan, state))
+            steps = make_steps(chosen)
+            result = RunResult(
+                command=command,
+                database=settings.display_url(),
+                from_revision=state.current,
+                to_revision=steps[-1].to_revision if steps else state.current,
+                dry_run=dry_run,
+            )
+            if not steps:
+                result.message = f"nothing to do: the database is at {state.current or 'base'}"
+            runner = Runner(conn, settings, reporter, dry_run=dry_run)
+            result.steps = runner.run(steps)
+        finally:
+            if dry_run and not conn.closed:
+                conn.execute("ROLLBACK")
+    result.duration_ms = (time.perf_counter() - t0) * 1000
+    if dry_run and steps:
+        result.message = "dry run: everything above was rolled back; the database is unchanged"
+    return result
+
+
+# -- read-only commands ---------------------------------------------------------------------
+
+
+def status(settings: Settings) -> StatusResult:
+    """Current revision and phase, pending migrations and edited applied ones (read-only)."""
+    plan = load_plan(settings.project_dir)
+    with _session(settings, lock=False) as conn:
+        state = registry.read_state(conn)
+    position = _position(plan, state)
+    applied = plan.migrations[: position + 1]
+    return StatusResult(
+        database=settings.display_url(),
+        current_revision=state.current,
+        current_phase=applied[-1].phase if applied else None,
+        head=plan.head,
+        applied=len(applied),
+        pending=[MigrationInfo.of(m) for m in plan.migrations[position + 1 :]],
+        changed=[MigrationInfo.of(m) for m in _changed(plan, state)],
+        unrecorded=[
+            MigrationInfo.of(m) for m in applied if m.revision not in state.recorded_checksums
+        ],
+    )
+
+
+def history(settings: Settings, *, limit: int | None = None) -> list[registry.HistoryRow]:
+    """The history rows, oldest first (the last ``limit`` rows if given)."""
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be 1 or more, not {limit}")
+    with _session(settings, lock=False) as conn:
+        return registry.read_history(conn, limit)
+
+
+# -- registry-only commands -----------------------------------------------------------------
+
+
+def baseline(settings: Settings, revision: str) -> RegistryChange:
+    """Adopt a database that already holds the schema up to ``revision``: no SQL is run."""
+    plan = load_plan(settings.project_dir)
+    target = plan.resolve(revision)
+    if target is None:
+        raise UsageError("baseline needs a revision, not base")
+    adopted = plan.migrations[: plan.position(target) + 1]
+    with _session(settings) as conn:
+        registry.ensure_registry(conn)
+        state = registry.read_state(conn)
+        if state.current is not None:
+            raise UsageError(
+                f"the database is already at revision {state.current}; baseline only adopts "
+                "a database with no recorded revision"
+            )
+        with conn.transaction():
+            statement, params = registry.version_statement(None, target)
+            conn.execute(statement, params)
+            for migration in adopted:
+                conn.execute(
+                    registry.INSERT_HISTORY,
+                    registry.history_params(
+                        revision=migration.revision,
+                        phase=migration.phase,
+                        direction="baseline",
+                        checksum=migration.checksum,
+                        outcome="success",
+                        started_at=None,
+                        duration_ms=0,
+                        message=f"adopted by baseline {target}; SQL not run",
+                    ),
+                )
+    return RegistryChange(
+        command="baseline",
+        database=settings.display_url(),
+        revisions=[m.revision for m in adopted],
+        current_revision=target,
+        message=f"database adopted at revision {target}: {len(adopted)} migrations marked "
+        "as applied, no SQL run",
+    )
+
+
+def repair(settings: Settings) -> RegistryChange:
+    """Accept the current files of edited (or unrecorded) applied migrations, on purpose."""
+    plan = load_plan(settings.project_dir)
+    with _session(settings) as conn:
+        registry.ensure_registry(conn)
+        state = registry.read_state(conn)
+        applied = _applied(plan, state)
+        to_fix = [m for m in applied if state.recorded_checksums.get(m.revision) != m.checksum]
+        with conn.transaction():
+            for migration in to_fix:
+                old = state.recorded_checksums.get(migration.revision)
+                conn.execute(
+                    registry.INSERT_HISTORY,
+                    registry.history_params(
+                        revision=migration.revision,
+                        phase=migration.phase,
+                        direction="repair",
+                        checksum=migration.checksum,
+                        outcome="success",
+                        started_at=None,
+                        duration_ms=0,
+                        message=f"checksum accepted (was {old[:12] if old else 'unrecorded'})",
+                    ),
+                )
+    message = (
+        f"accepted the current files of {len(to_fix)} applied migrations"
+        if to_fix
+        else "nothing to repair: every applied migration matches its files"
+    )
+    return RegistryChange(
+        command="repair",
+        database=settings.display_url(),
+        revisions=[m.revision for m in to_fix],
+        current_revision=state.current,
+        message=message,
+    )

@@ -1,0 +1,472 @@
+"""The ``dbkit`` command line: parse options, call one library function, render its result.
+
+Nothing here talks to a database or reads migration files itself; that is the library's job
+(:mod:`dbkit.api` and friends). Heavy modules (psycopg, the embedded server, Alembic) are only
+imported by the commands that need them, so ``dbkit --help`` and ``dbkit sql`` start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import DbkitError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  failure (SQL error, connection problem, broken plan)
+  2  usage error (bad option, unknown revision or phase)
+  3  validation failed (the checked unit was not applied or was rolled back)
+  4  checksum mismatch (an applied migration's files were edited)
+  5  migration lock not acquired (another dbkit run is busy)
+"""
+
+
+class Context:
+    """Options shared by every command, resolved into settings only when a command needs them."""
+
+    def __init__(self, project: str | None, url: str | None, traceback: bool) -> None:
+        self.project = project
+        self.url = url
+        self.traceback = traceback
+
+    def settings(self):
+        from .settings import resolve
+
+        return resolve(self.project, url=self.url)
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _style(text: str, **kwargs: Any) -> str:
+    return click.style(text, **kwargs) if _use_color() else text
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def handle_errors(func):
+    """Turn every DbkitError into one line on stderr and its documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        as_json = bool(ctx.params.get("as_json"))
+        try:
+            return func(*args, **kwargs)
+        except DbkitError as exc:
+            if ctx.obj is not None and ctx.obj.traceback:
+                raise
+            if as_json:
+                _emit_json(
+                    {
+                        "error": str(exc),
+                        "error_type": type(exc).__name__,
+                        "exit_code": int(exc.exit_code),
+                        "completed": [s.to_dict() for s in exc.completed],
+                    }
+                )
+            click.echo(f"dbkit: error: {exc}", err=True)
+            ctx.exit(int(exc.exit_code))
+
+    return wrapper
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (for machines)."
+)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.option(
+    "--project",
+    "-p",
+    type=click.Path(file_okay=False),
+    help="Project directory (default: the nearest one above the current directory holding "
+    "migrations/versions).",
+)
+@click.option(
+    "--url",
+    help="Database URL. Overrides DBKIT_DATABASE_URL, DATABASE_URL and [tool.dbkit] url; "
+    "without any of them dbkit uses its embedded server.",
+)
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
+@click.version_option(package_name="dbkit")
+@click.pass_context
+def main(ctx: click.Context, project: str | None, url: str | None, traceback: bool) -> None:
+    """dbkit: schema-first PostgreSQL migrations with paired rollbacks.
+
+    Each migration is a revision file in migrations/versions/ naming its phase and its SQL
+    pair: sql/NNNN_slug.sql (up) and rollbacks/NNNN_slug.sql (down). dbkit applies them one
+    transaction each, records every run in the dbkit.history table, keeps Alembic's
+    alembic_version in step, and refuses to run when an applied migration was edited.
+    """
+    ctx.obj = Context(project, url, traceback)
+
+
+# -- project files -------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@handle_errors
+def init(directory: str) -> None:
+    """Create a new dbkit project in DIRECTORY (default: the current directory).
+
+    Writes migrations/versions/, sql/, rollbacks/, validations/, dbkit.toml and the Alembic
+    environment (alembic.ini, migrations/env.py) so `alembic upgrade head` works too.
+    """
+    from .scaffold import init_project
+
+    created = init_project(Path(directory))
+    for path in created:
+        click.echo(f"created {path}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--phase", required=True, help="Phase the migration belongs to (lowercase name).")
+@click.option(
+    "--non-transactional",
+    is_flag=True,
+    help="Run it statement by statement outside a transaction (CREATE INDEX CONCURRENTLY, "
+    "ALTER TYPE ... ADD VALUE on old servers, VACUUM). Its files must then be idempotent.",
+)
+@click.pass_obj
+@handle_errors
+def new(obj: Context, name: str, phase: str, non_transactional: bool) -> None:
+    """Create the files of a new migration NAME at the head of the chain.
+
+    Writes the revision file, sql/NNNN_name.sql, rollbacks/NNNN_name.sql and empty
+    validations/NNNN_name.pre.sql and .post.sql.
+    """
+    from .scaffold import new_migration
+    from .settings import find_project_dir
+
+    project = find_project_dir(Path(obj.project) if obj.project else None)
+    for path in new_migration(project, name, phase, non_transactional=non_transactional):
+        click.echo(f"created {path}")
+
+
+# -- migrate / rollback ----------------------------------------------------------------------
+
+
+class _ProgressReporter:
+    """Prints one line per migration as it runs (text mode)."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+
+    def step_started(self, migration, direction: str) -> None:
+        pass
+
+    def step_finished(self, result) -> None:
+        arrow = "up  " if result.direction == "up" else "down"
+        outcome = result.outcome
+        color = {"applied": "green", "rolled back": "yellow", "skipped": "cyan"}.get(outcome)
+        line = (
+            f"{arrow} {result.name:<40} [{result.phase}] "
+            f"{_style(outcome, fg=color)} in {result.duration_ms:.1f} ms"
+        )
+        click.echo(line)
+        for note in result.notes:
+            click.echo(f"       {note}")
+
+    def note(self, text: str) -> None:
+        click.echo(f"note: {text}", err=True)
+
+
+def _render_run(result, as_json: bool) -> None:
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    applied = [s for s in result.steps if s.outcome in ("applied", "rolled back")]
+    skipped = [s for s in result.steps if s.outcome == "skipped"]
+    if result.steps:
+        verb = "applied" if result.command == "migrate" else "rolled back"
+        where = f"database now at {result.to_revision or 'base'}"
+        if result.dry_run:
+            verb, where = f"would be {verb}", f"it would end at {result.to_revision or 'base'}"
+        summary = (
+            f"{len(applied)} migration{'s' if len(applied) != 1 else ''} {verb} in "
+            f"{result.duration_ms / 1000:.2f}s; {where}"
+        )
+        if skipped:
+            summary += f"; {len(skipped)} skipped"
+        click.echo(summary)
+    if result.message:
+        click.echo(result.message)
+
+
+@main.command()
+@click.option("--to", "to", metavar="REV", help="Stop at this revision (default: head).")
+@click.option("--phase", metavar="PHASE", help="Migrate up to the end of this phase.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run everything inside one transaction and roll it back; migrations that must run "
+    "outside a transaction are reported, not run.",
+)
+@json_option
+@click.pass_obj
+@handle_errors
+def migrate(obj: Context, to: str | None, phase: str | None, dry_run: bool, as_json: bool) -> None:
+    """Apply pending migrations, each in its own transaction.
+
+    Before running, the plan is checked (no connection is made if it is broken) and applied
+    migrations' checksums are compared with their files. A session advisory lock keeps two
+    runs from interleaving.
+    """
+    from . import api
+
+    reporter = None if as_json else _ProgressReporter("migrate")
+    result = api.migrate(obj.settings(), to=to, phase=phase, dry_run=dry_run, reporter=reporter)
+    _render_run(result, as_json)
+
+
+@main.command()
+@click.option("--to", "to", metavar="REV", help="Roll back to this revision ('base' for all).")
+@click.option("--phase", metavar="PHASE", help="Roll back to the state before this phase.")
+@click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run the rollbacks inside one transaction and roll it back.",
+)
+@json_option
+@click.pass_obj
+@handle_errors
+def rollback(
+    obj: Context,
+    to: str | None,
+    phase: str | None,
+    steps: int | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run paired rollbacks in reverse order; an explicit target is required.
+
+    --phase P returns the database to where it was before phase P, rolling back any later
+    phases first.
+    """
+    from . import api
+
+    reporter = None if as_json else _ProgressReporter("rollback")
+    result = api.rollback(
+        obj.settings(), to=to, phase=phase, steps=steps, dry_run=dry_run, reporter=reporter
+    )
+    _render_run(result, as_json)
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def status(obj: Context, as_json: bool) -> None:
+    """Show the current revision and phase, pending migrations and edited applied ones.
+
+    Exits 4 when an applied migration's files changed since it ran.
+    """
+    from . import api
+
+    result = api.status(obj.settings())
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        click.echo(f"database:  {result.database}")
+        current = result.current_revision or "base (nothing applied)"
+        phase = f" [phase {result.current_phase}]" if result.current_phase else ""
+        click.echo(f"current:   {current}{phase}")
+        click.echo(f"head:      {result.head or '(no migrations)'}")
+        if result.pending:
+            click.echo(f"pending:   {len(result.pending)}")
+            for m in result.pending:
+                click.echo(f"  {m.name:<40} [{m.phase}]")
+        else:
+            click.echo(_style("up to date", fg="green"))
+        for m in result.changed:
+            click.echo(
+                _style(f"changed:   {m.name} was edited after it was applied", fg="red"),
+            )
+        if result.unrecorded:
+            names = ", ".join(m.revision for m in result.unrecorded)
+            click.echo(f"unrecorded: {names} (applied without dbkit history; checksums unknown)")
+    sys.exit(int(result.exit_code))
+
+
+@main.command()
+@click.option("--limit", type=int, metavar="N", help="Show only the last N runs.")
+@json_option
+@click.pass_obj
+@handle_errors
+def history(obj: Context, limit: int | None, as_json: bool) -> None:
+    """List every recorded run of a migration, oldest first."""
+    from . import api
+
+    rows = api.history(obj.settings(), limit=limit)
+    if as_json:
+        _emit_json([row.to_dict() for row in rows])
+        return
+    if not rows:
+        click.echo("no history: dbkit has not run on this database")
+        return
+    for row in rows:
+        message = f"  {row.message}" if row.message else ""
+        click.echo(
+            f"{row.started_at:%Y-%m-%d %H:%M:%S%z}  {row.revision:<6} {row.direction:<8} "
+            f"{row.outcome:<7} {float(row.duration_ms):>10.1f} ms  {row.applied_by}"
+            f"@{row.client_host or '?'}  [{row.phase}]{message}"
+        )
+
+
+@main.command()
+@click.argument("revision")
+@json_option
+@click.pass_obj
+@handle_errors
+def baseline(obj: Context, revision: str, as_json: bool) -> None:
+    """Adopt a database that already holds the schema up to REVISION.
+
+    Records REVISION and the migrations before it as applied, without running their SQL.
+    """
+    from . import api
+
+    result = api.baseline(obj.settings(), revision)
+    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def repair(obj: Context, as_json: bool) -> None:
+    """Accept on purpose the edited files of applied migrations (records their new checksums)."""
+    from . import api
+
+    result = api.repair(obj.settings())
+    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+
+
+# -- offline SQL -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("direction", type=click.Choice(["up", "down"]), default="up")
+@click.option("--from", "from_rev", metavar="REV", help="Start after this revision.")
+@click.option("--to", "to_rev", metavar="REV", help="Stop at this revision.")
+@click.pass_obj
+@handle_errors
+def sql(obj: Context, direction: str, from_rev: str | None, to_rev: str | None) -> None:
+    """Print the exact SQL script a migrate (up) or rollback (down) would run.
+
+    Offline: no database is needed. The script has the transaction boundaries, the
+    alembic_version statements and the dbkit.history rows, and runs in psql as it is
+    (psql -v ON_ERROR_STOP=1 -f script.sql).
+    """
+    from .plan import load_plan
+    from .render import render_script
+    from .settings import find_project_dir, read_project_config
+
+    project = find_project_dir(Path(obj.project) if obj.project else None)
+    config = read_project_config(project)
+    script = render_script(
+        load_plan(project),
+        direction,
+        from_rev,
+        to_rev,
+        lock_timeout=str(config.get("lock_timeout", "5s")),
+        statement_timeout=str(config.get("statement_timeout", "0")),
+    )
+    click.echo(script, nl=False)
+
+
+# -- embedded server -------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Manage the embedded default PostgreSQL server (data under .dbkit/)."""
+
+
+def _project(obj: Context) -> Path:
+    from .settings import find_project_dir
+
+    return find_project_dir(Path(obj.project) if obj.project else None)
+
+
+@db.command("start")
+@click.pass_obj
+@handle_errors
+def db_start(obj: Context) -> None:
+    """Start the embedded server (or reuse the running one) and print its URL."""
+    from . import embedded
+
+    click.echo(embedded.ensure_running(_project(obj)))
+
+
+@db.command("stop")
+@click.pass_obj
+@handle_errors
+def db_stop(obj: Context) -> None:
+    """Stop the embedded server; its data stays under .dbkit/."""
+    from . import embedded
+
+    was_running = embedded.stop(_project(obj))
+    click.echo("stopped" if was_running else "not running")
+
+
+@db.command("status")
+@json_option
+@click.pass_obj
+@handle_errors
+def db_status(obj: Context, as_json: bool) -> None:
+    """Say whether the embedded server runs, where its data is and its URL."""
+    from . import embedded
+
+    info = embedded.status(_project(obj))
+    data = info.to_dict() if hasattr(info, "to_dict") else dict(info.__dict__)
+    if as_json:
+        _emit_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key + ':':<16}{value}")
+
+
+@db.command("url")
+@click.pass_obj
+@handle_errors
+def db_url(obj: Context) -> None:
+    """Print the embedded server's URL (exit 1 if it is not running)."""
+    from . import embedded
+    from .errors import EmbeddedServerError
+
+    url = embedded.current_url(_project(obj))
+    if url is None:
+        raise EmbeddedServerError(
+            "the embedded server is not running", hint="start it with `dbkit db start`"
+        )
+    click.echo(url)
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    main(prog_name="dbkit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name="dbkit")

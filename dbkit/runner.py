@@ -1,0 +1,407 @@
+"""Executing migrations against a live connection: one transaction per migration.
+
+A transactional migration runs its statements, the ``alembic_version`` move and its history row
+in one transaction, so it is applied whole or not at all. A migration declared
+``transactional = False`` runs statement by statement in autocommit; if one fails, dbkit runs
+the migration's paired file (both must be idempotent) to return to the previous revision and
+reports what had run, so nothing is left half-applied without saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from . import registry, sqltext
+from .database import lock_blockers, one_line
+from .errors import DatabaseStateError, DbkitError, MigrationFailed
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from .plan import Migration
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass
+class StepResult:
+    """What happened to one migration in one direction."""
+
+    revision: str
+    name: str
+    phase: str
+    direction: str
+    outcome: str  # applied | rolled back | skipped | failed
+    duration_ms: float = 0.0
+    statements: int = 0
+    transactional: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "duration_ms": round(self.duration_ms, 3)}
+
+
+class Reporter:
+    """Receives progress as it happens; the CLI prints it, the library default ignores it."""
+
+    def step_started(self, migration: Migration, direction: str) -> None:
+        pass
+
+    def step_finished(self, result: StepResult) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Step:
+    migration: Migration
+    direction: str  # up | down
+    from_revision: str | None
+    to_revision: str | None
+
+
+def steps_up(migrations: list[Migration]) -> list[Step]:
+    return [Step(m, "up", m.down_revision, m.revision) for m in migrations]
+
+
+def steps_down(migrations: list[Migration]) -> list[Step]:
+    return [Step(m, "down", m.revision, m.down_revision) for m in reversed(migrations)]
+
+
+class Runner:
+    """Runs steps on one connection that already holds the migration lock."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        settings: Settings,
+        reporter: Reporter | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.reporter = reporter or Reporter()
+        self.dry_run = dry_run
+
+    def run(self, steps: list[Step]) -> list[StepResult]:
+        results: list[StepResult] = []
+        for step in steps:
+            self.reporter.step_started(step.migration, step.direction)
+            try:
+                if step.migration.transactional:
+                    result = self._run_in_transaction(step)
+                else:
+                    result = self._run_outside_transaction(step)
+            except DbkitError as exc:
+                exc.completed = results  # what did finish, for --json and the summary
+                raise
+            results.append(result)
+            self.reporter.step_finished(result)
+        return results
+
+    # -- transactional -----------------------------------------------------------------
+
+    def _run_in_transaction(self, step: Step) -> StepResult:
+        import psycopg
+
+        migration = step.migration
+        statements = sqltext.split(migration.sql(step.direction))
+        attempt = 0
+        notes: list[str] = []
+        while True:
+            started_at = datetime.now(UTC)
+            t0 = time.perf_counter()
+            current: sqltext.Statement | None = None
+            try:
+                with self.conn.transaction():
+                    self._set_timeouts(migration, local=True)
+                    for statement in statements:
+                        current = statement
+                        self.conn.execute(statement.text)
+                    current = None
+                    duration = (time.perf_counter() - t0) * 1000
+                    self._record(step, started_at, duration)
+                return self._result(step, duration, len(statements), notes)
+            except psycopg.Error as exc:
+                duration = (time.perf_counter() - t0) * 1000
+                if current is not None and self._should_retry(step, current, exc, attempt, notes):
+                    attempt += 1
+                    continue
+                failure = self._failure(step, current, exc, notes=notes)
+                self._record_failure(step, started_at, duration, failure)
+                raise failure from None
+
+    # -- outside a transaction ----------------------------------------------------------
+
+    def _run_outside_transaction(self, step: Step) -> StepResult:
+        import psycopg
+
+        migration = step.migration
+        statements = sqltext.split(migration.sql(step.direction))
+        if self.dry_run:
+            return self._result(
+                step,
+                0.0,
+                len(statements),
+                [
+                    "not run: this migration runs outside a transaction "
+                    f"({statements[0].summary if statements else 'no statements'}), "
+                    "so a dry run cannot show its effect"
+                ],
+                outcome="skipped",
+            )
+        started_at = datetime.now(UTC)
+        t0 = time.perf_counter()
+        notes: list[str] = []
+        done: list[sqltext.Statement] = []
+        self._set_timeouts(migration, local=False)
+        try:
+            for statement in statements:
+                self._drop_invalid_index(statement, notes, reason="left by an earlier failed build")
+                attempt = 0
+                while True:
+                    try:
+                        self.conn.execute(statement.text)
+                        break
+                    except psycopg.Error as exc:
+                        if self._should_retry(step, statement, exc, attempt, notes):
+                            attempt += 1
+                            continue
+                        raise
+                done.append(statement)
+            duration = (time.perf_counter() - t0) * 1000
+            with self.conn.transaction():
+                self._record(step, started_at, duration)
+        except psycopg.Error as exc:
+            duration = (time.perf_counter() - t0) * 1000
+            failed = statements[len(done)] if len(done) < len(statements) else None
+            if failed is not None:
+                self._drop_invalid_index(failed, notes, reason="left by this failed build")
+            undone = self._undo(step, notes) if done else True
+            failure = self._failure(
+                step, failed, exc, notes=notes, done=done, statements=statements, undone=undone
+            )
+            self._record_failure(step, started_at, duration, failure)
+            raise failure from None
+        finally:
+            self._reset_timeouts()
+        return self._result(step, duration, len(statements), notes)
+
+    def _undo(self, step: Step, notes: list[str]) -> bool:
+        """Run the migration's other file to return to where this step started."""
+        import psycopg
+
+        migration = step.migration
+        other = "down" if step.direction == "up" else "up"
+        path = migration.relpath(migration.sql_path(other))
+        for statement in sqltext.split(migration.sql(other)):
+            try:
+                self._drop_invalid_index(statement, notes, reason="before undoing")
+                self.conn.execute(statement.text)
+            except psycopg.Error as exc:
+                notes.append(
+                    f"undo with {path} failed at line {statement.line}: "
+                    f"{one_line(exc.diag.message_primary or str(exc))}"
+                )
+                return False
+        notes.append(f"undid the statements that had run with {path}")
+        return True
+
+    def _drop_invalid_index(self, statement: sqltext.Statement, notes: list[str], reason: str):
+        target = statement.concurrent_index
+        if target is None:
+            return
+        schema, name = target
+        row = self.conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE NOT i.indisvalid AND c.relname = %s AND "
+            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
+            (name, schema, schema),
+        ).fetchone()
+        if row is None:
+            return
+        self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[0]}")
+        notes.append(f"dropped invalid index {row[0]} ({reason})")
+        self.reporter.note(f"dropped invalid index {row[0]} ({reason})")
+
+    # -- shared pieces --------------------------------------------------------------------
+
+    def _timeouts(self, migration: Migration) -> tuple[str, str]:
+        return (
+            migration.lock_timeout or self.settings.lock_timeout,
+            migration.statement_timeout or self.settings.statement_timeout,
+        )
+
+    def _set_timeouts(self, migration: Migration, *, local: bool) -> None:
+        lock_timeout, statement_timeout = self._timeouts(migration)
+        self.conn.execute(
+            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
+            (lock_timeout, local, statement_timeout, local),
+        )
+
+    def _reset_timeouts(self) -> None:
+        if not self.conn.closed and not self.conn.broken:
+            self.conn.execute("RESET lock_timeout")
+            self.conn.execute("RESET statement_timeout")
+
+    def _should_retry(
+        self,
+        step: Step,
+        statement: sqltext.Statement,
+        exc: Exception,
+        attempt: int,
+        notes: list[str],
+    ) -> bool:
+        if getattr(exc, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            return False
+        if attempt >= self.settings.lock_retries:
+            return False
+        delay = self.settings.lock_retry_delay * (2**attempt)
+        migration = step.migration
+        where = f"{migration.relpath(migration.sql_path(step.direction))}:{statement.line}"
+        blockers = lock_blockers(self.conn, statement.relations)
+        held = f" ({'; '.join(blockers)})" if blockers else ""
+        text = (
+            f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at {where}{held}; "
+            f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
+        )
+        notes.append(text)
+        self.reporter.note(text)
+        time.sleep(delay)
+        return True
+
+    def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
+        statement, params = registry.version_statement(step.from_revision, step.to_revision)
+        cursor = self.conn.execute(statement, params)
+        if cursor.rowcount != 1:
+            raise DatabaseStateError(
+                f"alembic_version was not at {step.from_revision or 'base'} when "
+                f"{step.migration.name} finished; another tool changed it during the run"
+            )
+        self.conn.execute(
+            registry.INSERT_HISTORY,
+            registry.history_params(
+                revision=step.migration.revision,
+                phase=step.migration.phase,
+                direction=step.direction,
+                checksum=step.migration.checksum,
+                outcome="success",
+                started_at=started_at,
+                duration_ms=duration_ms,
+            ),
+        )
+
+    def _record_failure(
+        self, step: Step, started_at: datetime, duration_ms: float, failure: MigrationFailed
+    ) -> None:
+        if self.dry_run or self.conn.broken:
+            return
+        import psycopg
+
+        # The failure itself is what the user must see; a lost history row must not hide it.
+        with suppress(psycopg.Error):
+            self.conn.execute(
+                registry.INSERT_HISTORY,
+                registry.history_params(
+                    revision=step.migration.revision,
+                    phase=step.migration.phase,
+                    direction=step.direction,
+                    checksum=step.migration.checksum,
+                    outcome="failed",
+                    started_at=started_at,
+                    duration_ms=duration_ms,
+                    message=failure.message,
+                ),
+            )
+
+    def _result(
+        self,
+        step: Step,
+        duration_ms: float,
+        statements: int,
+        notes: list[str],
+        outcome: str | None = None,
+    ) -> StepResult:
+        if outcome is None:
+            outcome = "applied" if step.direction == "up" else "rolled back"
+        return StepResult(
+            revision=step.migration.revision,
+            name=step.migration.name,
+            phase=step.migration.phase,
+            direction=step.direction,
+            outcome=outcome,
+            duration_ms=duration_ms,
+            statements=statements,
+            transactional=step.migration.transactional,
+            notes=list(notes),
+        )
+
+    def _failure(
+        self,
+        step: Step,
+        statement: sqltext.Statement | None,
+        exc: Exception,
+        *,
+        notes: list[str],
+        done: list[sqltext.Statement] | None = None,
+        statements: list[sqltext.Statement] | None = None,
+        undone: bool = True,
+    ) -> MigrationFailed:
+        migration = step.migration
+        path = migration.relpath(migration.sql_path(step.direction))
+        diag = getattr(exc, "diag", None)
+        primary = one_line((diag.message_primary if diag else None) or str(exc))
+        location = path
+        if statement is not None:
+            position = diag.statement_position if diag else None
+            location = f"{path}:{statement.line_at(int(position) if position else None)}"
+        context = (diag.context or "").strip().splitlines() if diag else []
+        detail = f" ({context[0].strip()})" if context else ""
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate == LOCK_NOT_AVAILABLE and statement is not None:
+            blockers = lock_blockers(self.conn, statement.relations)
+            targets = ", ".join(statement.relations) or "its objects"
+            primary = (
+                f"lock_timeout ({self._timeouts(migration)[0]}) waiting for a lock on {targets} "
+                f"after {self.settings.lock_retries} retries"
+                + (f"; held by {'; '.join(blockers)}" if blockers else "")
+            )
+        verb = "migration" if step.direction == "up" else "rollback"
+        message = f"{verb} {migration.name} failed at {location}: {primary}{detail}"
+        if migration.transactional or statements is None:
+            message += "; nothing of it was applied" if step.direction == "up" else ""
+            if step.direction == "down":
+                message += "; it stays applied"
+        else:
+            ran = len(done or [])
+            message += (
+                f"; it runs outside a transaction: {ran} of {len(statements)} statements had run"
+            )
+            if undone:
+                message += ", and were undone" if ran else ""
+            else:
+                message += ", and undoing them failed: the database is between revisions"
+        if notes:
+            message += f" [{'; '.join(notes)}]"
+        return MigrationFailed(
+            message,
+            revision=migration.revision,
+            location=location,
+            sqlstate=sqlstate,
+            done=[s.summary for s in (done or [])],
+            not_done=[s.summary for s in (statements or [])[len(done or []) :]],
+            undone=undone,
+            hint=None
+            if undone
+            else "fix the cause, then run `dbkit migrate` again (the files are idempotent)",
+        )
