@@ -120,18 +120,22 @@ def migration_lock(
 
 
 def lock_blockers(conn: psycopg.Connection, relations: list[str]) -> list[str]:
-    """Who holds locks on the given relations right now (to name the lock a migration hit)."""
+    """Who holds locks on the given relations (or the tables of given indexes) right now, to
+    name the lock a migration hit."""
     if not relations:
         return []
     rows = conn.execute(
         "SELECT DISTINCT l.relation::regclass::text, a.pid, a.usename, a.application_name, "
         "a.state, l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation IN "
-        "(SELECT to_regclass(name) FROM unnest(%s::text[]) AS name) ORDER BY 1, 2",
-        (relations,),
+        "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation IN ("
+        "SELECT to_regclass(name) FROM unnest(%s::text[]) AS name "
+        "UNION SELECT i.indrelid FROM pg_index i "
+        "WHERE i.indexrelid IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)"
+        ") ORDER BY 1, 2",
+        (relations, relations),
     ).fetchall()
     return [
-        f"{relation} held in {mode} by pid {pid} (role {user}, application "
+        f"pid {pid} holding {mode} on {relation} (role {user}, application "
         f"{application or '?'}, {state})"
         for relation, pid, user, application, state, mode in rows
     ]

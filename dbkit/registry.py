@@ -15,7 +15,7 @@ import getpass
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -113,7 +113,7 @@ def history_params(
         "direction": direction,
         "checksum": checksum,
         "outcome": outcome,
-        "started_at": started_at,
+        "started_at": started_at or datetime.now(UTC),
         "duration_ms": round(duration_ms, 3),
         "dbkit_version": __version__,
         "message": message,

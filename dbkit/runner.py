@@ -115,7 +115,7 @@ class Runner:
         migration = step.migration
         statements = sqltext.split(migration.sql(step.direction))
         attempt = 0
-        notes: list[str] = []
+        retries: list[str] = []  # shown as progress and kept in the result, not in errors
         while True:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
@@ -129,13 +129,13 @@ class Runner:
                     current = None
                     duration = (time.perf_counter() - t0) * 1000
                     self._record(step, started_at, duration)
-                return self._result(step, duration, len(statements), notes)
+                return self._result(step, duration, len(statements), retries)
             except psycopg.Error as exc:
                 duration = (time.perf_counter() - t0) * 1000
-                if current is not None and self._should_retry(step, current, exc, attempt, notes):
+                if current is not None and self._should_retry(step, current, exc, attempt, retries):
                     attempt += 1
                     continue
-                failure = self._failure(step, current, exc, notes=notes)
+                failure = self._failure(step, current, exc, notes=[])
                 self._record_failure(step, started_at, duration, failure)
                 raise failure from None
 
@@ -161,6 +161,7 @@ class Runner:
         started_at = datetime.now(UTC)
         t0 = time.perf_counter()
         notes: list[str] = []
+        retries: list[str] = []
         done: list[sqltext.Statement] = []
         self._set_timeouts(migration, local=False)
         try:
@@ -172,7 +173,7 @@ class Runner:
                         self.conn.execute(statement.text)
                         break
                     except psycopg.Error as exc:
-                        if self._should_retry(step, statement, exc, attempt, notes):
+                        if self._should_retry(step, statement, exc, attempt, retries):
                             attempt += 1
                             continue
                         raise
@@ -193,7 +194,7 @@ class Runner:
             raise failure from None
         finally:
             self._reset_timeouts()
-        return self._result(step, duration, len(statements), notes)
+        return self._result(step, duration, len(statements), retries + notes)
 
     def _undo(self, step: Step, notes: list[str]) -> bool:
         """Run the migration's other file to return to where this step started."""
@@ -270,7 +271,7 @@ class Runner:
         migration = step.migration
         where = f"{migration.relpath(migration.sql_path(step.direction))}:{statement.line}"
         blockers = lock_blockers(self.conn, statement.relations)
-        held = f" ({'; '.join(blockers)})" if blockers else ""
+        held = f" (blocked by {'; '.join(blockers)})" if blockers else ""
         text = (
             f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at {where}{held}; "
             f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
@@ -374,7 +375,7 @@ class Runner:
             primary = (
                 f"lock_timeout ({self._timeouts(migration)[0]}) waiting for a lock on {targets} "
                 f"after {self.settings.lock_retries} retries"
-                + (f"; held by {'; '.join(blockers)}" if blockers else "")
+                + (f"; blocked by {'; '.join(blockers)}" if blockers else "")
             )
         verb = "migration" if step.direction == "up" else "rollback"
         message = f"{verb} {migration.name} failed at {location}: {primary}{detail}"

@@ -50,6 +50,12 @@ class Statement:
         if node is None:
             return []
         names: list[str] = []
+        if type(node).__name__ == "DropStmt":
+            for obj in node.objects or ():
+                parts = obj if isinstance(obj, tuple | list) else (obj,)
+                name = ".".join(getattr(p, "sval", "") for p in parts if hasattr(p, "sval"))
+                if name and name not in names:
+                    names.append(name)
         for found in _walk(node):
             if type(found).__name__ == "RangeVar" and found.relname:
                 name = f"{found.schemaname}.{found.relname}" if found.schemaname else found.relname
