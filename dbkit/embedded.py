@@ -26,6 +26,7 @@ harness uses it to run the system's PostgreSQL too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -412,7 +413,8 @@ class Cluster:
 
     def stop(self, mode: str = "fast") -> bool:
         """Stop the server; ``True`` if it was running."""
-        if self.postmaster() is None:
+        info = self.postmaster()
+        if info is None:
             return False
         result = self._run(
             [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-s"],
@@ -424,6 +426,10 @@ class Cluster:
                 f"{_last_line(result.stderr or result.stdout)}",
                 hint=f"pid file: {self.pgdata / 'postmaster.pid'}",
             )
+        if info.socket_dir is not None and info.socket_dir != self.pgdata:
+            # The short /tmp socket directory of a deep project: remove it once empty.
+            with contextlib.suppress(OSError):
+                info.socket_dir.rmdir()
         return True
 
     def url(self, dbname: str) -> str:

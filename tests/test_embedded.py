@@ -121,6 +121,7 @@ def test_deep_project_path_uses_a_short_socket_directory(tmp_path):
     finally:
         embedded.stop(deep)
     assert embedded.current_url(deep) is None
+    assert not st.socket_dir.exists()  # the /tmp socket directory goes with the server
 
 
 def test_missing_project_directory_is_one_clear_error(tmp_path):
