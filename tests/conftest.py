@@ -87,7 +87,9 @@ class PgServer:
         parts = urlsplit(self.admin_url)
         query = [(k, v) for k, v in parse_qsl(parts.query) if k != "dbname"]
         return urlunsplit(
-            parts._replace(path="/" + quote(dbname), query=urlencode(query, safe="/"))
+            parts._replace(
+                path="/" + quote(dbname), query=urlencode(query, safe="/", quote_via=quote)
+            )
         )
 
     # -- databases -------------------------------------------------------------------------

@@ -71,6 +71,31 @@ def test_server_outlives_the_process_that_started_it(project):
     assert _whoami(url)[0] == "dbkit"
 
 
+def test_concurrent_first_starts_share_one_server(tmp_path):
+    # Several dbkit processes at once on a fresh project (and a path with a space in it).
+    proj = tmp_path / "my project"
+    proj.mkdir()
+    code = (
+        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "print(embedded.ensure_running(Path(sys.argv[1])))"
+    )
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(proj)], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        urls = {p.communicate(timeout=120)[0].strip() for p in procs}
+        assert [p.returncode for p in procs] == [0, 0, 0]
+        assert len(urls) == 1
+        url = urls.pop()
+        assert "my%20project" in url
+        assert _whoami(url)[0] == "dbkit"
+    finally:
+        embedded.stop(proj)
+
+
 def test_status_reports_running_and_stopped(project):
     before = embedded.status(project)
     assert not before.running
