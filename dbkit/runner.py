@@ -147,6 +147,8 @@ class Runner:
         migration = step.migration
         statements = sqltext.split(migration.sql(step.direction))
         if self.dry_run:
+            # Keep the simulated version moving so the steps after this one still line up.
+            self._record(step, datetime.now(UTC), 0.0)
             return self._result(
                 step,
                 0.0,
