@@ -416,6 +416,8 @@ class Cluster:
         info = self.postmaster()
         if info is None:
             return False
+        # Parent directories may have lost o+x since the start (pytest resets its tmp root).
+        self._prepare_for_os_user(self.pgdata)
         result = self._run(
             [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-s"],
             timeout=START_TIMEOUT + 30,

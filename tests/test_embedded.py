@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from dbkit import embedded
 from dbkit.errors import EmbeddedServerError
+
+
+@pytest.fixture
+def tmp_path():
+    """A throwaway directory in /tmp, not under pytest's: pytest resets its own root to 0700 at
+    every session start, and a concurrent session doing so would cut the server's user (under
+    root) off from a data directory below it."""
+    path = Path(tempfile.mkdtemp(prefix="dbkit-embedded-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -201,3 +214,11 @@ def test_import_and_current_url_stay_light(tmp_path):
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_stop_as_root_after_parent_lost_traverse_permission(project):
+    embedded.ensure_running(project)
+    project.parent.chmod(0o700)  # what a new pytest session does to its tmp root
+    assert embedded.stop(project) is True
+    assert embedded.current_url(project) is None
