@@ -67,16 +67,17 @@ class Statement:
 def split(sql: str) -> list[Statement]:
     """Top-level statements of ``sql``, empty ones and pure comments dropped.
 
-    Uses the parser so that ``BEGIN ATOMIC ... END`` bodies and dollar quotes split correctly;
-    falls back to the scanner when the text does not parse (the server then reports the
-    syntax error itself, with its position).
+    Uses the parser so that ``BEGIN ATOMIC ... END`` bodies and dollar quotes split correctly.
+    Text the parser rejects comes back whole, as one statement: the server then reports the
+    syntax error itself with its position (pglast's scanner-only split is not used because it
+    silently drops text it cannot tokenise).
     """
     import pglast
 
     try:
         slices = pglast.split(sql, with_parser=True, only_slices=True)
     except pglast.parser.ParseError:
-        slices = pglast.split(sql, with_parser=False, only_slices=True)
+        return [Statement(text=sql, line=1, offset=0)] if sql.strip() else []
     statements = []
     for piece in slices:
         text = sql[piece]
