@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS app_current_user_id();
+DROP FUNCTION IF EXISTS update_updated_at_column();

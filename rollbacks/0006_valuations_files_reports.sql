@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS reports;
+DROP TABLE IF EXISTS file_uploads;
+DROP TABLE IF EXISTS valuations;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS health_metrics;
+DROP VIEW IF EXISTS businesses;

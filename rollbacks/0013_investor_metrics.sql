@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS corporate_partnerships;
+DROP TABLE IF EXISTS economic_impact;
+DROP TABLE IF EXISTS esg_metrics;
+DROP TABLE IF EXISTS portfolio_metrics;

@@ -1,0 +1,7 @@
+-- Remove exactly the subscriptions 0017 created. A billing transaction or usage row
+-- that references one of them makes this fail (foreign key) rather than lose data.
+DELETE FROM user_subscriptions AS us
+USING free_tier_assignments AS fta
+WHERE us.id = fta.subscription_id;
+
+DROP TABLE IF EXISTS free_tier_assignments;

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS country_metrics;
+DROP TABLE IF EXISTS revenue_breakdown;
+DROP TABLE IF EXISTS revenue_predictions;
+DROP TABLE IF EXISTS revenue_daily;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS conversations;
+DROP TABLE IF EXISTS activities;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS performance_metrics;
+DROP TABLE IF EXISTS forecasts;

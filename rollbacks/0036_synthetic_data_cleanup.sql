@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS cleanup_expired_synthetic_data();

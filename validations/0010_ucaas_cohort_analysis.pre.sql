@@ -1,0 +1,2 @@
+-- Pre-checks for 0010_ucaas_cohort_analysis: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

@@ -1,0 +1,2 @@
+-- Pre-checks for 0013_investor_metrics: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

@@ -1,0 +1,2 @@
+-- Post-checks for 0014_engagement_events: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

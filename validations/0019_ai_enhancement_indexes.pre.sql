@@ -1,0 +1,2 @@
+-- Pre-checks for 0019_ai_enhancement_indexes: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

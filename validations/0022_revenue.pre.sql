@@ -1,0 +1,2 @@
+-- Pre-checks for 0022_revenue: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

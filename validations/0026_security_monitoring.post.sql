@@ -1,0 +1,2 @@
+-- Post-checks for 0026_security_monitoring: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

@@ -1,0 +1,2 @@
+-- Pre-checks for 0028_lead_intelligence: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

@@ -1,0 +1,2 @@
+-- Post-checks for 0031_reporting_views: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).

@@ -1,0 +1,2 @@
+-- Post-checks for 0033_billing_audit_trail: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).
