@@ -464,9 +464,8 @@ def db_url(obj: Context) -> None:
     click.echo(url)
 
 
-def run() -> None:  # pragma: no cover - console entry point alias
-    main(prog_name="dbkit")
-
+# Commands kept in their own modules register themselves on `main` when imported.
+from . import cli_gate, cli_lint  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="dbkit")
