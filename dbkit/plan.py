@@ -23,6 +23,9 @@ ROLLBACK_DIR = Path("rollbacks")
 VALIDATION_DIR = Path("validations")
 
 _NAME = re.compile(r"^(?P<number>\d+)_(?P<slug>[a-z0-9_]+)$")
+# Optional rollback files for the lighter rollback levels, next to the paired rollback:
+# rollbacks/NNNN_slug.data.sql and rollbacks/NNNN_slug.feature.sql.
+ROLLBACK_LEVELS = ("data", "feature")
 _OPTIONS = {"transactional": bool, "lock_timeout": str, "statement_timeout": str}
 
 
@@ -51,6 +54,10 @@ class Migration:
     @property
     def down_path(self) -> Path:
         return self.project_dir / ROLLBACK_DIR / f"{self.name}.sql"
+
+    def level_path(self, level: str) -> Path:
+        """The rollback file of a lighter level (``data`` or ``feature``); may not exist."""
+        return self.project_dir / ROLLBACK_DIR / f"{self.name}.{level}.sql"
 
     @property
     def pre_check_path(self) -> Path:
@@ -306,10 +313,13 @@ def load_plan(project_dir: Path | str) -> Plan:
                 )
     for directory in (SQL_DIR, ROLLBACK_DIR):
         for path in sorted((project / directory).glob("*.sql")):
-            if path.stem not in names:
+            stem = path.stem
+            if directory == ROLLBACK_DIR and stem.endswith(tuple(f".{x}" for x in ROLLBACK_LEVELS)):
+                stem = stem.rsplit(".", 1)[0]
+            if stem not in names:
                 problems.append(
                     f"{directory / path.name}: orphan file (no revision file "
-                    f"{VERSIONS_DIR / (path.stem + '.py')})"
+                    f"{VERSIONS_DIR / (stem + '.py')})"
                 )
     if problems:
         raise PlanError(_summarize(problems))

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS dbkit.history (
     revision text NOT NULL,
     phase text NOT NULL,
     direction text NOT NULL,
+    level text NOT NULL DEFAULT 'schema',
     checksum text NOT NULL,
     outcome text NOT NULL,
     applied_by text NOT NULL DEFAULT current_user,
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS dbkit.history (
     CONSTRAINT pk_history PRIMARY KEY (id),
     CONSTRAINT ck_history_direction
         CHECK (direction IN ('up', 'down', 'baseline', 'repair')),
-    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed'))
+    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed')),
+    CONSTRAINT ck_history_level CHECK (level IN ('schema', 'data', 'feature'))
 );
 CREATE INDEX IF NOT EXISTS ix_history_revision ON dbkit.history (revision, id);
 COMMENT ON TABLE dbkit.history IS 'One row per run of a migration; never updated or deleted';
@@ -54,6 +56,8 @@ COMMENT ON COLUMN dbkit.history.revision IS 'Revision id (migrations/versions/<r
 COMMENT ON COLUMN dbkit.history.phase IS 'Phase the migration belongs to';
 COMMENT ON COLUMN dbkit.history.direction IS
     'up (applied), down (rolled back), baseline (adopted, no SQL run), repair (checksum accepted)';
+COMMENT ON COLUMN dbkit.history.level IS
+    'Rollback level: schema (paired rollback), data (.data.sql), feature (.feature.sql)';
 COMMENT ON COLUMN dbkit.history.checksum IS 'SHA-256 of the SQL pair when the row was written';
 COMMENT ON COLUMN dbkit.history.outcome IS 'success, or failed (the migration left no trace)';
 COMMENT ON COLUMN dbkit.history.applied_by IS 'Database role that ran it';
@@ -63,6 +67,20 @@ COMMENT ON COLUMN dbkit.history.started_at IS 'When the run of this migration st
 COMMENT ON COLUMN dbkit.history.duration_ms IS 'Time spent running its SQL, in milliseconds';
 COMMENT ON COLUMN dbkit.history.dbkit_version IS 'dbkit version that wrote the row';
 COMMENT ON COLUMN dbkit.history.message IS 'Error or note (failed runs, repairs, baselines)';
+CREATE TABLE IF NOT EXISTS dbkit.phase_snapshots (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    phase text NOT NULL,
+    revision_before text,
+    taken_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tables jsonb NOT NULL,
+    CONSTRAINT pk_phase_snapshots PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_phase_snapshots_phase ON dbkit.phase_snapshots (phase, id);
+COMMENT ON TABLE dbkit.phase_snapshots IS
+    'Row counts (and checksums of preserved tables) taken before a phase ran';
+COMMENT ON COLUMN dbkit.phase_snapshots.revision_before IS 'Revision the database was at';
+COMMENT ON COLUMN dbkit.phase_snapshots.tables IS
+    '{"schema.table": {"rows": n, "columns": [...], "checksum": "..."}}';
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num varchar(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
@@ -70,10 +88,11 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 """
 
 INSERT_HISTORY = """\
-INSERT INTO dbkit.history (revision, phase, direction, checksum, outcome, os_user,
+INSERT INTO dbkit.history (revision, phase, direction, level, checksum, outcome, os_user,
     client_host, started_at, duration_ms, dbkit_version, message)
-VALUES (%(revision)s, %(phase)s, %(direction)s, %(checksum)s, %(outcome)s, %(os_user)s,
-    %(client_host)s, %(started_at)s, %(duration_ms)s, %(dbkit_version)s, %(message)s)"""
+VALUES (%(revision)s, %(phase)s, %(direction)s, %(level)s, %(checksum)s, %(outcome)s,
+    %(os_user)s, %(client_host)s, %(started_at)s, %(duration_ms)s, %(dbkit_version)s,
+    %(message)s)"""
 
 
 def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
@@ -106,11 +125,13 @@ def history_params(
     started_at: datetime | None,
     duration_ms: float,
     message: str | None = None,
+    level: str = "schema",
 ) -> dict[str, Any]:
     return {
         "revision": revision,
         "phase": phase,
         "direction": direction,
+        "level": level,
         "checksum": checksum,
         "outcome": outcome,
         "started_at": started_at or datetime.now(UTC),
@@ -127,6 +148,7 @@ class HistoryRow:
     revision: str
     phase: str
     direction: str
+    level: str
     checksum: str
     outcome: str
     applied_by: str
@@ -154,8 +176,10 @@ class DatabaseState:
 
 
 def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
+    """Whether ``dbkit.history`` (with ``dbkit.phase_snapshots``) and ``alembic_version`` exist."""
     row = conn.execute(
-        "SELECT to_regclass('dbkit.history') IS NOT NULL, "
+        "SELECT to_regclass('dbkit.history') IS NOT NULL "
+        "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL, "
         f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
     ).fetchone()
     return bool(row[0]), bool(row[1])
@@ -185,7 +209,8 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
     if has_history:
         for revision, checksum in conn.execute(
             "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
-            "WHERE outcome = 'success' AND direction <> 'down' ORDER BY revision, id DESC"
+            "WHERE outcome = 'success' AND direction <> 'down' AND level = 'schema' "
+            "ORDER BY revision, id DESC"
         ):
             recorded[revision] = checksum
     return DatabaseState(current=current, recorded_checksums=recorded, has_registry=has_history)
@@ -196,7 +221,7 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
     if not has_history:
         return []
     query = (
-        "SELECT id, revision, phase, direction, checksum, outcome, applied_by, os_user, "
+        "SELECT id, revision, phase, direction, level, checksum, outcome, applied_by, os_user, "
         "client_host, started_at, duration_ms, dbkit_version, message FROM dbkit.history "
         "ORDER BY id DESC"
     )

@@ -1,0 +1,166 @@
+"""Zero data loss, checked: row counts (and content checksums) kept across a phase.
+
+Before a phase's first migration runs, dbkit counts the rows of every table that exists, and
+takes a content checksum of the tables the phase declares preserved (``-- preserve: t1, t2``
+in ``validations/phases/<phase>.pre.sql``). The snapshot is stored in ``dbkit.phase_snapshots``
+so a later rollback of the phase, in another run, is compared against it too. A table that
+disappeared, lost rows, or (when preserved) changed content is a failed check.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .checks import CheckResult
+
+if TYPE_CHECKING:
+    import psycopg
+
+_TABLES = """
+SELECT format('%I.%I', n.nspname, c.relname)
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT (n.nspname = current_schema() AND c.relname = 'alembic_version')
+ORDER BY 1
+"""
+
+
+@dataclass(frozen=True)
+class TableState:
+    rows: int
+    columns: tuple[str, ...] | None = None
+    checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    phase: str
+    tables: dict[str, TableState]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                name: {"rows": s.rows, "columns": s.columns, "checksum": s.checksum}
+                for name, s in self.tables.items()
+            }
+        )
+
+    @classmethod
+    def from_json(cls, phase: str, data: str | dict[str, Any]) -> Snapshot:
+        raw = json.loads(data) if isinstance(data, str) else data
+        return cls(
+            phase,
+            {
+                name: TableState(
+                    v["rows"], tuple(v["columns"]) if v.get("columns") else None, v.get("checksum")
+                )
+                for name, v in raw.items()
+            },
+        )
+
+
+def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
+    """Count every table's rows in one query; checksum the preserved ones."""
+    names = [row[0] for row in conn.execute(_TABLES)]
+    counts: dict[str, int] = {}
+    if names:
+        union = " UNION ALL ".join(
+            f"SELECT {_literal(name)}, count(*) FROM {name}" for name in names
+        )
+        counts = {name: count for name, count in conn.execute(union)}
+    tables = {name: TableState(counts[name]) for name in names}
+    for wanted in preserve:
+        name = _qualified(conn, wanted)
+        if name is None:
+            continue
+        columns = _columns(conn, name)
+        tables[name] = TableState(counts.get(name, 0), columns, _checksum(conn, name, columns))
+    return Snapshot(phase, tables)
+
+
+def compare(conn: psycopg.Connection, before: Snapshot, *, when: str) -> list[CheckResult]:
+    """Failed checks for every table that lost rows, vanished or changed when preserved."""
+    now = {row[0] for row in conn.execute(_TABLES)}
+    failures = []
+    for name, state in sorted(before.tables.items()):
+        problem: dict[str, Any] | None = None
+        if name not in now:
+            if state.rows:
+                problem = {"table": name, "before": state.rows, "after": None, "lost": state.rows}
+        else:
+            rows = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            if rows < state.rows:
+                problem = {"table": name, "before": state.rows, "after": rows}
+                problem["lost"] = state.rows - rows
+            elif state.columns is not None:
+                current = _columns(conn, name)
+                missing = [c for c in state.columns if c not in current]
+                if missing:
+                    problem = {"table": name, "missing_columns": missing, "lost": rows}
+                elif _checksum(conn, name, state.columns) != state.checksum:
+                    problem = {"table": name, "content": "changed", "lost": 0}
+        if problem is not None:
+            failures.append(
+                CheckResult(
+                    name=f"data_preserved_{name.replace('.', '_')}",
+                    location=f"phase {before.phase} data preservation",
+                    rows_found=max(int(problem.get("lost") or 0), 1),
+                    sample=[problem],
+                    when=when,
+                )
+            )
+    return failures
+
+
+def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> None:
+    conn.execute(
+        "INSERT INTO dbkit.phase_snapshots (phase, revision_before, tables) "
+        "VALUES (%s, %s, %s::jsonb)",
+        (snapshot.phase, revision_before, snapshot.to_json()),
+    )
+
+
+def load(conn: psycopg.Connection, phase: str) -> Snapshot | None:
+    row = conn.execute(
+        "SELECT tables FROM dbkit.phase_snapshots WHERE phase = %s ORDER BY id DESC LIMIT 1",
+        (phase,),
+    ).fetchone()
+    return Snapshot.from_json(phase, row[0]) if row else None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _qualified(conn: psycopg.Connection, name: str) -> str | None:
+    row = conn.execute(
+        "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+        (name,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _columns(conn: psycopg.Connection, name: str) -> tuple[str, ...]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum",
+        (name,),
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def _checksum(conn: psycopg.Connection, name: str, columns: tuple[str, ...]) -> str:
+    from psycopg import sql
+
+    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+    query = sql.SQL(
+        "SELECT coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
+        "(SELECT md5({row}::text) AS h FROM {table}) AS hashed"
+    ).format(row=row, table=sql.SQL(name))
+    return conn.execute(query).fetchone()[0]
