@@ -1,3 +1,5 @@
+-- A rollback exists to remove what its migration created: dropping is its job.
+-- squawk-ignore-file ban-drop-type
 DROP TYPE IF EXISTS forecast_type;
 DROP TYPE IF EXISTS conversation_direction;
 DROP TYPE IF EXISTS activity_type;

@@ -1,3 +1,5 @@
+-- A rollback exists to remove what its migration created: dropping is its job.
+-- squawk-ignore-file ban-drop-table
 DROP TABLE IF EXISTS reports;
 DROP TABLE IF EXISTS file_uploads;
 DROP TABLE IF EXISTS valuations;

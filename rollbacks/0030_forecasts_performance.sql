@@ -1,2 +1,4 @@
+-- A rollback exists to remove what its migration created: dropping is its job.
+-- squawk-ignore-file ban-drop-table
 DROP TABLE IF EXISTS performance_metrics;
 DROP TABLE IF EXISTS forecasts;

@@ -1,3 +1,5 @@
+-- A rollback exists to remove what its migration created: dropping is its job.
+-- squawk-ignore-file ban-drop-function
 DROP TRIGGER IF EXISTS trg_ai_insights_notify ON ai_insights;
 DROP TRIGGER IF EXISTS trg_lead_scores_notify ON lead_scores;
 DROP TRIGGER IF EXISTS trg_leads_notify ON leads;

@@ -3,7 +3,7 @@
 -- 001's trigger function, verbatim in behaviour: stamps updated_at on every UPDATE.
 -- Attached to every table that has an updated_at column (not only 001's seven).
 CREATE OR REPLACE FUNCTION update_updated_at_column()
-RETURNS TRIGGER
+RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -19,7 +19,7 @@ COMMENT ON FUNCTION update_updated_at_column() IS
 -- (SET app.user_id = '<uuid>' or set_config('app.user_id', ..., true)); NULL when unset.
 -- Used by row-level security policies and by the audit triggers.
 CREATE OR REPLACE FUNCTION app_current_user_id()
-RETURNS UUID
+RETURNS uuid
 LANGUAGE sql
 STABLE
 AS $$

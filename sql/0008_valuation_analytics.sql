@@ -2,14 +2,14 @@
 -- 000's SERIAL/INTEGER keys become UUIDs like every other key of the schema.
 
 CREATE TABLE valuation_analytics (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    user_id UUID,
-    company_id UUID,
-    metric_name VARCHAR(100),
-    metric_value NUMERIC,
-    benchmark_value NUMERIC,
-    industry_percentile NUMERIC(5, 2),
-    calculated_at TIMESTAMPTZ DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid,
+    company_id uuid,
+    metric_name varchar(100),
+    metric_value numeric,
+    benchmark_value numeric,
+    industry_percentile numeric(5, 2),
+    calculated_at timestamptz DEFAULT now(),
     CONSTRAINT pk_valuation_analytics PRIMARY KEY (id),
     CONSTRAINT fk_valuation_analytics_user_id FOREIGN KEY (user_id)
     REFERENCES users (id),
@@ -25,14 +25,14 @@ CREATE INDEX idx_valuation_analytics_company_id
 ON valuation_analytics (company_id, metric_name);
 
 CREATE TABLE market_benchmarks (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    industry VARCHAR(50),
-    metric_name VARCHAR(100),
-    avg_value NUMERIC,
-    median_value NUMERIC,
-    p75_value NUMERIC,
-    p90_value NUMERIC,
-    last_updated TIMESTAMPTZ DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    industry varchar(50),
+    metric_name varchar(100),
+    avg_value numeric,
+    median_value numeric,
+    p75_value numeric,
+    p90_value numeric,
+    last_updated timestamptz DEFAULT now(),
     CONSTRAINT pk_market_benchmarks PRIMARY KEY (id),
     CONSTRAINT uq_market_benchmarks_industry_metric UNIQUE (industry, metric_name)
 );

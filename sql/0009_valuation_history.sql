@@ -4,14 +4,14 @@
 -- app.change_reason (both optional).
 
 CREATE TABLE valuation_history (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    company_id UUID,
-    valuation_id UUID,
-    previous_value NUMERIC(15, 2),
-    new_value NUMERIC(15, 2),
-    change_reason TEXT,
-    changed_by UUID,
-    changed_at TIMESTAMPTZ DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    company_id uuid,
+    valuation_id uuid,
+    previous_value numeric(15, 2),
+    new_value numeric(15, 2),
+    change_reason text,
+    changed_by uuid,
+    changed_at timestamptz DEFAULT now(),
     CONSTRAINT pk_valuation_history PRIMARY KEY (id),
     CONSTRAINT fk_valuation_history_company_id FOREIGN KEY (company_id)
     REFERENCES companies (id),
@@ -27,7 +27,7 @@ CREATE INDEX idx_valuation_history_valuation_id ON valuation_history (valuation_
 CREATE INDEX idx_valuation_history_changed_by ON valuation_history (changed_by);
 
 CREATE OR REPLACE FUNCTION record_valuation_change()
-RETURNS TRIGGER
+RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN

@@ -2,14 +2,14 @@
 -- and cohort month.
 
 CREATE TABLE ucaas_cohort_analysis (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    company_id UUID,
-    cohort_month DATE,
-    initial_customers INTEGER,
-    revenue_month_0 NUMERIC(15, 2),
-    revenue_month_1 NUMERIC(15, 2),
-    revenue_month_6 NUMERIC(15, 2),
-    revenue_month_12 NUMERIC(15, 2),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    company_id uuid,
+    cohort_month date,
+    initial_customers integer,
+    revenue_month_0 numeric(15, 2),
+    revenue_month_1 numeric(15, 2),
+    revenue_month_6 numeric(15, 2),
+    revenue_month_12 numeric(15, 2),
     CONSTRAINT pk_ucaas_cohort_analysis PRIMARY KEY (id),
     CONSTRAINT fk_ucaas_cohort_analysis_company_id FOREIGN KEY (company_id)
     REFERENCES companies (id),

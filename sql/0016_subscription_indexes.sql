@@ -1,3 +1,6 @@
+-- squawk assumes every file runs in a transaction; this one is declared
+-- transactional = False in its revision file, so dbkit runs it in autocommit.
+-- squawk-ignore-file ban-concurrent-index-creation-in-transaction
 -- 002's critical performance indexes for phase 1, built CONCURRENTLY so writes to the
 -- tables are never blocked. Runs outside a transaction (transactional = False), one
 -- statement at a time; IF NOT EXISTS makes a re-run after a partial failure safe.

@@ -5,9 +5,9 @@
 -- remove Free subscriptions users chose themselves).
 
 CREATE TABLE free_tier_assignments (
-    subscription_id UUID NOT NULL,
-    user_id UUID NOT NULL,
-    assigned_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    subscription_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    assigned_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT pk_free_tier_assignments PRIMARY KEY (subscription_id),
     CONSTRAINT fk_free_tier_assignments_subscription_id FOREIGN KEY (subscription_id)
     REFERENCES user_subscriptions (id) ON DELETE CASCADE
@@ -21,15 +21,21 @@ WITH assigned AS (
         user_id, plan_id, status, current_period_start, current_period_end
     )
     SELECT
-        u.id,
-        (SELECT sp.id FROM subscription_plans AS sp WHERE sp.name = 'Free' LIMIT 1),
-        'active',
-        now(),
-        now() + INTERVAL '1 year'
+        u.id AS user_id,
+        (
+            SELECT sp.id FROM subscription_plans AS sp
+            WHERE sp.name = 'Free'
+            ORDER BY sp.created_at, sp.id
+            LIMIT 1
+        ) AS plan_id,
+        'active' AS status,
+        now() AS current_period_start,
+        now() + interval '1 year' AS current_period_end
     FROM users AS u
     WHERE NOT EXISTS (
-        SELECT 1 FROM user_subscriptions AS us WHERE us.user_id = u.id
-    )
+            SELECT 1 FROM user_subscriptions AS us
+            WHERE us.user_id = u.id
+        )
     RETURNING id, user_id
 )
 

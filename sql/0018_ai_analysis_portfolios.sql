@@ -2,18 +2,18 @@
 -- business_id columns reference companies (002's businesses are companies).
 
 CREATE TABLE ai_analysis_sessions (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    user_id UUID NOT NULL,
-    business_id UUID NOT NULL,
-    session_type TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    progress_percentage INTEGER DEFAULT 0,
-    streaming_data JSONB,
-    results JSONB,
-    confidence_score INTEGER,
-    processing_time_ms INTEGER,
-    created_at TIMESTAMPTZ DEFAULT now(),
-    completed_at TIMESTAMPTZ,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    business_id uuid NOT NULL,
+    session_type text NOT NULL,
+    status text NOT NULL DEFAULT 'pending',
+    progress_percentage integer DEFAULT 0,
+    streaming_data jsonb,
+    results jsonb,
+    confidence_score integer,
+    processing_time_ms integer,
+    created_at timestamptz DEFAULT now(),
+    completed_at timestamptz,
     CONSTRAINT pk_ai_analysis_sessions PRIMARY KEY (id),
     CONSTRAINT fk_ai_analysis_sessions_user_id FOREIGN KEY (user_id)
     REFERENCES users (id),
@@ -35,13 +35,13 @@ CREATE INDEX idx_ai_analysis_sessions_business_id
 ON ai_analysis_sessions (business_id);
 
 CREATE TABLE portfolios (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    user_id UUID NOT NULL,
-    name TEXT NOT NULL,
-    description TEXT,
-    is_default BOOLEAN DEFAULT FALSE,
-    created_at TIMESTAMPTZ DEFAULT now(),
-    updated_at TIMESTAMPTZ DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    name text NOT NULL,
+    description text,
+    is_default boolean DEFAULT FALSE,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
     CONSTRAINT pk_portfolios PRIMARY KEY (id),
     CONSTRAINT fk_portfolios_user_id FOREIGN KEY (user_id) REFERENCES users (id)
 );
@@ -49,11 +49,11 @@ CREATE TABLE portfolios (
 -- user_id is indexed by idx_portfolios_user_default, built CONCURRENTLY in 0019.
 
 CREATE TABLE portfolio_businesses (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    portfolio_id UUID NOT NULL,
-    business_id UUID NOT NULL,
-    added_at TIMESTAMPTZ DEFAULT now(),
-    notes TEXT,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    portfolio_id uuid NOT NULL,
+    business_id uuid NOT NULL,
+    added_at timestamptz DEFAULT now(),
+    notes text,
     CONSTRAINT pk_portfolio_businesses PRIMARY KEY (id),
     CONSTRAINT fk_portfolio_businesses_portfolio_id FOREIGN KEY (portfolio_id)
     REFERENCES portfolios (id) ON DELETE CASCADE,

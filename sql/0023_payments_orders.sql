@@ -1,16 +1,16 @@
 -- Commerce (003): payments and orders.
 
 CREATE TABLE payments (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    user_id UUID,
-    product_id UUID,
-    amount NUMERIC(10, 2) NOT NULL,
-    currency VARCHAR(3) NOT NULL,
-    stripe_payment_id VARCHAR(255),
-    status VARCHAR(20),
-    created_at TIMESTAMPTZ DEFAULT now(),
-    completed_at TIMESTAMPTZ,
-    failed_at TIMESTAMPTZ,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid,
+    product_id uuid,
+    amount numeric(10, 2) NOT NULL,
+    currency varchar(3) NOT NULL,
+    stripe_payment_id varchar(255),
+    status varchar(20),
+    created_at timestamptz DEFAULT now(),
+    completed_at timestamptz,
+    failed_at timestamptz,
     CONSTRAINT pk_payments PRIMARY KEY (id),
     CONSTRAINT fk_payments_user_id FOREIGN KEY (user_id) REFERENCES users (id),
     CONSTRAINT fk_payments_product_id FOREIGN KEY (product_id) REFERENCES products (id)
@@ -21,11 +21,11 @@ CREATE INDEX idx_payments_status ON payments (status);
 CREATE INDEX idx_payments_product_id ON payments (product_id);
 
 CREATE TABLE orders (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    user_id UUID,
-    total NUMERIC(10, 2) NOT NULL,
-    status VARCHAR(20),
-    created_at TIMESTAMPTZ DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid,
+    total numeric(10, 2) NOT NULL,
+    status varchar(20),
+    created_at timestamptz DEFAULT now(),
     CONSTRAINT pk_orders PRIMARY KEY (id),
     CONSTRAINT fk_orders_user_id FOREIGN KEY (user_id) REFERENCES users (id),
     CONSTRAINT ck_orders_total CHECK (total >= 0)

@@ -4,16 +4,16 @@
 -- application roles can be denied any direct write to the log.
 
 CREATE TABLE billing_audit_log (
-    id UUID NOT NULL DEFAULT gen_random_uuid(),
-    table_name TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    row_id UUID,
-    row_user_id UUID,
-    old_data JSONB,
-    new_data JSONB,
-    changed_by TEXT NOT NULL,
-    app_user_id UUID,
-    changed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    table_name text NOT NULL,
+    operation text NOT NULL,
+    row_id uuid,
+    row_user_id uuid,
+    old_data jsonb,
+    new_data jsonb,
+    changed_by text NOT NULL,
+    app_user_id uuid,
+    changed_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT pk_billing_audit_log PRIMARY KEY (id),
     CONSTRAINT ck_billing_audit_log_operation CHECK (
         operation IN ('INSERT', 'UPDATE', 'DELETE')
@@ -35,7 +35,7 @@ FOR SELECT TO dbkit_billing_admin
 USING (TRUE);
 
 CREATE OR REPLACE FUNCTION audit_billing_change()
-RETURNS TRIGGER
+RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = public, pg_temp
@@ -69,7 +69,7 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION audit_billing_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_billing_change() FROM public;
 
 CREATE TRIGGER trg_subscription_plans_audit
 AFTER INSERT OR UPDATE OR DELETE ON subscription_plans

@@ -6,22 +6,22 @@
 -- SET NULL, and valuation_history keeps company, values and dates of archived rows.
 
 CREATE TABLE valuations_archive (
-    id UUID NOT NULL,
-    company_id UUID NOT NULL,
-    user_id UUID,
-    valuation_method VARCHAR(50),
-    valuation_date DATE NOT NULL,
-    low_valuation NUMERIC(15, 2),
-    high_valuation NUMERIC(15, 2),
-    final_valuation NUMERIC(15, 2),
-    confidence_score NUMERIC(5, 4),
-    currency VARCHAR(3),
-    inputs JSONB,
-    notes TEXT,
-    status VARCHAR(20),
-    created_at TIMESTAMPTZ,
-    updated_at TIMESTAMPTZ,
-    archived_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    id uuid NOT NULL,
+    company_id uuid NOT NULL,
+    user_id uuid,
+    valuation_method varchar(50),
+    valuation_date date NOT NULL,
+    low_valuation numeric(15, 2),
+    high_valuation numeric(15, 2),
+    final_valuation numeric(15, 2),
+    confidence_score numeric(5, 4),
+    currency varchar(3),
+    inputs jsonb,
+    notes text,
+    status varchar(20),
+    created_at timestamptz,
+    updated_at timestamptz,
+    archived_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT pk_valuations_archive PRIMARY KEY (id)
 );
 
@@ -36,8 +36,8 @@ CREATE TRIGGER update_valuations_archive_updated_at
 BEFORE UPDATE ON valuations_archive
 FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 
-CREATE OR REPLACE FUNCTION archive_valuations(p_cutoff DATE)
-RETURNS INTEGER
+CREATE OR REPLACE FUNCTION archive_valuations(p_cutoff date)
+RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -66,5 +66,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION archive_valuations(DATE) IS
+COMMENT ON FUNCTION archive_valuations(date) IS
 'Moves valuations with valuation_date before the cutoff into valuations_archive; returns how many moved.';

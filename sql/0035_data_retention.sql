@@ -4,12 +4,12 @@
 -- Change a period or an action with an UPDATE of the policy row: no migration needed.
 
 CREATE TABLE data_retention_policies (
-    data_category VARCHAR(50) NOT NULL,
-    retention_period INTERVAL NOT NULL,
-    action VARCHAR(10) NOT NULL,
-    description TEXT,
-    created_at TIMESTAMPTZ DEFAULT now(),
-    updated_at TIMESTAMPTZ DEFAULT now(),
+    data_category varchar(50) NOT NULL,
+    retention_period interval NOT NULL,
+    action varchar(10) NOT NULL,
+    description text,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
     CONSTRAINT pk_data_retention_policies PRIMARY KEY (data_category),
     CONSTRAINT ck_data_retention_policies_data_category CHECK (
         data_category IN (
@@ -21,7 +21,7 @@ CREATE TABLE data_retention_policies (
         action IN ('anonymize', 'delete')
     ),
     CONSTRAINT ck_data_retention_policies_retention_period CHECK (
-        retention_period > INTERVAL '0'
+        retention_period > interval '0'
     )
 );
 
@@ -35,29 +35,29 @@ FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 INSERT INTO data_retention_policies (data_category, retention_period, action, description)
 VALUES
 (
-    'leads', INTERVAL '3 years', 'anonymize',
+    'leads', interval '3 years', 'anonymize',
     'Leads without activity (created, updated, contacted) for the period lose name, '
     || 'contact details, address and free-form fields; the row stays for statistics.'
 ),
 (
-    'journey_events', INTERVAL '2 years', 'anonymize',
+    'journey_events', interval '2 years', 'anonymize',
     'IP address, user agent and session id of old journey events are removed.'
 ),
 (
-    'conversations', INTERVAL '3 years', 'delete',
+    'conversations', interval '3 years', 'delete',
     'Conversation contents older than the period are deleted.'
 ),
 (
-    'analytics_events', INTERVAL '2 years', 'anonymize',
+    'analytics_events', interval '2 years', 'anonymize',
     'IP address, user agent, session id and city of old analytics events are removed.'
 ),
 (
-    'login_attempts', INTERVAL '1 year', 'delete',
+    'login_attempts', interval '1 year', 'delete',
     'Login attempts (usernames) older than the period are deleted.'
 );
 
-CREATE OR REPLACE FUNCTION apply_data_retention(p_as_of TIMESTAMPTZ DEFAULT now())
-RETURNS TABLE (category TEXT, applied_action TEXT, rows_affected BIGINT)
+CREATE OR REPLACE FUNCTION apply_data_retention(p_as_of timestamptz DEFAULT now())
+RETURNS TABLE (category text, applied_action text, rows_affected bigint)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -138,5 +138,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION apply_data_retention(TIMESTAMPTZ) IS
+COMMENT ON FUNCTION apply_data_retention(timestamptz) IS
 'GDPR/CCPA retention: anonymizes or deletes personal data older than each data_retention_policies period, as of p_as_of; one result row per category.';

@@ -7,7 +7,7 @@
 -- references the table, including ones added by later migrations.
 
 CREATE OR REPLACE FUNCTION cleanup_expired_synthetic_data()
-RETURNS INTEGER
+RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE

@@ -5,7 +5,7 @@
 -- Notifications are delivered only when the transaction commits.
 
 CREATE OR REPLACE FUNCTION notify_lead_change()
-RETURNS TRIGGER
+RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
