@@ -1,2 +1,21 @@
--- Post-checks for 0032_subscription_analytics: each check is a line
--- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).
+-- Post-checks for 0032_subscription_analytics: REFRESH ... CONCURRENTLY needs each
+-- materialized view populated and holding a unique index.
+
+-- check: materialized_views_populated
+SELECT c.relname
+FROM pg_catalog.pg_class AS c
+WHERE
+    c.relkind = 'm'
+    AND c.relnamespace = 'public'::regnamespace
+    AND NOT c.relispopulated;
+
+-- check: materialized_views_have_unique_index
+SELECT c.relname
+FROM pg_catalog.pg_class AS c
+WHERE
+    c.relkind = 'm'
+    AND c.relnamespace = 'public'::regnamespace
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index AS i
+        WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
+    );

@@ -1,2 +1,6 @@
--- Post-checks for 0034_valuations_archive: each check is a line
--- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).
+-- Post-checks for 0034_valuations_archive.
+
+-- check: valuation_not_both_live_and_archived
+SELECT v.id
+FROM valuations AS v
+INNER JOIN valuations_archive AS va ON v.id = va.id;
