@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import database, registry
+from .checks import CheckResult
 from .database import one_line
 from .errors import (
     ChecksumMismatch,
@@ -21,9 +22,11 @@ from .errors import (
     ExitCode,
     UsageError,
 )
+from .guard import GuardResult
 from .plan import Migration, Plan, load_plan
-from .runner import Reporter, Runner, StepResult, steps_down, steps_up
+from .runner import Reporter, StepResult, steps_down, steps_up
 from .settings import Settings, scrub
+from .workflow import CheckBook, Workflow
 
 if TYPE_CHECKING:
     import psycopg
@@ -41,6 +44,9 @@ class RunResult:
     steps: list[StepResult] = field(default_factory=list)
     duration_ms: float = 0.0
     message: str | None = None
+    level: str = "schema"
+    checks: list[CheckResult] = field(default_factory=list)
+    guard: list[GuardResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +55,10 @@ class RunResult:
             "from_revision": self.from_revision,
             "to_revision": self.to_revision,
             "dry_run": self.dry_run,
+            "level": self.level,
             "steps": [s.to_dict() for s in self.steps],
+            "checks": [c.to_dict() for c in self.checks],
+            "performance_guard": [g.to_dict() for g in self.guard],
             "duration_ms": round(self.duration_ms, 3),
             "message": self.message,
         }
@@ -186,12 +195,23 @@ def _changed(plan: Plan, state: registry.DatabaseState) -> list[Migration]:
 # -- migrate / rollback ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a migrate or rollback run behaves beyond its target."""
+
+    dry_run: bool = False
+    auto_rollback: bool = True
+    perf_threshold: float | None = None  # default: settings' perf_threshold
+
+
 def migrate(
     settings: Settings,
     *,
     to: str | None = None,
     phase: str | None = None,
     dry_run: bool = False,
+    auto_rollback: bool = True,
+    perf_threshold: float | None = None,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Apply pending migrations up to ``to`` (default head) or to the end of ``phase``."""
@@ -212,7 +232,8 @@ def migrate(
             )
         return plan.between(current, target)
 
-    return _run(settings, plan, "migrate", choose, steps_up, dry_run, reporter)
+    options = RunOptions(dry_run, auto_rollback, perf_threshold)
+    return _run(settings, plan, "migrate", choose, options, reporter)
 
 
 def rollback(
@@ -221,13 +242,19 @@ def rollback(
     to: str | None = None,
     phase: str | None = None,
     steps: int | None = None,
+    level: str = "schema",
     dry_run: bool = False,
+    auto_rollback: bool = True,
     reporter: Reporter | None = None,
 ) -> RunResult:
-    """Roll back to ``to`` (a revision or ``base``), to before ``phase``, or by ``steps``."""
-    given = [
-        name for name, value in (("--to", to), ("--phase", phase), ("--steps", steps)) if value
-    ]
+    """Roll back to ``to`` (a revision or ``base``), to before ``phase``, or by ``steps``.
+
+    ``level`` is ``schema`` (the paired rollbacks, the default), ``data`` (run the
+    ``.data.sql`` files: keep the tables, remove the data the migrations introduced) or
+    ``feature`` (run the ``.feature.sql`` files: keep tables and data, switch the feature off).
+    """
+    options = (("--to", to), ("--phase", phase), ("--steps", steps))
+    given = [name for name, value in options if value is not None]
     if len(given) != 1:
         raise UsageError(
             "rollback needs exactly one explicit target: --to REV, --to base, --phase P or "
@@ -235,6 +262,8 @@ def rollback(
         )
     if steps is not None and steps < 1:
         raise UsageError(f"--steps must be 1 or more, not {steps}")
+    if level not in ("schema", "data", "feature"):
+        raise UsageError(f"--level must be schema, data or feature, not {level!r}")
     plan = load_plan(settings.project_dir)
     if to is not None:
         fixed_target = plan.position(plan.resolve(to))
@@ -257,36 +286,77 @@ def rollback(
             )
         return plan.between(target, current)
 
-    return _run(settings, plan, "rollback", choose, steps_down, dry_run, reporter)
+    run_options = RunOptions(dry_run, auto_rollback)
+    return _run(settings, plan, "rollback", choose, run_options, reporter, level=level)
 
 
-def _run(settings, plan, command, choose, make_steps, dry_run, reporter) -> RunResult:
+def _run(
+    settings: Settings,
+    plan: Plan,
+    command: str,
+    choose,
+    options: RunOptions,
+    reporter: Reporter | None,
+    *,
+    level: str = "schema",
+) -> RunResult:
     t0 = time.perf_counter()
+    book = CheckBook(plan)
+    book.preload(list(plan))  # a malformed check file stops the run before it connects
+    threshold = (
+        options.perf_threshold if options.perf_threshold is not None else settings.perf_threshold
+    )
+    if threshold < 0:
+        raise UsageError(f"the performance threshold must be 0 or more, not {threshold}")
     with _session(settings, reporter) as conn:
-        if dry_run:
+        if options.dry_run:
             conn.execute("BEGIN")
         try:
             registry.ensure_registry(conn)
             state = registry.read_state(conn)
             _check_checksums(plan, state)
             chosen = choose(_position(plan, state))
-            steps = make_steps(chosen)
+            steps = steps_up(chosen) if command == "migrate" else steps_down(chosen)
+            moves = level == "schema" and bool(steps)
             result = RunResult(
                 command=command,
                 database=settings.display_url(),
                 from_revision=state.current,
-                to_revision=steps[-1].to_revision if steps else state.current,
-                dry_run=dry_run,
+                to_revision=steps[-1].to_revision if moves else state.current,
+                dry_run=options.dry_run,
+                level=level,
             )
             if not steps:
                 result.message = f"nothing to do: the database is at {state.current or 'base'}"
-            runner = Runner(conn, settings, reporter, dry_run=dry_run)
-            result.steps = runner.run(steps)
+            workflow = Workflow(
+                conn,
+                settings,
+                plan,
+                book,
+                reporter,
+                dry_run=options.dry_run,
+                auto_rollback=options.auto_rollback,
+                perf_threshold=threshold,
+            )
+            try:
+                if command == "migrate":
+                    workflow.migrate(steps, result.steps)
+                elif level == "schema":
+                    workflow.rollback(steps, result.steps)
+                else:
+                    workflow.rollback_level(chosen, level, result.steps)
+            except DbkitError as exc:
+                exc.completed = result.steps
+                exc.checks = workflow.check_results
+                raise
+            finally:
+                result.checks = workflow.check_results
+                result.guard = workflow.guard_results
         finally:
-            if dry_run and not conn.closed:
+            if options.dry_run and not conn.closed:
                 conn.execute("ROLLBACK")
     result.duration_ms = (time.perf_counter() - t0) * 1000
-    if dry_run and steps:
+    if options.dry_run and steps:
         result.message = "dry run: everything above was rolled back; the database is unchanged"
     return result
 

@@ -31,6 +31,7 @@ class DbkitError(Exception):
         self.message = message
         self.hint = hint
         self.completed: list = []  # steps that finished before the failure (migrate/rollback)
+        self.checks: list = []  # checks that ran before the failure
 
     def __str__(self) -> str:
         if self.hint:
@@ -54,7 +55,12 @@ class PlanError(DbkitError):
     """The migration plan is broken (missing rollback, orphan file, two heads, ...).
 
     Raised before any connection is made, so a broken plan never touches a database.
+    ``rule`` names the lint rule it breaks (``dbkit lint``), when one applies.
     """
+
+    def __init__(self, message: str, *, hint: str | None = None, rule: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.rule = rule
 
 
 class RevisionNotFound(UsageError):
@@ -121,7 +127,15 @@ class MigrationFailed(DbkitError):
         self.undone = undone
 
 
+class LintFailed(DbkitError):
+    """``dbkit lint`` found problems of severity error (its report lists them)."""
+
+
 class ValidationFailed(DbkitError):
     """A check found offending rows; the unit it guarded was not applied or was rolled back."""
 
     exit_code = ExitCode.VALIDATION_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results: list = []  # the failed CheckResults

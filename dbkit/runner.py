@@ -13,16 +13,19 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import registry, sqltext
+from .checks import CheckResult, run_check
 from .database import lock_blockers, one_line
-from .errors import DatabaseStateError, DbkitError, MigrationFailed
+from .errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
 from .settings import Settings
 
 if TYPE_CHECKING:
     import psycopg
 
+    from .checks import Check
+    from .guard import GuardResult
     from .plan import Migration
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -55,8 +58,22 @@ class Reporter:
     def step_finished(self, result: StepResult) -> None:
         pass
 
+    def check_finished(self, result: CheckResult) -> None:
+        pass
+
+    def guard_finished(self, result: GuardResult) -> None:
+        pass
+
     def note(self, text: str) -> None:
         pass
+
+
+class StepChecks(Protocol):
+    """Which checks run around a step (the validation workflow provides them)."""
+
+    def before(self, step: Step) -> list[Check]: ...
+
+    def after(self, step: Step) -> list[Check]: ...
 
 
 @dataclass(frozen=True)
@@ -85,14 +102,20 @@ class Runner:
         reporter: Reporter | None = None,
         *,
         dry_run: bool = False,
+        checks: StepChecks | None = None,
+        auto_rollback: bool = True,
     ) -> None:
         self.conn = conn
         self.settings = settings
         self.reporter = reporter or Reporter()
         self.dry_run = dry_run
+        self.checks = checks
+        self.auto_rollback = auto_rollback
+        self.check_results: list[CheckResult] = []
 
-    def run(self, steps: list[Step]) -> list[StepResult]:
-        results: list[StepResult] = []
+    def run(self, steps: list[Step], results: list[StepResult] | None = None) -> list[StepResult]:
+        """Run the steps in order; ``results`` (appended to) also reaches a raised error."""
+        results = [] if results is None else results
         for step in steps:
             self.reporter.step_started(step.migration, step.direction)
             try:
@@ -106,6 +129,40 @@ class Runner:
             results.append(result)
             self.reporter.step_finished(result)
         return results
+
+    def run_checks(self, checks: list[Check], when: str) -> list[CheckResult]:
+        """Run checks, report each, and return the failed ones.
+
+        A check that cannot run at all (a typo, a missing table) is a failed check too.
+        """
+        import psycopg
+
+        failed = []
+        project_dir = self.settings.project_dir
+        for check in checks:
+            try:
+                result = run_check(self.conn, check, project_dir=project_dir, when=when)
+            except psycopg.Error as exc:
+                error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
+                raise ValidationFailed(
+                    f"{when}: check {check.name} ({check.location(project_dir)}) could not run: "
+                    f"{error}",
+                ) from None
+            self.check_results.append(result)
+            self.reporter.check_finished(result)
+            if not result.passed:
+                failed.append(result)
+        return failed
+
+    def _step_checks(self, step: Step, moment: str) -> list[Check]:
+        if self.checks is None:
+            return []
+        return self.checks.before(step) if moment == "pre" else self.checks.after(step)
+
+    def _when(self, step: Step, moment: str) -> str:
+        if step.direction == "up":
+            return f"{moment}-check of {step.migration.name}"
+        return f"check of {step.to_revision or 'base'} after rolling back {step.migration.name}"
 
     # -- transactional -----------------------------------------------------------------
 
@@ -123,13 +180,30 @@ class Runner:
             try:
                 with self.conn.transaction():
                     self._set_timeouts(migration, local=True)
+                    failed = self.run_checks(
+                        self._step_checks(step, "pre"), self._when(step, "pre")
+                    )
+                    if failed:
+                        raise validation_failed(failed, f"{migration.name} was not applied")
                     for statement in statements:
                         current = statement
                         self.conn.execute(statement.text)
                     current = None
+                    failed = self.run_checks(
+                        self._step_checks(step, "post"), self._when(step, "post")
+                    )
+                    if failed and self.auto_rollback:
+                        raise validation_failed(
+                            failed, f"{migration.name} was {self._undone(step)}"
+                        )
                     duration = (time.perf_counter() - t0) * 1000
                     self._record(step, started_at, duration)
+                if failed:
+                    raise validation_failed(failed, self._left_for_inspection(step))
                 return self._result(step, duration, len(statements), retries)
+            except ValidationFailed as exc:
+                self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+                raise
             except psycopg.Error as exc:
                 duration = (time.perf_counter() - t0) * 1000
                 if current is not None and self._should_retry(step, current, exc, attempt, retries):
@@ -138,6 +212,61 @@ class Runner:
                 failure = self._failure(step, current, exc, notes=[])
                 self._record_failure(step, started_at, duration, failure)
                 raise failure from None
+
+    def run_level_file(self, migration: Migration, level: str) -> StepResult:
+        """Run a ``.data.sql``/``.feature.sql`` rollback inside the caller's transaction."""
+        import psycopg
+
+        path = migration.level_path(level)
+        text = path.read_text(encoding="utf-8")
+        statements = sqltext.split(text)
+        started_at = datetime.now(UTC)
+        t0 = time.perf_counter()
+        current = None
+        try:
+            with self.conn.transaction():
+                self._set_timeouts(migration, local=True)
+                for statement in statements:
+                    current = statement
+                    self.conn.execute(statement.text)
+                duration = (time.perf_counter() - t0) * 1000
+                self.conn.execute(
+                    registry.INSERT_HISTORY,
+                    registry.history_params(
+                        revision=migration.revision,
+                        phase=migration.phase,
+                        direction="down",
+                        level=level,
+                        checksum=migration.checksum,
+                        outcome="success",
+                        started_at=started_at,
+                        duration_ms=duration,
+                        message=f"{level}-level rollback with {migration.relpath(path)}",
+                    ),
+                )
+        except psycopg.Error as exc:
+            location = migration.relpath(path)
+            if current is not None:
+                position = exc.diag.statement_position
+                location += f":{current.line_at(int(position) if position else None)}"
+            raise MigrationFailed(
+                f"{level}-level rollback of {migration.name} failed at {location}: "
+                f"{one_line(exc.diag.message_primary or str(exc))}; nothing of it was done",
+                revision=migration.revision,
+                location=location,
+                sqlstate=exc.sqlstate,
+            ) from None
+        outcome = "data removed" if level == "data" else "feature switched off"
+        return StepResult(
+            revision=migration.revision,
+            name=migration.name,
+            phase=migration.phase,
+            direction="down",
+            outcome=outcome,
+            duration_ms=duration,
+            statements=len(statements),
+            transactional=True,
+        )
 
     # -- outside a transaction ----------------------------------------------------------
 
@@ -165,6 +294,9 @@ class Runner:
         notes: list[str] = []
         retries: list[str] = []
         done: list[sqltext.Statement] = []
+        failed_checks = self.run_checks(self._step_checks(step, "pre"), self._when(step, "pre"))
+        if failed_checks:
+            raise validation_failed(failed_checks, f"{migration.name} was not applied")
         self._set_timeouts(migration, local=False)
         try:
             for statement in statements:
@@ -181,8 +313,24 @@ class Runner:
                         raise
                 done.append(statement)
             duration = (time.perf_counter() - t0) * 1000
+            failed_checks = self.run_checks(
+                self._step_checks(step, "post"), self._when(step, "post")
+            )
+            if failed_checks and self.auto_rollback:
+                if self._undo(step, notes):
+                    raise validation_failed(failed_checks, f"{migration.name} was undone")
+                raise validation_failed(
+                    failed_checks,
+                    f"undoing {migration.name} failed: the database is between revisions",
+                    notes,
+                )
             with self.conn.transaction():
                 self._record(step, started_at, duration)
+            if failed_checks:
+                raise validation_failed(failed_checks, self._left_for_inspection(step))
+        except ValidationFailed as exc:
+            self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+            raise
         except psycopg.Error as exc:
             duration = (time.perf_counter() - t0) * 1000
             failed = statements[len(done)] if len(done) < len(statements) else None
@@ -238,6 +386,22 @@ class Runner:
         self.reporter.note(f"dropped invalid index {row[0]} ({reason})")
 
     # -- shared pieces --------------------------------------------------------------------
+
+    @staticmethod
+    def _undone(step: Step) -> str:
+        return "rolled back" if step.direction == "up" else "kept applied (its rollback was undone)"
+
+    @staticmethod
+    def _left_for_inspection(step: Step) -> str:
+        if step.direction == "up":
+            return (
+                f"{step.migration.name} was LEFT APPLIED for inspection (--no-auto-rollback); "
+                f"undo it with `dbkit rollback --to {step.from_revision or 'base'}`"
+            )
+        return (
+            f"the rollback of {step.migration.name} was LEFT DONE for inspection "
+            "(--no-auto-rollback)"
+        )
 
     def _timeouts(self, migration: Migration) -> tuple[str, str]:
         return (
@@ -305,7 +469,7 @@ class Runner:
         )
 
     def _record_failure(
-        self, step: Step, started_at: datetime, duration_ms: float, failure: MigrationFailed
+        self, step: Step, started_at: datetime, duration_ms: float, failure: DbkitError
     ) -> None:
         if self.dry_run or self.conn.broken:
             return
@@ -408,3 +572,23 @@ class Runner:
             if undone
             else "fix the cause, then run `dbkit migrate` again (the files are idempotent)",
         )
+
+
+def validation_failed(
+    failed: list[CheckResult], outcome: str, notes: list[str] | None = None
+) -> ValidationFailed:
+    """One error naming every failed check, where it is, what it found, and what was done."""
+    parts = []
+    for result in failed:
+        first = f", first: {result.sample[0]}" if result.sample else ""
+        parts.append(
+            f"{result.name} ({result.location}) found {result.rows_found} "
+            f"row{'s' if result.rows_found != 1 else ''}{first}"
+        )
+    when = failed[0].when
+    message = f"{when} failed: {'; '.join(parts)}; {outcome}"
+    if notes:
+        message += f" [{'; '.join(notes)}]"
+    error = ValidationFailed(message)
+    error.results = list(failed)
+    return error

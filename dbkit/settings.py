@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "lock_retry_delay": 1.0,
     "lock_wait": 60.0,
     "connect_timeout": 10,
+    "perf_threshold": 0.2,
 }
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
@@ -53,6 +54,7 @@ class Settings:
     lock_retry_delay: float = DEFAULTS["lock_retry_delay"]
     lock_wait: float = DEFAULTS["lock_wait"]
     connect_timeout: int = DEFAULTS["connect_timeout"]
+    perf_threshold: float = DEFAULTS["perf_threshold"]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,6 +142,7 @@ def resolve(
         values["lock_retry_delay"] = float(values["lock_retry_delay"])
         values["lock_wait"] = float(values["lock_wait"])
         values["connect_timeout"] = int(values["connect_timeout"])
+        values["perf_threshold"] = float(values["perf_threshold"])
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"[tool.dbkit] has a setting of the wrong type: {exc}") from exc
     extra = {k: v for k, v in config.items() if k not in DEFAULTS and k != "url"}
