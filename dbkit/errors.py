@@ -139,3 +139,11 @@ class ValidationFailed(DbkitError):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.results: list = []  # the failed CheckResults
+
+
+class ScratchDatabaseError(DbkitError):
+    """A throwaway database for ``verify`` or ``drift`` could not be created or dropped.
+
+    Usually the role lacks CREATEDB on that server: the message says which server and role,
+    and the hint how to point the scratch database elsewhere.
+    """
