@@ -24,7 +24,7 @@ from .errors import (
 )
 from .guard import GuardResult
 from .plan import Migration, Plan, load_plan
-from .runner import Reporter, StepResult, steps_down, steps_up
+from .runner import Reporter, Runner, StepResult, steps_down, steps_up
 from .settings import Settings, scrub
 from .workflow import CheckBook, Workflow
 
@@ -474,3 +474,119 @@ def repair(settings: Settings) -> RegistryChange:
         current_revision=state.current,
         message=message,
     )
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidateResult:
+    """Outcome of ``dbkit validate``: every check that ran, read-only."""
+
+    database: str
+    current_revision: str | None
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.VALIDATION_FAILED if self.failed else ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "current_revision": self.current_revision,
+            "passed": not self.failed,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+def validate(
+    settings: Settings,
+    *,
+    phase: str | None = None,
+    pre: bool = False,
+    post: bool = False,
+    reporter: Reporter | None = None,
+) -> ValidateResult:
+    """Run checks on their own, in a read-only transaction that is rolled back.
+
+    Without ``phase``: the pre-checks of the next pending unit (the next migration, and its
+    phase's pre-checks if it starts one) and the post-checks of the current state (the current
+    migration, and its phase's post-checks if it ends one). With ``phase``: that phase's
+    pre-checks and its first migration's, and the post-checks of its applied migrations (and
+    of the phase once it is complete). ``pre``/``post`` restrict to one side; neither means
+    both.
+    """
+    if pre and post:
+        pre = post = False
+    want_pre, want_post = (pre or not post), (post or not pre)
+    plan = load_plan(settings.project_dir)
+    book = CheckBook(plan)
+    book.preload(list(plan))
+    if phase is not None:
+        plan.phase_span(phase)  # unknown phase: a usage error before connecting
+    with _session(settings, reporter, lock=False) as conn:
+        state = registry.read_state(conn)
+        position = _position(plan, state)
+        selected = _select_checks(plan, book, position, phase, want_pre, want_post)
+        runner = Runner(conn, settings, reporter)
+        conn.execute("BEGIN READ ONLY")
+        try:
+            for checks, when in selected:
+                runner.run_checks(checks, when)
+        finally:
+            conn.execute("ROLLBACK")
+    return ValidateResult(settings.display_url(), state.current, runner.check_results)
+
+
+def _select_checks(plan, book, position, phase, want_pre, want_post):
+    selected = []
+    migrations = plan.migrations
+    if phase is None:
+        if want_pre and position + 1 < len(migrations):
+            upcoming = migrations[position + 1]
+            if plan.phase_span(upcoming.phase)[0] == position + 1:
+                selected.append(
+                    (
+                        book.phase_file(upcoming.phase, "pre").checks,
+                        f"pre-check of phase {upcoming.phase}",
+                    )
+                )
+            selected.append(
+                (book.file(upcoming.pre_check_path).checks, f"pre-check of {upcoming.name}")
+            )
+        if want_post and position >= 0:
+            current = migrations[position]
+            selected.append(
+                (book.file(current.post_check_path).checks, f"post-check of {current.name}")
+            )
+            if plan.phase_span(current.phase)[1] == position:
+                selected.append(
+                    (
+                        book.phase_file(current.phase, "post").checks,
+                        f"post-check of phase {current.phase}",
+                    )
+                )
+        return [(list(checks), when) for checks, when in selected]
+    first, last = plan.phase_span(phase)
+    if want_pre:
+        selected.append((book.phase_file(phase, "pre").checks, f"pre-check of phase {phase}"))
+        selected.append(
+            (
+                book.file(migrations[first].pre_check_path).checks,
+                f"pre-check of {migrations[first].name}",
+            )
+        )
+    if want_post:
+        for index in range(first, min(last, position) + 1):
+            migration = migrations[index]
+            selected.append(
+                (book.file(migration.post_check_path).checks, f"post-check of {migration.name}")
+            )
+        if position >= last:
+            selected.append((book.phase_file(phase, "post").checks, f"post-check of phase {phase}"))
+    return [(list(checks), when) for checks, when in selected]

@@ -74,6 +74,7 @@ def handle_errors(func):
                         "error_type": type(exc).__name__,
                         "exit_code": int(exc.exit_code),
                         "completed": [s.to_dict() for s in exc.completed],
+                        "checks": [c.to_dict() for c in exc.checks],
                     }
                 )
             click.echo(f"dbkit: error: {exc}", err=True)
@@ -81,6 +82,16 @@ def handle_errors(func):
 
     return wrapper
 
+
+auto_rollback_option = click.option(
+    "--no-auto-rollback",
+    "auto_rollback",
+    is_flag=True,
+    default=True,
+    flag_value=False,
+    help="When a check fails, leave the unit applied for inspection instead of undoing it "
+    "(stated loudly; exit code 3 all the same).",
+)
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (for machines)."
@@ -185,6 +196,50 @@ class _ProgressReporter:
         for note in result.notes:
             click.echo(f"       {note}")
 
+    def check_finished(self, result) -> None:
+        _echo_check(result)
+
+    def guard_finished(self, result) -> None:
+        verdict = _style(result.verdict, fg="red" if result.tripped else "green")
+        click.echo(f"     guard {result.describe()}: {verdict}")
+
+    def note(self, text: str) -> None:
+        click.echo(f"note: {text}", err=True)
+
+
+def _echo_check(result) -> None:
+    """One line per check; a failed one also shows its location and first rows."""
+    if result.passed:
+        state = _style("ok", fg="green")
+        click.echo(
+            f"     check {result.name:<36} {state} ({result.when}, 0 rows, "
+            f"{result.duration_ms:.1f} ms)"
+        )
+        return
+    state = _style("FAILED", fg="red", bold=True)
+    click.echo(
+        f"     check {result.name:<36} {state} {result.rows_found} rows at {result.location} "
+        f"({result.when})"
+    )
+    for row in result.sample:
+        click.echo(f"           {row}")
+
+
+class _CheckPrinter:
+    """Reporter for `dbkit validate`: only checks are printed."""
+
+    def step_started(self, *args) -> None:
+        pass
+
+    def step_finished(self, *args) -> None:
+        pass
+
+    def guard_finished(self, *args) -> None:
+        pass
+
+    def check_finished(self, result) -> None:
+        _echo_check(result)
+
     def note(self, text: str) -> None:
         click.echo(f"note: {text}", err=True)
 
@@ -206,6 +261,9 @@ def _render_run(result, as_json: bool) -> None:
         )
         if skipped:
             summary += f"; {len(skipped)} skipped"
+        failed = [c for c in result.checks if not c.passed]
+        if result.checks:
+            summary += f"; {len(result.checks) - len(failed)}/{len(result.checks)} checks passed"
         click.echo(summary)
     if result.message:
         click.echo(result.message)
@@ -220,20 +278,47 @@ def _render_run(result, as_json: bool) -> None:
     help="Run everything inside one transaction and roll it back; migrations that must run "
     "outside a transaction are reported, not run.",
 )
+@auto_rollback_option
+@click.option(
+    "--perf-threshold",
+    type=float,
+    metavar="RATIO",
+    help="Roll a phase back when a key query gets slower by more than this (default 0.2 = 20%, "
+    "or perf_threshold in [tool.dbkit]).",
+)
 @json_option
 @click.pass_obj
 @handle_errors
-def migrate(obj: Context, to: str | None, phase: str | None, dry_run: bool, as_json: bool) -> None:
-    """Apply pending migrations, each in its own transaction.
+def migrate(
+    obj: Context,
+    to: str | None,
+    phase: str | None,
+    dry_run: bool,
+    auto_rollback: bool,
+    perf_threshold: float | None,
+    as_json: bool,
+) -> None:
+    """Apply pending migrations, each in its own transaction, with their checks.
 
-    Before running, the plan is checked (no connection is made if it is broken) and applied
-    migrations' checksums are compared with their files. A session advisory lock keeps two
-    runs from interleaving.
+    Before running, the plan and the check files are read (no connection is made if they are
+    broken) and applied migrations' checksums are compared with their files. A session
+    advisory lock keeps two runs from interleaving. Each migration runs its pre-checks, its
+    SQL, its post-checks and its history row in one transaction; a phase is bracketed by its
+    phase checks, a row-count comparison (no data loss) and the performance guard. A failed
+    check undoes the unit it guards and exits 3.
     """
     from . import api
 
     reporter = None if as_json else _ProgressReporter("migrate")
-    result = api.migrate(obj.settings(), to=to, phase=phase, dry_run=dry_run, reporter=reporter)
+    result = api.migrate(
+        obj.settings(),
+        to=to,
+        phase=phase,
+        dry_run=dry_run,
+        auto_rollback=auto_rollback,
+        perf_threshold=perf_threshold,
+        reporter=reporter,
+    )
     _render_run(result, as_json)
 
 
@@ -242,10 +327,20 @@ def migrate(obj: Context, to: str | None, phase: str | None, dry_run: bool, as_j
 @click.option("--phase", metavar="PHASE", help="Roll back to the state before this phase.")
 @click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations.")
 @click.option(
+    "--level",
+    type=click.Choice(["schema", "data", "feature"]),
+    default="schema",
+    show_default=True,
+    help="schema: paired rollbacks (full reversal); data: run rollbacks/NNNN_slug.data.sql "
+    "(keep tables, remove the data the migrations introduced); feature: run "
+    "rollbacks/NNNN_slug.feature.sql (keep tables and data, switch the feature off).",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Run the rollbacks inside one transaction and roll it back.",
 )
+@auto_rollback_option
 @json_option
 @click.pass_obj
 @handle_errors
@@ -254,21 +349,68 @@ def rollback(
     to: str | None,
     phase: str | None,
     steps: int | None,
+    level: str,
     dry_run: bool,
+    auto_rollback: bool,
     as_json: bool,
 ) -> None:
-    """Run paired rollbacks in reverse order; an explicit target is required.
+    """Roll back migrations in reverse order; an explicit target is required.
 
     --phase P returns the database to where it was before phase P, rolling back any later
-    phases first.
+    phases first. After each step the checks of the state it returns to run; after a whole
+    phase, the previous phase's post-checks and the row counts stored before the phase.
+    The data and feature levels leave the schema (and alembic_version) as it is.
     """
     from . import api
 
     reporter = None if as_json else _ProgressReporter("rollback")
     result = api.rollback(
-        obj.settings(), to=to, phase=phase, steps=steps, dry_run=dry_run, reporter=reporter
+        obj.settings(),
+        to=to,
+        phase=phase,
+        steps=steps,
+        level=level,
+        dry_run=dry_run,
+        auto_rollback=auto_rollback,
+        reporter=reporter,
     )
     _render_run(result, as_json)
+
+
+@main.command()
+@click.option("--phase", metavar="PHASE", help="Only the checks of this phase.")
+@click.option("--pre", is_flag=True, help="Only pre-checks.")
+@click.option("--post", is_flag=True, help="Only post-checks.")
+@json_option
+@click.pass_obj
+@handle_errors
+def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bool) -> None:
+    """Run checks on their own, read-only (for CI, or before a maintenance window).
+
+    Without --phase: the pre-checks of the next pending migration (and of its phase if it
+    starts one) and the post-checks of the current state. With --phase P: P's pre-checks and
+    its first migration's, and the post-checks of P's applied migrations (and of P once
+    complete). Exits 3 when a check finds rows.
+    """
+    from . import api
+
+    result = api.validate(
+        obj.settings(),
+        phase=phase,
+        pre=pre,
+        post=post,
+        reporter=None if as_json else _CheckPrinter(),
+    )
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        failed = len(result.failed)
+        total = len(result.checks)
+        if not total:
+            click.echo("no checks apply to the current state")
+        else:
+            click.echo(f"{total - failed}/{total} checks passed")
+    sys.exit(int(result.exit_code))
 
 
 # -- state -----------------------------------------------------------------------------------
