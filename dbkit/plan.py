@@ -233,7 +233,8 @@ def parse_revision_file(path: Path, project_dir: Path) -> Migration:
         raise PlanError(f"{rel}: `revision` must be a non-empty string literal")
     if revision != match["number"]:
         raise PlanError(
-            f"{rel}: revision {revision!r} does not match the file's number {match['number']!r}"
+            f"{rel}: revision {revision!r} does not match the file's number {match['number']!r}",
+            rule="dbkit/name-mismatch",
         )
     if isinstance(down, tuple | list):
         raise PlanError(
@@ -280,80 +281,212 @@ def _calls(node: ast.AST, function: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One structural problem of a plan, with the rule it breaks (``dbkit lint`` lists them all,
+    :func:`load_plan` refuses the plan on the first)."""
+
+    rule: str  # e.g. dbkit/missing-rollback
+    message: str  # the one-line message, location included, as load_plan raises it
+    path: str | None = None  # project-relative file the problem is about
+    line: int | None = None
+    hint: str | None = None
+
+    @property
+    def detail(self) -> str:
+        """The message without its leading ``path:`` or ``path:line:`` location."""
+        if self.path:
+            match = re.match(rf"^{re.escape(self.path)}(:\d+)?: ", self.message)
+            if match:
+                return self.message[match.end() :]
+        return self.message
+
+    def error(self) -> PlanError:
+        return PlanError(self.message, hint=self.hint)
+
+
 def load_plan(project_dir: Path | str) -> Plan:
-    """Read and check the whole plan; raise :class:`PlanError` on the first problem found."""
+    """Read and check the whole plan; raise :class:`PlanError` on the first problem found.
+
+    The checks are those of :func:`plan_problems`, applied in three stages: revision files,
+    then the files around them (all problems of that stage in one message), then the chain.
+    """
+    project = _project(project_dir)
+    scan = _read_revisions(project)
+    if scan.problems:
+        raise scan.problems[0].error()
+    problems = _file_problems(project, scan)
+    if problems:
+        raise PlanError(_summarize([p.message for p in problems]))
+    ordered, problems = _chain(scan.migrations)
+    if problems:
+        raise problems[0].error()
+    return Plan(project, tuple(ordered))
+
+
+def plan_problems(project_dir: Path | str) -> list[Problem]:
+    """Every structural problem of the plan, not only the first (for ``dbkit lint``).
+
+    The chain (one base, one head, phases consecutive) is only judged when every revision file
+    reads and no number is used twice: otherwise it would report the same fault again.
+    """
+    return scan_plan(project_dir)[1]
+
+
+def scan_plan(project_dir: Path | str) -> tuple[list[Migration], list[Problem]]:
+    """The migrations whose revision files read (in chain order when the chain holds, else in
+    file name order) and every problem of :func:`plan_problems`."""
+    project = _project(project_dir)
+    scan = _read_revisions(project)
+    problems = scan.problems + _file_problems(project, scan)
+    migrations = scan.migrations
+    if not any(p.rule in _CHAIN_BLOCKERS for p in problems):
+        ordered, chain_problems = _chain(scan.migrations)
+        problems += chain_problems
+        migrations = ordered or migrations
+    return migrations, problems
+
+
+_CHAIN_BLOCKERS = {"dbkit/revision-file", "dbkit/name-mismatch", "dbkit/duplicate-number"}
+
+
+@dataclass
+class _Scan:
+    migrations: list[Migration]
+    problems: list[Problem]
+    names: set[str]  # stems of every revision file, readable or not
+
+
+def _project(project_dir: Path | str) -> Path:
     project = Path(project_dir)
-    versions = project / VERSIONS_DIR
-    if not versions.is_dir():
+    if not (project / VERSIONS_DIR).is_dir():
         raise ProjectError(
             f"{project}: not a dbkit project (no {VERSIONS_DIR}/ directory)",
             hint="run `dbkit init` to create one, or pass --project",
         )
-    problems: list[str] = []
-    migrations: list[Migration] = []
-    for path in sorted(versions.glob("*.py")):
+    return project
+
+
+def _read_revisions(project: Path) -> _Scan:
+    scan = _Scan([], [], set())
+    for path in sorted((project / VERSIONS_DIR).glob("*.py")):
         if path.name.startswith("_"):
             continue
-        migrations.append(parse_revision_file(path, project))
+        scan.names.add(path.stem)
+        try:
+            scan.migrations.append(parse_revision_file(path, project))
+        except PlanError as exc:
+            rel = str(VERSIONS_DIR / path.name)
+            message = exc.message.replace(str(path), rel, 1)
+            match = re.match(rf"^{re.escape(rel)}:(\d+): ", message)
+            scan.problems.append(
+                Problem(
+                    exc.rule or "dbkit/revision-file",
+                    message,
+                    rel,
+                    int(match[1]) if match else None,
+                    exc.hint,
+                )
+            )
+    return scan
 
-    by_number: dict[str, list[str]] = {}
-    for migration in migrations:
-        by_number.setdefault(migration.revision, []).append(migration.name)
-    for number, names in by_number.items():
-        if len(names) > 1:
-            problems.append(f"duplicate revision number {number}: {', '.join(names)}")
 
-    names = {m.name for m in migrations}
-    for migration in migrations:
-        for path, what in ((migration.up_path, "SQL"), (migration.down_path, "rollback")):
+def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
+    """Duplicate numbers, missing SQL or rollback files, files no revision names."""
+    problems: list[Problem] = []
+    by_number: dict[str, list[Migration]] = {}
+    for migration in scan.migrations:
+        by_number.setdefault(migration.revision, []).append(migration)
+    for number, same in by_number.items():
+        if len(same) > 1:
+            problems.append(
+                Problem(
+                    "dbkit/duplicate-number",
+                    f"duplicate revision number {number}: {', '.join(m.name for m in same)}",
+                    same[-1].relpath(same[-1].revision_path),
+                )
+            )
+
+    for migration in scan.migrations:
+        for path, what, rule in (
+            (migration.up_path, "SQL", "dbkit/missing-sql"),
+            (migration.down_path, "rollback", "dbkit/missing-rollback"),
+        ):
             if not path.is_file():
+                rel = migration.relpath(path)
                 problems.append(
-                    f"{migration.relpath(path)}: {what} file missing for revision "
-                    f"{migration.revision}"
+                    Problem(
+                        rule,
+                        f"{rel}: {what} file missing for revision {migration.revision}",
+                        rel,
+                    )
                 )
     for directory in (SQL_DIR, ROLLBACK_DIR):
         for path in sorted((project / directory).glob("*.sql")):
             stem = path.stem
             if directory == ROLLBACK_DIR and stem.endswith(tuple(f".{x}" for x in ROLLBACK_LEVELS)):
                 stem = stem.rsplit(".", 1)[0]
-            if stem not in names:
+            if stem not in scan.names:
+                rel = str(directory / path.name)
                 problems.append(
-                    f"{directory / path.name}: orphan file (no revision file "
-                    f"{VERSIONS_DIR / (stem + '.py')})"
+                    Problem(
+                        "dbkit/orphan-file",
+                        f"{rel}: orphan file (no revision file {VERSIONS_DIR / (stem + '.py')})",
+                        rel,
+                    )
                 )
-    if problems:
-        raise PlanError(_summarize(problems))
-
-    return Plan(project, tuple(_order(migrations)))
+    return problems
 
 
-def _order(migrations: list[Migration]) -> list[Migration]:
-    """The single chain base -> head, or a PlanError naming what breaks it."""
+def _chain(migrations: list[Migration]) -> tuple[list[Migration], list[Problem]]:
+    """The single chain base -> head, and the problems that break it or its phases."""
     if not migrations:
-        return []
+        return [], []
+    problems: list[Problem] = []
     by_revision = {m.revision: m for m in migrations}
     children: dict[str | None, list[Migration]] = {}
     for migration in migrations:
         if migration.down_revision is not None and migration.down_revision not in by_revision:
-            raise PlanError(
-                f"{migration.relpath(migration.revision_path)}: down_revision "
-                f"{migration.down_revision!r} does not exist"
+            rel = migration.relpath(migration.revision_path)
+            problems.append(
+                Problem(
+                    "dbkit/broken-chain",
+                    f"{rel}: down_revision {migration.down_revision!r} does not exist",
+                    rel,
+                )
             )
         children.setdefault(migration.down_revision, []).append(migration)
     roots = children.get(None, [])
-    if len(roots) != 1:
-        if not roots:
-            raise PlanError("no base migration (one revision must have down_revision = None)")
-        raise PlanError(
-            f"several base migrations: {', '.join(m.revision for m in roots)}",
-            hint="exactly one revision may have down_revision = None",
+    if not roots:
+        problems.append(
+            Problem(
+                "dbkit/broken-chain",
+                "no base migration (one revision must have down_revision = None)",
+            )
+        )
+    elif len(roots) > 1:
+        problems.append(
+            Problem(
+                "dbkit/broken-chain",
+                f"several base migrations: {', '.join(m.revision for m in roots)}",
+                roots[-1].relpath(roots[-1].revision_path),
+                hint="exactly one revision may have down_revision = None",
+            )
         )
     for parent, kids in children.items():
         if len(kids) > 1:
-            raise PlanError(
-                f"two heads: revisions {', '.join(k.revision for k in kids)} all follow {parent}",
-                hint="renumber one of them so the chain is linear",
+            problems.append(
+                Problem(
+                    "dbkit/two-heads",
+                    f"two heads: revisions {', '.join(k.revision for k in kids)} all follow "
+                    f"{parent}",
+                    kids[-1].relpath(kids[-1].revision_path),
+                    hint="renumber one of them so the chain is linear",
+                )
             )
+    if problems:
+        return [], problems
+
     ordered: list[Migration] = []
     current: Migration | None = roots[0]
     while current is not None:
@@ -362,20 +495,29 @@ def _order(migrations: list[Migration]) -> list[Migration]:
         current = kids[0] if kids else None
     if len(ordered) != len(migrations):
         stray = sorted(set(by_revision) - {m.revision for m in ordered})
-        raise PlanError(f"revisions {', '.join(stray)} form a cycle or are detached from base")
+        return [], [
+            Problem(
+                "dbkit/broken-chain",
+                f"revisions {', '.join(stray)} form a cycle or are detached from base",
+            )
+        ]
 
     seen: list[str] = []
     for migration in ordered:
         if seen and seen[-1] == migration.phase:
             continue
         if migration.phase in seen:
-            raise PlanError(
-                f"phase {migration.phase!r} resumes at revision {migration.revision} after "
-                f"phase {seen[-1]!r}",
-                hint="a phase's migrations must be consecutive",
+            problems.append(
+                Problem(
+                    "dbkit/phase-order",
+                    f"phase {migration.phase!r} resumes at revision {migration.revision} after "
+                    f"phase {seen[-1]!r}",
+                    migration.relpath(migration.revision_path),
+                    hint="a phase's migrations must be consecutive",
+                )
             )
         seen.append(migration.phase)
-    return ordered
+    return ordered, problems
 
 
 def _summarize(problems: list[str]) -> str:
