@@ -75,6 +75,10 @@ class StepChecks(Protocol):
 
     def after(self, step: Step) -> list[Check]: ...
 
+    def verify(self, step: Step) -> list[CheckResult]:
+        """Further failed checks after the step's SQL (data preservation), reported already."""
+        ...
+
 
 @dataclass(frozen=True)
 class Step:
@@ -154,6 +158,12 @@ class Runner:
                 failed.append(result)
         return failed
 
+    def _post_failures(self, step: Step) -> list[CheckResult]:
+        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
+        if self.checks is not None:
+            failed += self.checks.verify(step)
+        return failed
+
     def _step_checks(self, step: Step, moment: str) -> list[Check]:
         if self.checks is None:
             return []
@@ -189,9 +199,7 @@ class Runner:
                         current = statement
                         self.conn.execute(statement.text)
                     current = None
-                    failed = self.run_checks(
-                        self._step_checks(step, "post"), self._when(step, "post")
-                    )
+                    failed = self._post_failures(step)
                     if failed and self.auto_rollback:
                         raise validation_failed(
                             failed, f"{migration.name} was {self._undone(step)}"
@@ -313,9 +321,7 @@ class Runner:
                         raise
                 done.append(statement)
             duration = (time.perf_counter() - t0) * 1000
-            failed_checks = self.run_checks(
-                self._step_checks(step, "post"), self._when(step, "post")
-            )
+            failed_checks = self._post_failures(step)
             if failed_checks and self.auto_rollback:
                 if self._undo(step, notes):
                     raise validation_failed(failed_checks, f"{migration.name} was undone")

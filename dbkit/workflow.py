@@ -5,8 +5,10 @@ Order when migrating a phase from its start:
 
 1. phase pre-checks (``validations/phases/<phase>.pre.sql``); row counts of existing tables
    (and checksums of preserved ones) are taken and stored; key queries are measured;
-2. each migration: its pre-checks, its SQL, its post-checks, its history row (one transaction);
-3. phase post-checks, the data-preservation comparison and the key queries again.
+2. each migration: its pre-checks, its SQL, its post-checks, the row counts compared with the
+   phase's snapshot (no data loss), its history row, all in one transaction, so a failure
+   rolls the migration back and the rows come back with it;
+3. phase post-checks and the key queries again (the performance guard).
 
 A failure in step 3 rolls the phase's migrations of this run back with their paired
 rollbacks (unless ``auto_rollback`` is off) and raises ValidationFailed. Rolling back checks
@@ -93,6 +95,7 @@ class Workflow:
             auto_rollback=auto_rollback,
         )
         self.guard_results: list[guard.GuardResult] = []
+        self._snapshot: preserve.Snapshot | None = None
 
     @property
     def check_results(self) -> list[CheckResult]:
@@ -113,6 +116,21 @@ class Workflow:
         current = self.plan.get(step.to_revision)
         return list(self.book.file(current.post_check_path).checks)
 
+    def verify(self, step: Step) -> list[CheckResult]:
+        """Compare row counts with the phase's snapshot right after each migration's SQL, so a
+        loss is caught inside the migration's transaction and undone by rolling it back."""
+        if step.direction != "up" or self._snapshot is None:
+            return []
+        losses = preserve.compare(
+            self.conn,
+            self._snapshot,
+            when=f"data preservation of phase {self._snapshot.phase} after {step.migration.name}",
+        )
+        for loss in losses:
+            self.runner.check_results.append(loss)
+            self.reporter.check_finished(loss)
+        return losses
+
     # -- migrate -----------------------------------------------------------------------------
 
     def migrate(self, steps: list[Step], results: list[StepResult]) -> None:
@@ -121,13 +139,20 @@ class Workflow:
             first, last = self.plan.phase_span(phase)
             starts = self.plan.position(group[0].migration.revision) == first
             ends = self.plan.position(group[-1].migration.revision) == last
-            snapshot, baseline = None, {}
-            if starts and self.validate:
-                snapshot, baseline = self._before_phase(phase, group[0].from_revision)
+            baseline = {}
+            self._snapshot = None
+            if self.validate:
+                if starts:
+                    self._snapshot, baseline = self._before_phase(phase, group[0].from_revision)
+                else:
+                    self._snapshot = preserve.load(self.conn, phase)
             done_before = len(results)
-            self.runner.run(group, results)
+            try:
+                self.runner.run(group, results)
+            finally:
+                self._snapshot = None
             if ends and self.validate:
-                failures = self._after_phase(phase, snapshot, baseline)
+                failures = self._after_phase(phase, baseline)
                 if failures:
                     applied = [r.revision for r in results[done_before:]]
                     self._fail_phase(phase, failures, applied, results)
@@ -145,15 +170,9 @@ class Workflow:
             baseline[check.name] = (check, guard.measure(self.conn, check))
         return snapshot, baseline
 
-    def _after_phase(self, phase, snapshot, baseline) -> list[CheckResult]:
+    def _after_phase(self, phase, baseline) -> list[CheckResult]:
         post = self.book.phase_file(phase, "post")
         failures = self.runner.run_checks(list(post.checks), f"post-check of phase {phase}")
-        if snapshot is not None:
-            losses = preserve.compare(self.conn, snapshot, when=f"data preservation of {phase}")
-            for loss in losses:
-                self.runner.check_results.append(loss)
-                self.reporter.check_finished(loss)
-            failures += losses
         for name, (check, before) in baseline.items():
             result = guard.GuardResult(
                 name=name,

@@ -1,0 +1,412 @@
+"""The phased validation workflow against real PostgreSQL: checks, preservation, guard, levels."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from projects import Spec, write_project
+
+from dbkit import api, settings
+from dbkit.cli import main
+from dbkit.errors import ExitCode, PlanError, ValidationFailed
+
+CUSTOMERS = Spec(
+    "customers",
+    "core",
+    "CREATE TABLE customers (\n    id bigint CONSTRAINT pk_customers PRIMARY KEY,\n"
+    "    email text NOT NULL\n);\n"
+    "INSERT INTO customers SELECT g, 'c' || g || '@x' FROM generate_series(1, 2000) AS g;\n",
+    "DROP TABLE customers;\n",
+)
+PLANS = Spec(
+    "plans",
+    "billing",
+    "CREATE TABLE plans (\n    id int CONSTRAINT pk_plans PRIMARY KEY,\n    name text NOT NULL,\n"
+    "    is_active boolean NOT NULL DEFAULT true\n);\n"
+    "INSERT INTO plans VALUES (1, 'Free'), (2, 'Pro');\n"
+    "CREATE TABLE subscriptions (\n    customer_id bigint NOT NULL\n"
+    "        CONSTRAINT fk_subscriptions_customer REFERENCES customers (id),\n"
+    "    plan_id int NOT NULL CONSTRAINT fk_subscriptions_plan REFERENCES plans (id),\n"
+    "    auto_assigned boolean NOT NULL DEFAULT false,\n"
+    "    CONSTRAINT pk_subscriptions PRIMARY KEY (customer_id)\n);\n"
+    "CREATE INDEX ix_subscriptions_plan ON subscriptions (plan_id);\n",
+    "DROP TABLE subscriptions;\nDROP TABLE plans;\n",
+)
+FREE_TIER = Spec(
+    "free_tier",
+    "billing",
+    "INSERT INTO subscriptions (customer_id, plan_id, auto_assigned)\n"
+    "SELECT c.id, 1, true FROM customers AS c\n"
+    "WHERE NOT EXISTS (SELECT FROM subscriptions AS s WHERE s.customer_id = c.id);\n",
+    "DELETE FROM subscriptions WHERE auto_assigned;\n",
+)
+
+SUBSCRIBED = """\
+-- check: customers_have_a_subscription
+-- Every customer got a plan.
+SELECT c.id, c.email
+FROM customers AS c
+WHERE NOT EXISTS (SELECT FROM subscriptions AS s WHERE s.customer_id = c.id);
+"""
+
+
+def build(tmp_path, specs, files=None):
+    project = write_project(tmp_path / "proj", specs)
+    for relative, text in (files or {}).items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return project
+
+
+def resolve(project, url):
+    return settings.resolve(project, url=url, environ={})
+
+
+def query(url, sql):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+def version(url):
+    return [r[0] for r in query(url, "SELECT version_num FROM alembic_version")]
+
+
+@pytest.mark.smoke
+def test_checks_run_in_their_places_and_pass(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {
+            "validations/0003_free_tier.post.sql": SUBSCRIBED,
+            "validations/0003_free_tier.pre.sql": "-- check: plans_exist\n"
+            "SELECT 'no Free plan' AS problem WHERE NOT EXISTS "
+            "(SELECT FROM plans WHERE name = 'Free');\n",
+            "validations/phases/billing.pre.sql": "-- check: customers_have_email\n"
+            "SELECT id FROM customers WHERE email = '';\n",
+            "validations/phases/billing.post.sql": "-- check: no_orphan_subscriptions\n"
+            "SELECT s.customer_id FROM subscriptions AS s\n"
+            "LEFT JOIN customers AS c ON c.id = s.customer_id WHERE c.id IS NULL;\n",
+        },
+    )
+    result = api.migrate(resolve(project, db_url))
+    assert [(c.when, c.name, c.rows_found) for c in result.checks] == [
+        ("pre-check of phase billing", "customers_have_email", 0),
+        ("pre-check of 0003_free_tier", "plans_exist", 0),
+        ("post-check of 0003_free_tier", "customers_have_a_subscription", 0),
+        ("post-check of phase billing", "no_orphan_subscriptions", 0),
+    ]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
+
+
+def test_failed_pre_check_applies_nothing(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {
+            "validations/phases/billing.pre.sql": "-- check: no_blank_emails\n"
+            "SELECT id, email FROM customers WHERE email LIKE '%@x' AND id <= 3;\n"
+        },
+    )
+    s = resolve(project, db_url)
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(s)
+    message = str(caught.value)
+    assert caught.value.exit_code == ExitCode.VALIDATION_FAILED
+    assert "pre-check of phase billing failed: no_blank_emails" in message
+    assert "validations/phases/billing.pre.sql:1) found 3 rows" in message
+    assert "first: {'id': 1, 'email': 'c1@x'}" in message
+    assert "nothing of phase billing was applied" in message
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT to_regclass('plans')") == [(None,)]
+
+
+def test_failed_migration_post_check_rolls_back_only_that_migration(tmp_path, db_url):
+    partial = Spec(
+        "free_tier",
+        "billing",
+        "INSERT INTO subscriptions (customer_id, plan_id, auto_assigned)\n"
+        "SELECT c.id, 1, true FROM customers AS c WHERE c.id % 2 = 0;\n",
+        "DELETE FROM subscriptions WHERE auto_assigned;\n",
+    )
+    project = build(
+        tmp_path, [CUSTOMERS, PLANS, partial], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(resolve(project, db_url))
+    message = str(caught.value)
+    assert "post-check of 0003_free_tier failed: customers_have_a_subscription" in message
+    assert "found 1000 rows" in message
+    assert "0003_free_tier was rolled back" in message
+    assert [s.revision for s in caught.value.completed] == ["0001", "0002"]
+    assert version(db_url) == ["0002"]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(0,)]
+    rows = query(db_url, "SELECT revision, outcome FROM dbkit.history ORDER BY id")
+    assert rows[-1] == ("0003", "failed")
+
+
+def test_no_auto_rollback_leaves_the_migration_applied(tmp_path, db_url):
+    partial = Spec(
+        "free_tier",
+        "billing",
+        "INSERT INTO subscriptions (customer_id, plan_id) SELECT id, 1 FROM customers "
+        "WHERE id > 10;\n",
+        "DELETE FROM subscriptions;\n",
+    )
+    project = build(
+        tmp_path, [CUSTOMERS, PLANS, partial], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
+    )
+    with pytest.raises(ValidationFailed, match="LEFT APPLIED for inspection"):
+        api.migrate(resolve(project, db_url), auto_rollback=False)
+    assert version(db_url) == ["0003"]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(1990,)]
+
+
+def test_failed_phase_post_check_rolls_back_the_phase_only(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {
+            "validations/phases/billing.post.sql": "-- check: everyone_on_pro\n"
+            "SELECT customer_id FROM subscriptions WHERE plan_id <> 2;\n"
+        },
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(resolve(project, db_url))
+    message = str(caught.value)
+    assert "post-check of phase billing failed: everyone_on_pro" in message
+    assert "phase billing was rolled back (2 migrations" in message
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT to_regclass('plans'), count(*) FROM customers") == [(None, 2000)]
+
+
+def test_data_loss_is_caught_and_undone(tmp_path, db_url):
+    lossy = Spec("cleanup", "cleanup", "DELETE FROM customers WHERE id > 1990;\n", "SELECT 1;\n")
+    project = build(tmp_path, [CUSTOMERS, lossy])
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(resolve(project, db_url))
+    message = str(caught.value)
+    assert "data preservation of phase cleanup after 0002_cleanup failed" in message
+    assert "data_preserved_public_customers" in message
+    assert "'before': 2000, 'after': 1990" in message
+    assert "0002_cleanup was rolled back" in message
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
+
+
+def test_preserved_table_content_change_is_a_failed_check(tmp_path, db_url):
+    rewrite = Spec(
+        "rewrite",
+        "cleanup",
+        "ALTER TABLE customers ADD COLUMN note text;\nUPDATE customers SET email = upper(email) "
+        "WHERE id = 7;\n",
+        "UPDATE customers SET email = lower(email) WHERE id = 7;\n"
+        "ALTER TABLE customers DROP COLUMN note;\n",
+    )
+    project = build(
+        tmp_path,
+        [CUSTOMERS, rewrite],
+        {"validations/phases/cleanup.pre.sql": "-- preserve: customers\n"},
+    )
+    with pytest.raises(ValidationFailed, match="'content': 'changed'"):
+        api.migrate(resolve(project, db_url))
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT email FROM customers WHERE id = 7") == [("c7@x",)]
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
+
+
+def test_rollback_of_a_phase_is_checked_against_the_stored_row_counts(tmp_path, db_url):
+    greedy = Spec(
+        "free_tier",
+        "promo",
+        FREE_TIER.up,
+        "DELETE FROM subscriptions;\n",  # also removes subscriptions that existed before
+    )
+    project = build(tmp_path, [CUSTOMERS, PLANS, greedy])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    query(db_url, "INSERT INTO subscriptions (customer_id, plan_id) VALUES (1, 2), (2, 2)")
+    api.migrate(s)
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
+    with pytest.raises(ValidationFailed) as caught:
+        api.rollback(s, phase="promo")
+    message = str(caught.value)
+    assert "data preservation after rolling back promo failed" in message
+    assert "'table': 'public.subscriptions', 'before': 2, 'after': 0" in message
+    assert version(db_url) == ["0002"]
+
+
+def test_rollback_levels_do_what_they_say_and_nothing_more(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {
+            "rollbacks/0003_free_tier.data.sql": "DELETE FROM subscriptions WHERE auto_assigned;\n",
+            "rollbacks/0002_plans.feature.sql": "UPDATE plans SET is_active = false;\n",
+        },
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    query(db_url, "INSERT INTO subscriptions (customer_id, plan_id) VALUES (1, 2), (2, 2)")
+    api.migrate(s)
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
+
+    feature = api.rollback(s, phase="billing", level="feature")
+    assert [(x.revision, x.outcome) for x in feature.steps] == [
+        ("0003", "skipped"),
+        ("0002", "feature switched off"),
+    ]
+    assert "no feature-level rollback" in feature.steps[0].notes[0]
+    assert query(db_url, "SELECT bool_or(is_active) FROM plans") == [(False,)]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
+    assert version(db_url) == ["0003"]
+
+    data = api.rollback(s, phase="billing", level="data")
+    assert [(x.revision, x.outcome) for x in data.steps] == [
+        ("0003", "data removed"),
+        ("0002", "skipped"),
+    ]
+    assert query(db_url, "SELECT count(*), bool_and(NOT auto_assigned) FROM subscriptions") == [
+        (2, True)
+    ]
+    assert query(db_url, "SELECT to_regclass('plans') IS NOT NULL") == [(True,)]
+    assert version(db_url) == ["0003"]
+    levels = query(
+        db_url, "SELECT revision, level FROM dbkit.history WHERE level <> 'schema' ORDER BY id"
+    )
+    assert levels == [("0002", "feature"), ("0003", "data")]
+
+    api.rollback(s, to="base")
+    assert version(db_url) == []
+
+
+def test_level_rollback_that_would_lose_pre_existing_rows_changes_nothing(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {"rollbacks/0002_plans.data.sql": "DELETE FROM subscriptions;\nDELETE FROM customers;\n"},
+    )
+    s = resolve(project, db_url)
+    api.migrate(s)
+    with pytest.raises(ValidationFailed, match="nothing of it was done"):
+        api.rollback(s, phase="billing", level="data")
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
+
+
+GUARD_TABLE = Spec(
+    "events",
+    "core",
+    "CREATE TABLE events (\n    id bigint CONSTRAINT pk_events PRIMARY KEY,\n"
+    "    kind int NOT NULL,\n    payload text NOT NULL\n);\n"
+    "INSERT INTO events SELECT g, g % 1000, repeat('x', 40) FROM generate_series(1, 200000) g;\n"
+    "CREATE INDEX ix_events_kind ON events (kind);\nANALYZE events;\n",
+    "DROP TABLE events;\n",
+)
+KEY_QUERY = "-- key-query: events_of_a_kind\nSELECT id FROM events WHERE kind = 42;\n"
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_performance_guard_trips_on_a_dropped_index(tmp_path, db_url, attempt):
+    drop_index = Spec(
+        "drop_kind_index",
+        "tuning",
+        "DROP INDEX ix_events_kind;\n",
+        "CREATE INDEX ix_events_kind ON events (kind);\n",
+    )
+    project = build(
+        tmp_path,
+        [GUARD_TABLE, drop_index],
+        {"validations/phases/tuning.perf.sql": KEY_QUERY},
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(resolve(project, db_url))
+    message = str(caught.value)
+    assert "performance guard of phase tuning failed: performance_events_of_a_kind" in message
+    assert "phase tuning was rolled back" in message
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT to_regclass('ix_events_kind') IS NOT NULL") == [(True,)]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_performance_guard_passes_an_unchanged_query(tmp_path, db_url, attempt):
+    harmless = Spec(
+        "add_column",
+        "tuning",
+        "ALTER TABLE events ADD COLUMN note text;\n",
+        "ALTER TABLE events DROP COLUMN note;\n",
+    )
+    project = build(
+        tmp_path, [GUARD_TABLE, harmless], {"validations/phases/tuning.perf.sql": KEY_QUERY}
+    )
+    result = api.migrate(resolve(project, db_url))
+    assert len(result.guard) == 1
+    assert not result.guard[0].tripped, result.guard[0].describe()
+    assert version(db_url) == ["0002"]
+
+
+def test_malformed_check_file_is_refused_before_connecting(tmp_path):
+    project = build(
+        tmp_path,
+        [CUSTOMERS],
+        {"validations/0001_customers.post.sql": "-- check: bad\nDELETE FROM customers;\n"},
+    )
+    with pytest.raises(PlanError, match="must be a SELECT"):
+        api.migrate(resolve(project, "postgresql://x:y@127.0.0.1:1/z"))
+
+
+def test_dry_run_with_checks_changes_nothing(tmp_path, db_url):
+    project = build(
+        tmp_path, [CUSTOMERS, PLANS, FREE_TIER], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0001")
+    before = query(
+        db_url,
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
+    )
+    result = api.migrate(s, dry_run=True)
+    assert [c.passed for c in result.checks] == [True]
+    after = query(
+        db_url,
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
+    )
+    assert after == before
+    assert version(db_url) == ["0001"]
+    assert query(db_url, "SELECT count(*) FROM dbkit.history") == [(1,)]
+
+
+def test_validate_command_runs_checks_read_only(tmp_path, db_url):
+    project = build(
+        tmp_path, [CUSTOMERS, PLANS, FREE_TIER], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
+    )
+    api.migrate(resolve(project, db_url))
+    runner = CliRunner()
+    ok = runner.invoke(main, ["--project", str(project), "--url", db_url, "validate", "--post"])
+    assert ok.exit_code == 0, ok.output
+    assert "customers_have_a_subscription" in ok.output and "1/1 checks passed" in ok.output
+    query(db_url, "DELETE FROM subscriptions WHERE customer_id <= 4")
+    bad = runner.invoke(
+        main, ["--project", str(project), "--url", db_url, "validate", "--post", "--json"]
+    )
+    assert bad.exit_code == 3
+    data = json.loads(bad.output)
+    assert data["passed"] is False
+    assert data["checks"][0]["rows_found"] == 4
+    assert data["checks"][0]["location"] == "validations/0003_free_tier.post.sql:1"
+
+
+def test_validation_exit_code_through_the_cli(tmp_path, db_url):
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {"validations/phases/billing.pre.sql": "-- check: always\nSELECT 1 AS one;\n"},
+    )
+    result = CliRunner().invoke(main, ["--project", str(project), "--url", db_url, "migrate"])
+    assert result.exit_code == 3
+    assert "FAILED" in result.output
+    assert result.stderr.strip().startswith("dbkit: error: pre-check of phase billing failed")
