@@ -16,7 +16,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dbkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-embedded test-system lint bench clean
+.PHONY: help install run test test-embedded test-system lint bench docs clean
 
 help:
 	@echo "make run | test | lint | bench | install | clean"
@@ -53,6 +53,9 @@ bench: $(STAMP)
 	else \
 		echo "make bench: benchmarks/run.sh does not exist yet" >&2; exit 1; \
 	fi
+
+docs: $(STAMP)
+	$(BIN)/python scripts/cli_reference.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
