@@ -1,0 +1,472 @@
+"""dbkit lint: its own structural rules, sqlfluff and squawk, on fixture projects and on the
+repository's unified schema. No database is needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pglast
+import pytest
+from click.testing import CliRunner
+from projects import BASIC, Spec, write_project
+
+from dbkit import lint_tools
+from dbkit.cli import main
+from dbkit.lint import RULES, lint_project, non_transactional_reason
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project(tmp_path):
+    return write_project(tmp_path / "proj", BASIC)
+
+
+def dbkit_rules(project: Path) -> set[tuple[str, int | None, str]]:
+    """(path, line, rule) of every finding of dbkit's own rules."""
+    report = lint_project(project, sources=["dbkit"])
+    return {(f.path, f.line, f.rule) for f in report.findings}
+
+
+def write_revision(project: Path, name: str, revision: str, down: str | None, phase: str) -> None:
+    (project / "migrations" / "versions" / f"{name}.py").write_text(
+        f"from dbkit.revision import sql_pair\nrevision = {revision!r}\n"
+        f"down_revision = {down!r}\nphase = {phase!r}\nupgrade, downgrade = sql_pair(__file__)\n"
+    )
+    for folder in ("sql", "rollbacks"):
+        (project / folder / f"{name}.sql").write_text("SELECT 1;\n")
+
+
+def test_the_fixture_project_breaks_no_dbkit_rule(project):
+    report = lint_project(project, sources=["dbkit"])
+    assert report.findings == []
+    assert report.ok
+    assert report.files_checked == 6
+
+
+# -- each structural rule --------------------------------------------------------------------
+
+
+def break_missing_rollback(p):
+    (p / "rollbacks" / "0002_orders.sql").unlink()
+    return ("rollbacks/0002_orders.sql", None, "dbkit/missing-rollback")
+
+
+def break_missing_sql(p):
+    (p / "sql" / "0002_orders.sql").unlink()
+    return ("sql/0002_orders.sql", None, "dbkit/missing-sql")
+
+
+def break_orphan(p):
+    (p / "rollbacks" / "0009_stray.sql").write_text("SELECT 1;\n")
+    return ("rollbacks/0009_stray.sql", None, "dbkit/orphan-file")
+
+
+def break_duplicate(p):
+    write_revision(p, "0002_again", "0002", "0001", "core")
+    return ("migrations/versions/0002_orders.py", None, "dbkit/duplicate-number")
+
+
+def break_two_heads(p):
+    write_revision(p, "0004_other", "0004", "0001", "core")
+    return ("migrations/versions/0004_other.py", None, "dbkit/two-heads")
+
+
+def break_phase_order(p):
+    write_revision(p, "0004_more", "0004", "0003", "core")
+    return ("migrations/versions/0004_more.py", None, "dbkit/phase-order")
+
+
+def break_name(p):
+    path = p / "migrations" / "versions" / "0003_orders_index.py"
+    path.write_text(path.read_text().replace('revision = "0003"', 'revision = "0007"'))
+    return ("migrations/versions/0003_orders_index.py", None, "dbkit/name-mismatch")
+
+
+def break_chain(p):
+    path = p / "migrations" / "versions" / "0003_orders_index.py"
+    path.write_text(path.read_text().replace("down_revision = '0002'", "down_revision = '0099'"))
+    return ("migrations/versions/0003_orders_index.py", None, "dbkit/broken-chain")
+
+
+def break_revision_file(p):
+    (p / "migrations" / "versions" / "0004_broken.py").write_text("revision = (\n")
+    for folder in ("sql", "rollbacks"):
+        (p / folder / "0004_broken.sql").write_text("SELECT 1;\n")
+    return ("migrations/versions/0004_broken.py", 1, "dbkit/revision-file")
+
+
+def break_empty_rollback(p):
+    (p / "rollbacks" / "0002_orders.sql").write_text("-- nothing to undo?\n")
+    return ("rollbacks/0002_orders.sql", None, "dbkit/empty-rollback")
+
+
+def break_transactional(p):
+    path = p / "migrations" / "versions" / "0003_orders_index.py"
+    path.write_text(path.read_text().replace("transactional = False\n", ""))
+    return ("sql/0003_orders_index.sql", 1, "dbkit/undeclared-non-transactional")
+
+
+def break_transaction_control(p):
+    (p / "sql" / "0002_orders.sql").write_text(
+        "-- orders\nBEGIN;\n\nCREATE TABLE orders (id bigint);\n/* done */\nCOMMIT;\n"
+    )
+    return ("sql/0002_orders.sql", 2, "dbkit/transaction-control")
+
+
+def break_parse(p):
+    (p / "sql" / "0002_orders.sql").write_text(
+        "CREATE TABLE orders (id bigint);\n\nCREATE TABEL x;\n"
+    )
+    return ("sql/0002_orders.sql", 3, "dbkit/parse-error")
+
+
+def break_validation(p):
+    (p / "validations" / "0001_accounts.post.sql").write_text(
+        "-- check: emails_lowercase\nSELECT id FROM accounts WHERE email <> lower(email);\n"
+        "-- check: bad\nDELETE FROM accounts;\n"
+    )
+    return ("validations/0001_accounts.post.sql", 3, "dbkit/validation-parse")
+
+
+def break_orphan_validation(p):
+    (p / "validations" / "0009_gone.pre.sql").write_text("-- nothing\n")
+    return ("validations/0009_gone.pre.sql", None, "dbkit/orphan-validation")
+
+
+def break_orphan_phase_validation(p):
+    (p / "validations" / "phases").mkdir()
+    (p / "validations" / "phases" / "core.pre.sql").write_text("-- fine: phase core exists\n")
+    (p / "validations" / "phases" / "billing.post.sql").write_text("-- no such phase\n")
+    return ("validations/phases/billing.post.sql", None, "dbkit/orphan-validation")
+
+
+BREAKAGES = [
+    break_missing_rollback,
+    break_missing_sql,
+    break_orphan,
+    break_duplicate,
+    break_two_heads,
+    break_phase_order,
+    break_name,
+    break_chain,
+    break_revision_file,
+    break_empty_rollback,
+    break_transactional,
+    break_transaction_control,
+    break_parse,
+    break_validation,
+    break_orphan_validation,
+    break_orphan_phase_validation,
+]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.__name__.removeprefix("break_"))
+def test_each_structural_rule_is_found(project, breakage):
+    expected = breakage(project)
+    found = dbkit_rules(project)
+    assert expected in found
+    assert expected[2] in RULES
+    # nothing else is reported for a single breakage, except where one fault is two findings
+    extra = {f for f in found if f != expected}
+    allowed = {
+        "break_transactional": {
+            ("rollbacks/0003_orders_index.sql", 1, "dbkit/undeclared-non-transactional")
+        },
+        "break_transaction_control": {("sql/0002_orders.sql", 6, "dbkit/transaction-control")},
+        "break_duplicate": {("migrations/versions/0002_again.py", None, "dbkit/duplicate-number")}
+        - {expected},
+    }.get(breakage.__name__, set())
+    assert extra <= allowed, extra
+
+
+def test_every_rule_has_a_test():
+    covered = {
+        "dbkit/missing-rollback",
+        "dbkit/missing-sql",
+        "dbkit/orphan-file",
+        "dbkit/duplicate-number",
+        "dbkit/two-heads",
+        "dbkit/phase-order",
+        "dbkit/name-mismatch",
+        "dbkit/broken-chain",
+        "dbkit/revision-file",
+        "dbkit/empty-rollback",
+        "dbkit/undeclared-non-transactional",
+        "dbkit/transaction-control",
+        "dbkit/parse-error",
+        "dbkit/validation-parse",
+        "dbkit/orphan-validation",
+    }
+    assert covered == set(RULES)
+
+
+def test_all_problems_are_listed_not_only_the_first(project):
+    break_missing_rollback(project)
+    break_orphan(project)
+    break_two_heads(project)
+    break_transaction_control(project)
+    found = {rule for _, _, rule in dbkit_rules(project)}
+    assert found == {
+        "dbkit/missing-rollback",
+        "dbkit/orphan-file",
+        "dbkit/two-heads",
+        "dbkit/transaction-control",
+    }
+
+
+def test_the_duplicate_finding_names_both_files(project):
+    break_duplicate(project)
+    report = lint_project(project, sources=["dbkit"])
+    [finding] = [f for f in report.findings if f.path == "migrations/versions/0002_orders.py"]
+    assert finding.message == "duplicate revision number 0002: 0002_again, 0002_orders"
+
+
+@pytest.mark.parametrize(
+    "sql, reason",
+    [
+        ("CREATE INDEX CONCURRENTLY ix ON t (a)", "CREATE INDEX CONCURRENTLY"),
+        ("DROP INDEX CONCURRENTLY ix", "DROP INDEX CONCURRENTLY"),
+        ("REINDEX INDEX CONCURRENTLY ix", "REINDEX CONCURRENTLY"),
+        ("REINDEX (CONCURRENTLY) TABLE t", "REINDEX CONCURRENTLY"),
+        ("VACUUM (ANALYZE) t", "VACUUM"),
+        ("CREATE DATABASE other", "CREATE DATABASE"),
+        ("ALTER SYSTEM SET work_mem = '64MB'", "ALTER SYSTEM"),
+        ("ALTER TABLE p DETACH PARTITION c CONCURRENTLY", "DETACH PARTITION ... CONCURRENTLY"),
+        ("CREATE INDEX ix ON t (a)", None),
+        ("ANALYZE t", None),
+        ("REINDEX INDEX ix", None),
+        ("ALTER TABLE p DETACH PARTITION c", None),
+        ("DROP INDEX ix", None),
+    ],
+)
+def test_statements_that_cannot_run_in_a_transaction(sql, reason):
+    assert non_transactional_reason(pglast.parse_sql(sql)[0].stmt) == reason
+
+
+def test_a_declared_non_transactional_migration_may_vacuum(project):
+    (project / "sql" / "0003_orders_index.sql").write_text(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n"
+        "VACUUM (ANALYZE) orders;\n"
+    )
+    assert dbkit_rules(project) == set()
+
+
+# -- sqlfluff -------------------------------------------------------------------------------------
+
+SQLFLUFF_CONFIG = """\
+[sqlfluff]
+dialect = postgres
+templater = raw
+rules = CP01, LT01, LT12
+
+[sqlfluff:rules:capitalisation.keywords]
+capitalisation_policy = upper
+"""
+
+
+def test_sqlfluff_findings_come_with_file_and_line(project):
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    (project / "sql" / "0002_orders.sql").write_text(
+        "CREATE TABLE orders (\n    id bigint,\n    total numeric(12,2)\n);\nselect 1;\n"
+    )
+    report = lint_project(project, sources=["sqlfluff"])
+    found = {(f.path, f.line, f.rule, f.source) for f in report.findings}
+    assert ("sql/0002_orders.sql", 3, "sqlfluff/LT01", "sqlfluff") in found
+    assert ("sql/0002_orders.sql", 5, "sqlfluff/CP01", "sqlfluff") in found
+    assert {f.path for f in report.findings} == {"sql/0002_orders.sql"}
+    assert not report.ok
+    assert report.tools["sqlfluff"]
+
+
+def test_sqlfluff_parse_gap_is_a_warning_when_postgres_parses_it(project):
+    """sqlfluff's dialect lacks some syntax PostgreSQL has (CREATE CONVERSION here): that is
+    sqlfluff's gap, not an error in the migration, so it does not fail the lint."""
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    (project / "sql" / "0002_orders.sql").write_text(
+        "CREATE CONVERSION myconv FOR 'UTF8' TO 'LATIN1' FROM myfunc;\n"
+    )
+    report = lint_project(project, sources=["dbkit", "sqlfluff"])
+    [gap] = report.findings
+    assert (gap.path, gap.line, gap.rule, gap.severity) == (
+        "sql/0002_orders.sql",
+        1,
+        "sqlfluff/PRS",
+        "warning",
+    )
+    assert gap.message.endswith("(sqlfluff cannot parse this; PostgreSQL's parser can)")
+    assert report.ok
+
+
+def test_a_real_syntax_error_is_an_error_for_both(project):
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    (project / "sql" / "0002_orders.sql").write_text("CREATE TABEL orders (id bigint);\n")
+    report = lint_project(project, sources=["dbkit", "sqlfluff"])
+    rules = {(f.rule, f.severity) for f in report.findings}
+    assert rules == {("dbkit/parse-error", "error"), ("sqlfluff/PRS", "error")}
+    assert not report.ok
+
+
+def test_fix_applies_sqlfluffs_fixes(project):
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    path = project / "sql" / "0002_orders.sql"
+    path.write_text("create table orders (id bigint,total numeric(12,2));")
+    before = lint_project(project, sources=["sqlfluff"])
+    assert {f.rule for f in before.findings} == {"sqlfluff/CP01", "sqlfluff/LT01", "sqlfluff/LT12"}
+
+    after = lint_project(project, fix=True, sources=["sqlfluff"])
+
+    assert after.fixed == ["sql/0002_orders.sql"]
+    assert path.read_text() == "CREATE TABLE orders (id bigint, total numeric(12, 2));\n"
+    assert after.findings == []
+    assert after.ok
+
+
+# -- squawk ---------------------------------------------------------------------------------------
+
+
+def squawk_findings(project: Path) -> set[tuple[str, int | None, str]]:
+    report = lint_project(project, sources=["squawk"])
+    assert report.tools["squawk"], "squawk must be installed for these tests"
+    return {(f.path, f.line, f.rule) for f in report.findings}
+
+
+def test_squawk_flags_unsafe_changes_to_existing_tables(tmp_path):
+    project = write_project(
+        tmp_path,
+        [
+            *BASIC,
+            Spec(
+                "risky",
+                "perf",
+                "-- existing tables, real traffic\n"
+                "ALTER TABLE accounts ADD COLUMN seed float NOT NULL DEFAULT random();\n"
+                "CREATE INDEX ix_orders_total ON orders (total);\n",
+                "DROP INDEX ix_orders_total;\nALTER TABLE accounts DROP COLUMN seed;\n",
+            ),
+        ],
+    )
+    found = squawk_findings(project)
+    assert ("sql/0004_risky.sql", 2, "squawk/adding-field-with-default") in found
+    assert ("sql/0004_risky.sql", 3, "squawk/require-concurrent-index-creation") in found
+    # a rollback may drop what its migration created
+    assert not any(rule == "squawk/ban-drop-column" for _, _, rule in found)
+    # dbkit sets lock_timeout/statement_timeout itself
+    assert not any("timeout" in rule for _, _, rule in found)
+
+
+def test_squawk_lints_each_migration_in_its_own_transaction_mode(project):
+    """A transactional migration is linted as running in a transaction (a failure leaves
+    nothing, so IF NOT EXISTS is not needed); one declared `transactional = False` (0003) is
+    not, so squawk asks for statements that can be re-run after a failure part way."""
+    (project / "sql" / "0003_orders_index.sql").write_text(
+        "CREATE INDEX CONCURRENTLY ix_orders_account ON orders (account_id);\n"
+    )
+    found = squawk_findings(project)
+    assert found == {("sql/0003_orders_index.sql", 1, "squawk/prefer-robust-stmts")}
+    # 0001 and 0002 create tables without IF NOT EXISTS: fine inside their transactions
+
+
+def test_squawk_uses_the_projects_config_with_dbkits_exclusions(project):
+    (project / "sql" / "0002_orders.sql").write_text(
+        "CREATE TABLE orders (id bigint, qty int, label varchar(20));\n"
+    )
+    rules = {rule for _, _, rule in squawk_findings(project)}
+    assert {"squawk/prefer-bigint-over-int", "squawk/prefer-text-field"} <= rules
+
+    (project / ".squawk.toml").write_text('excluded_rules = ["prefer-bigint-over-int"]\n')
+    rules = {rule for _, _, rule in squawk_findings(project)}
+    assert "squawk/prefer-bigint-over-int" not in rules
+    assert "squawk/prefer-text-field" in rules
+    assert not any("timeout" in rule for rule in rules)
+
+
+def test_a_missing_squawk_is_an_error_not_a_silent_pass(project, monkeypatch):
+    monkeypatch.setattr(lint_tools, "squawk_executable", lambda: None)
+    report = lint_project(project, sources=["squawk"])
+    [finding] = report.findings
+    assert finding.rule == "squawk/not-installed"
+    assert "pip install squawk-cli" in finding.message
+    assert not report.ok
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def run(project: Path, *args: str):
+    return CliRunner().invoke(
+        main, ["--project", str(project), "lint", *args], env={"NO_COLOR": "1"}
+    )
+
+
+def test_cli_groups_findings_by_file_and_fails(project):
+    break_missing_rollback(project)
+    break_transaction_control(project)
+    result = run(project, "--only", "dbkit")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "rollbacks/0002_orders.sql"
+    assert (
+        lines[1].split()
+        == ["-", "error", "dbkit/missing-rollback", "rollback", "file"] + lines[1].split()[5:]
+    )
+    assert "sql/0002_orders.sql" in lines
+    assert any(line.split()[:3] == ["2", "error", "dbkit/transaction-control"] for line in lines)
+    assert "dbkit: error: lint: 3 errors, 0 warnings in 2 files" in result.output
+
+
+def test_cli_clean_project_exits_zero(project):
+    result = run(project, "--only", "dbkit", "--only", "squawk")
+    assert result.exit_code == 0, result.output
+    assert result.output == "lint: clean (6 files checked)\n"
+
+
+def test_cli_json_shape(project):
+    break_empty_rollback(project)
+    result = run(project, "--only", "dbkit", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert set(data) == {
+        "ok",
+        "project",
+        "files_checked",
+        "errors",
+        "warnings",
+        "fixed",
+        "tools",
+        "findings",
+    }
+    assert data["ok"] is False and data["errors"] == 1 and data["warnings"] == 0
+    assert data["findings"] == [
+        {
+            "path": "rollbacks/0002_orders.sql",
+            "line": None,
+            "rule": "dbkit/empty-rollback",
+            "message": "the rollback has no statement while sql/0002_orders.sql has 1: "
+            "rolling back would leave its changes in place",
+            "severity": "error",
+            "source": "dbkit",
+        }
+    ]
+    assert set(data["tools"]) == {"dbkit"}
+
+
+def test_lint_on_a_project_made_by_init_and_new(tmp_path):
+    from dbkit.scaffold import init_project, new_migration
+
+    init_project(tmp_path)
+    new_migration(tmp_path, "accounts", "core")
+    report = lint_project(tmp_path)
+    assert report.findings == [], report.findings
+
+
+# -- the repository's own unified schema ---------------------------------------------------
+
+
+def test_the_unified_schema_is_clean():
+    report = lint_project(REPO)
+    listing = "\n".join(f"{f.path}:{f.line} {f.rule} {f.message}" for f in report.findings)
+    assert report.findings == [], listing
+    assert set(report.tools) == {"dbkit", "sqlfluff", "squawk"}
+    assert all(report.tools.values())
