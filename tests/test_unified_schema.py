@@ -23,6 +23,8 @@ import pytest
 from dbkit import api, catalog, settings
 from dbkit.plan import load_plan
 
+pytestmark = pytest.mark.unified
+
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "docs" / "seed-mapping.toml"
 
