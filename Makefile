@@ -2,8 +2,9 @@
 #
 #   make run    create .venv, install dbkit, migrate the embedded database to head, print status
 #   make test   install, run the whole suite on the embedded PostgreSQL, then the smoke subset on
-#               the system's PostgreSQL (a second, older major)
-#   make lint   static checks
+#               the system's PostgreSQL (a second, older major), then dbkit lint and
+#               dbkit verify on the unified schema (make test-gate)
+#   make lint   static checks: ruff, and dbkit lint on the unified schema
 #   make bench  benchmarks/run.sh
 
 SHELL := /bin/bash
@@ -33,7 +34,7 @@ run: $(STAMP)
 	$(BIN)/dbkit migrate
 	$(BIN)/dbkit status
 
-test: test-embedded test-system
+test: test-embedded test-system test-gate
 
 test-embedded: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -43,9 +44,15 @@ test-system: $(STAMP)
 	bindir="$$(.ci/system-pg)"; \
 	DBKIT_TEST_SERVER=system DBKIT_TEST_PG_BINDIR="$$bindir" $(BIN)/pytest -m smoke $(PYTEST_ARGS)
 
+# The CI gate on the unified schema: dbkit lint, then every rollback verified (embedded server).
+test-gate: $(STAMP)
+	$(BIN)/dbkit lint
+	$(BIN)/dbkit verify
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/dbkit lint
 
 bench: $(STAMP)
 	@if [ -x benchmarks/run.sh ] || [ -f benchmarks/run.sh ]; then \
