@@ -415,18 +415,11 @@ def baseline(settings: Settings, revision: str) -> RegistryChange:
             statement, params = registry.version_statement(None, target)
             conn.execute(statement, params)
             for migration in adopted:
-                conn.execute(
-                    registry.INSERT_HISTORY,
-                    registry.history_params(
-                        revision=migration.revision,
-                        phase=migration.phase,
-                        direction="baseline",
-                        checksum=migration.checksum,
-                        outcome="success",
-                        started_at=None,
-                        duration_ms=0,
-                        message=f"adopted by baseline {target}; SQL not run",
-                    ),
+                registry.record(
+                    conn,
+                    migration,
+                    direction="baseline",
+                    message=f"adopted by baseline {target}; SQL not run",
                 )
     return RegistryChange(
         command="baseline",
@@ -449,18 +442,11 @@ def repair(settings: Settings) -> RegistryChange:
         with conn.transaction():
             for migration in to_fix:
                 old = state.recorded_checksums.get(migration.revision)
-                conn.execute(
-                    registry.INSERT_HISTORY,
-                    registry.history_params(
-                        revision=migration.revision,
-                        phase=migration.phase,
-                        direction="repair",
-                        checksum=migration.checksum,
-                        outcome="success",
-                        started_at=None,
-                        duration_ms=0,
-                        message=f"checksum accepted (was {old[:12] if old else 'unrecorded'})",
-                    ),
+                registry.record(
+                    conn,
+                    migration,
+                    direction="repair",
+                    message=f"checksum accepted (was {old[:12] if old else 'unrecorded'})",
                 )
     message = (
         f"accepted the current files of {len(to_fix)} applied migrations"

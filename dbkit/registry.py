@@ -24,6 +24,8 @@ from .errors import DatabaseStateError
 if TYPE_CHECKING:
     import psycopg
 
+    from .plan import Migration
+
 VERSION_TABLE = "alembic_version"
 
 REGISTRY_DDL = """\
@@ -140,6 +142,34 @@ def history_params(
         "message": message,
         **client_identity(),
     }
+
+
+def record(
+    conn: psycopg.Connection,
+    migration: Migration,
+    *,
+    direction: str,
+    outcome: str = "success",
+    started_at: datetime | None = None,
+    duration_ms: float = 0.0,
+    message: str | None = None,
+    level: str = "schema",
+) -> None:
+    """Append one history row for a run of ``migration``."""
+    conn.execute(
+        INSERT_HISTORY,
+        history_params(
+            revision=migration.revision,
+            phase=migration.phase,
+            direction=direction,
+            checksum=migration.checksum,
+            outcome=outcome,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            message=message,
+            level=level,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -238,19 +238,14 @@ class Runner:
                     current = statement
                     self.conn.execute(statement.text)
                 duration = (time.perf_counter() - t0) * 1000
-                self.conn.execute(
-                    registry.INSERT_HISTORY,
-                    registry.history_params(
-                        revision=migration.revision,
-                        phase=migration.phase,
-                        direction="down",
-                        level=level,
-                        checksum=migration.checksum,
-                        outcome="success",
-                        started_at=started_at,
-                        duration_ms=duration,
-                        message=f"{level}-level rollback with {migration.relpath(path)}",
-                    ),
+                registry.record(
+                    self.conn,
+                    migration,
+                    direction="down",
+                    level=level,
+                    started_at=started_at,
+                    duration_ms=duration,
+                    message=f"{level}-level rollback with {migration.relpath(path)}",
                 )
         except psycopg.Error as exc:
             location = migration.relpath(path)
@@ -461,17 +456,12 @@ class Runner:
                 f"alembic_version was not at {step.from_revision or 'base'} when "
                 f"{step.migration.name} finished; another tool changed it during the run"
             )
-        self.conn.execute(
-            registry.INSERT_HISTORY,
-            registry.history_params(
-                revision=step.migration.revision,
-                phase=step.migration.phase,
-                direction=step.direction,
-                checksum=step.migration.checksum,
-                outcome="success",
-                started_at=started_at,
-                duration_ms=duration_ms,
-            ),
+        registry.record(
+            self.conn,
+            step.migration,
+            direction=step.direction,
+            started_at=started_at,
+            duration_ms=duration_ms,
         )
 
     def _record_failure(
@@ -483,18 +473,14 @@ class Runner:
 
         # The failure itself is what the user must see; a lost history row must not hide it.
         with suppress(psycopg.Error):
-            self.conn.execute(
-                registry.INSERT_HISTORY,
-                registry.history_params(
-                    revision=step.migration.revision,
-                    phase=step.migration.phase,
-                    direction=step.direction,
-                    checksum=step.migration.checksum,
-                    outcome="failed",
-                    started_at=started_at,
-                    duration_ms=duration_ms,
-                    message=failure.message,
-                ),
+            registry.record(
+                self.conn,
+                step.migration,
+                direction=step.direction,
+                outcome="failed",
+                started_at=started_at,
+                duration_ms=duration_ms,
+                message=failure.message,
             )
 
     def _result(
