@@ -407,7 +407,8 @@ _QUERIES: dict[str, str] = {
             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                 THEN a.attcollation::regcollation::text END AS collation,
             (SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o) AS options,
-            {_acl("a.attacl", "c", "c.relowner")} AS acl
+            CASE WHEN a.attacl IS NULL THEN '{{}}'::text[]
+                ELSE {_acl("a.attacl", "c", "c.relowner")} END AS acl
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -151,6 +151,7 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
     ) as scratch:
         conn = database.connect(scratch.url, settings)
         try:
+            conn.execute("SET synchronous_commit = off")  # a throwaway database
             registry.ensure_registry(conn)
             try:
                 Runner(conn, settings).run(steps_up(applied))
