@@ -269,3 +269,22 @@ def test_verify_leaves_the_database_migrate_targets_alone(tmp_path, db_url, pg_s
     assert verify(settings, server_url=pg_server.admin_url).ok
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT to_regclass('widgets')").fetchone()[0] is None
+
+
+def test_verify_drift_and_show_on_a_project_made_by_init(tmp_path, pg_server, db_url):
+    project = tmp_path / "fresh"
+    assert run_cli(project, "init", str(project)).exit_code == 0
+    assert run_cli(project, "new", "things", "--phase", "core").exit_code == 0
+    (project / "sql" / "0001_things.sql").write_text(
+        "CREATE TABLE things (id bigint PRIMARY KEY, label text NOT NULL);\n"
+        "CREATE INDEX ix_things_label ON things (label);\n"
+    )
+    (project / "rollbacks" / "0001_things.sql").write_text("DROP TABLE things;\n")
+    verified = run_cli(project, "verify", "--url", pg_server.admin_url)
+    assert verified.exit_code == 0, verified.output
+    assert "verified 1 migration: every rollback restores the schema" in verified.output
+    assert run_cli(project, "--url", db_url, "migrate").exit_code == 0
+    drifted = run_cli(project, "--url", db_url, "drift")
+    assert drifted.exit_code == 0, drifted.output
+    shown = run_cli(project, "show", "head")
+    assert shown.exit_code == 0 and "CREATE INDEX ix_things_label" in shown.output
