@@ -123,6 +123,8 @@ class VerifyResult:
     @property
     def message(self) -> str:
         failure = self.failure
+        if failure is None and not self.migrations:
+            return "nothing to verify: the project has no migrations"
         if failure is None:
             return (
                 f"verified {len(self.migrations)} migration"
