@@ -75,18 +75,33 @@ def snap(url: str, **kwargs) -> Snapshot:
         return snapshot(conn, **kwargs)
 
 
+@pytest.fixture(scope="module")
+def reference(pg_server):
+    """A database built from SCHEMA once per module, and its snapshot."""
+    name = pg_server.create_database()
+    build(pg_server.url(name))
+    yield name, snap(pg_server.url(name))
+    pg_server.drop_database(name)
+
+
 @pytest.fixture
-def built(make_db):
-    """Two databases built from the same SQL, and their snapshots before any change."""
-    first, second = make_db(), make_db()
-    build(first)
-    build(second)
-    return first, second, snap(first)
+def built(pg_server, reference, make_db):
+    """A database built from SCHEMA on its own, a clone of the reference, and the reference's
+    snapshot: the clone is what each test changes."""
+    name, before = reference
+    clone = f"{name}_clone"
+    pg_server._execute(f'CREATE DATABASE "{clone}" TEMPLATE "{name}"')
+    try:
+        yield pg_server.url(name), pg_server.url(clone), before
+    finally:
+        pg_server.drop_database(clone)
 
 
 @pytest.mark.smoke
-def test_two_databases_built_the_same_way_have_identical_snapshots(built):
-    first, second, before = built
+def test_two_databases_built_the_same_way_have_identical_snapshots(reference, db_url):
+    _, before = reference
+    second = db_url
+    build(second)
     with psycopg.connect(second, autocommit=True) as conn:
         conn.execute("SELECT nextval('app.invoice_seq')")  # current values are not schema
         conn.execute("INSERT INTO app.accounts (email) VALUES ('a@example.com')")
