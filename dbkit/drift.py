@@ -126,6 +126,9 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
 
         server_url = embedded.ensure_running(settings.project_dir)
         scratch_server = f"embedded server ({embedded.data_dir(settings.project_dir)})"
+    elif scratch_url is None and settings.uses_embedded:
+        server_url = live_url
+        scratch_server = settings.display_url()
     else:
         server_url = scratch_url or live_url
         scratch_server = mask_url(server_url)
