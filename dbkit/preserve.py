@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     import psycopg
 
 _TABLES = """
-SELECT format('%I.%I', n.nspname, c.relname)
+SELECT format('%I.%I', n.nspname, c.relname), c.relfilenode, c.relkind,
+    coalesce(s.n_tup_del, 0), coalesce(s.n_tup_upd, 0)
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_xact_user_tables AS s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -35,6 +37,7 @@ class TableState:
     rows: int
     columns: tuple[str, ...] | None = None
     checksum: str | None = None
+    filenode: int | None = None  # changes when a table is truncated or rewritten
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,12 @@ class Snapshot:
     def to_json(self) -> str:
         return json.dumps(
             {
-                name: {"rows": s.rows, "columns": s.columns, "checksum": s.checksum}
+                name: {
+                    "rows": s.rows,
+                    "columns": s.columns,
+                    "checksum": s.checksum,
+                    "filenode": s.filenode,
+                }
                 for name, s in self.tables.items()
             }
         )
@@ -57,7 +65,10 @@ class Snapshot:
             phase,
             {
                 name: TableState(
-                    v["rows"], tuple(v["columns"]) if v.get("columns") else None, v.get("checksum")
+                    v["rows"],
+                    tuple(v["columns"]) if v.get("columns") else None,
+                    v.get("checksum"),
+                    v.get("filenode"),
                 )
                 for name, v in raw.items()
             },
@@ -66,34 +77,50 @@ class Snapshot:
 
 def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
     """Count every table's rows in one query; checksum the preserved ones."""
-    names = [row[0] for row in conn.execute(_TABLES)]
-    counts: dict[str, int] = {}
-    if names:
-        union = " UNION ALL ".join(
-            f"SELECT {_literal(name)}, count(*) FROM {name}" for name in names
-        )
-        counts = {name: count for name, count in conn.execute(union)}
-    tables = {name: TableState(counts[name]) for name in names}
+    listed = {row[0]: row[1] for row in conn.execute(_TABLES)}
+    counts = _count(conn, list(listed))
+    tables = {name: TableState(counts[name], filenode=listed[name]) for name in listed}
     for wanted in preserve:
         name = _qualified(conn, wanted)
         if name is None:
             continue
         columns = _columns(conn, name)
-        tables[name] = TableState(counts.get(name, 0), columns, _checksum(conn, name, columns))
+        tables[name] = TableState(
+            counts.get(name, 0), columns, _checksum(conn, name, columns), listed.get(name)
+        )
     return Snapshot(phase, tables)
 
 
-def compare(conn: psycopg.Connection, before: Snapshot, *, when: str) -> list[CheckResult]:
-    """Failed checks for every table that lost rows, vanished or changed when preserved."""
-    now = {row[0] for row in conn.execute(_TABLES)}
+def compare(
+    conn: psycopg.Connection, before: Snapshot, *, when: str, in_transaction: bool = False
+) -> list[CheckResult]:
+    """Failed checks for every table that lost rows, vanished or changed when preserved.
+
+    ``in_transaction``: the changes to judge are all in the current transaction, so only the
+    tables it deleted from, updated (when preserved), truncated or rewrote need counting; the
+    rest cannot have lost a row. That keeps the check to one catalog query for a typical
+    migration instead of a scan of every table.
+    """
+    now = {row[0]: row[1:] for row in conn.execute(_TABLES)}
+    suspects = []
+    for name, state in before.tables.items():
+        if name not in now:
+            continue
+        filenode, kind, deleted, updated = now[name]
+        touched = deleted > 0 or filenode != state.filenode or kind == "p"
+        if state.columns is not None:
+            touched = touched or updated > 0
+        if touched or not in_transaction:
+            suspects.append(name)
+    counts = _count(conn, suspects)
     failures = []
     for name, state in sorted(before.tables.items()):
         problem: dict[str, Any] | None = None
         if name not in now:
             if state.rows:
                 problem = {"table": name, "before": state.rows, "after": None, "lost": state.rows}
-        else:
-            rows = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        elif name in counts:
+            rows = counts[name]
             if rows < state.rows:
                 problem = {"table": name, "before": state.rows, "after": rows}
                 problem["lost"] = state.rows - rows
@@ -115,6 +142,14 @@ def compare(conn: psycopg.Connection, before: Snapshot, *, when: str) -> list[Ch
                 )
             )
     return failures
+
+
+def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
+    """Exact row counts of the named tables, in one round trip."""
+    if not names:
+        return {}
+    union = " UNION ALL ".join(f"SELECT {_literal(name)}, count(*) FROM {name}" for name in names)
+    return {name: count for name, count in conn.execute(union)}
 
 
 def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> None:

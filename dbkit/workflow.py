@@ -125,6 +125,7 @@ class Workflow:
             self.conn,
             self._snapshot,
             when=f"data preservation of phase {self._snapshot.phase} after {step.migration.name}",
+            in_transaction=step.migration.transactional,
         )
         for loss in losses:
             self.runner.check_results.append(loss)

@@ -198,6 +198,24 @@ def test_data_loss_is_caught_and_undone(tmp_path, db_url):
     assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE customers CASCADE;",
+        "DO $$ BEGIN DELETE FROM customers WHERE id = 5; END $$;",
+        "ALTER TABLE customers RENAME TO clients;",
+        "CREATE TABLE clients AS SELECT * FROM customers WHERE id < 5;\nDROP TABLE customers;",
+    ],
+    ids=["truncate", "delete-in-do-block", "rename", "drop"],
+)
+def test_every_way_of_losing_rows_is_caught(tmp_path, db_url, statement):
+    lossy = Spec("lossy", "cleanup", statement + "\n", "SELECT 1;\n")
+    project = build(tmp_path, [CUSTOMERS, lossy])
+    with pytest.raises(ValidationFailed, match="data_preserved_public_customers"):
+        api.migrate(resolve(project, db_url))
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
+
+
 def test_preserved_table_content_change_is_a_failed_check(tmp_path, db_url):
     rewrite = Spec(
         "rewrite",
