@@ -16,6 +16,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -89,12 +90,24 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 """
 
-INSERT_HISTORY = """\
-INSERT INTO dbkit.history (revision, phase, direction, level, checksum, outcome, os_user,
-    client_host, started_at, duration_ms, dbkit_version, message)
-VALUES (%(revision)s, %(phase)s, %(direction)s, %(level)s, %(checksum)s, %(outcome)s,
-    %(os_user)s, %(client_host)s, %(started_at)s, %(duration_ms)s, %(dbkit_version)s,
-    %(message)s)"""
+_HISTORY_COLUMNS = (
+    "revision",
+    "phase",
+    "direction",
+    "level",
+    "checksum",
+    "outcome",
+    "os_user",
+    "client_host",
+    "started_at",
+    "duration_ms",
+    "dbkit_version",
+    "message",
+)
+_HISTORY_INTO = f"INSERT INTO dbkit.history ({', '.join(_HISTORY_COLUMNS)})"
+_HISTORY_VALUES = ", ".join(f"%({c})s" for c in _HISTORY_COLUMNS)
+
+INSERT_HISTORY = f"{_HISTORY_INTO}\nVALUES ({_HISTORY_VALUES})"
 
 
 def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
@@ -109,6 +122,50 @@ def version_statement(from_revision: str | None, to_revision: str | None) -> tup
     )
 
 
+def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> str:
+    if from_revision is None:
+        moved = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%(to_revision)s)"
+    elif to_revision is None:
+        moved = f"DELETE FROM {VERSION_TABLE} WHERE version_num = %(from_revision)s"
+    else:
+        moved = (
+            f"UPDATE {VERSION_TABLE} SET version_num = %(to_revision)s "
+            "WHERE version_num = %(from_revision)s"
+        )
+    return (
+        f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} SELECT {_HISTORY_VALUES} FROM moved"
+    )
+
+
+def move_and_record(
+    conn: psycopg.Connection,
+    migration: Migration,
+    *,
+    from_revision: str | None,
+    to_revision: str | None,
+    direction: str,
+    started_at: datetime | None,
+    duration_ms: float,
+) -> psycopg.Cursor:
+    """Move ``alembic_version`` and append the history row in one round trip.
+
+    The history row is inserted only if the version row moved: a rowcount other than 1 means
+    someone else changed ``alembic_version`` during the run.
+    """
+    params = history_params(
+        revision=migration.revision,
+        phase=migration.phase,
+        direction=direction,
+        checksum=migration.checksum,
+        outcome="success",
+        started_at=started_at,
+        duration_ms=duration_ms,
+    )
+    params.update(from_revision=from_revision, to_revision=to_revision)
+    return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
+
+
+@cache
 def client_identity() -> dict[str, str | None]:
     try:
         user = getpass.getuser()

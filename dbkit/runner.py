@@ -41,7 +41,6 @@ class StepResult:
     direction: str
     outcome: str  # applied | rolled back | skipped | failed
     duration_ms: float = 0.0
-    statements: int = 0
     transactional: bool = True
     notes: list[str] = field(default_factory=list)
 
@@ -177,16 +176,22 @@ class Runner:
     # -- transactional -----------------------------------------------------------------
 
     def _run_in_transaction(self, step: Step) -> StepResult:
+        """Run the whole file as one query: one round trip, as fast as psql or faster.
+
+        The server then reports a syntax error with its position in the file; for an error
+        without one, the file is replayed statement by statement in a transaction that is
+        rolled back, to name the failing statement's line.
+        """
         import psycopg
 
         migration = step.migration
-        statements = sqltext.split(migration.sql(step.direction))
+        sql = migration.sql(step.direction)
         attempt = 0
         retries: list[str] = []  # shown as progress and kept in the result, not in errors
         while True:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
-            current: sqltext.Statement | None = None
+            ran_sql = False
             try:
                 with self.conn.transaction():
                     self._set_timeouts(migration, local=True)
@@ -195,10 +200,10 @@ class Runner:
                     )
                     if failed:
                         raise validation_failed(failed, f"{migration.name} was not applied")
-                    for statement in statements:
-                        current = statement
-                        self.conn.execute(statement.text)
-                    current = None
+                    ran_sql = True
+                    if sql.strip():
+                        self.conn.execute(sql)
+                    ran_sql = False
                     failed = self._post_failures(step)
                     if failed and self.auto_rollback:
                         raise validation_failed(
@@ -208,18 +213,47 @@ class Runner:
                     self._record(step, started_at, duration)
                 if failed:
                     raise validation_failed(failed, self._left_for_inspection(step))
-                return self._result(step, duration, len(statements), retries)
+                return self._result(step, duration, retries)
             except ValidationFailed as exc:
                 self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
                 raise
             except psycopg.Error as exc:
                 duration = (time.perf_counter() - t0) * 1000
-                if current is not None and self._should_retry(step, current, exc, attempt, retries):
+                if ran_sql and self._should_retry(step, None, exc, attempt, retries):
                     attempt += 1
                     continue
-                failure = self._failure(step, current, exc, notes=[])
+                statement, error = (None, exc)
+                if ran_sql:
+                    statement, error = self._locate(step, exc)
+                failure = self._failure(step, statement, error, notes=[])
                 self._record_failure(step, started_at, duration, failure)
                 raise failure from None
+
+    def _locate(self, step: Step, exc: Exception) -> tuple[sqltext.Statement | None, Exception]:
+        """The statement (and its error) that made a whole-file run fail."""
+        import psycopg
+
+        sql = step.migration.sql(step.direction)
+        whole = sqltext.Statement(text=sql, line=1, offset=0)
+        if getattr(exc.diag, "statement_position", None):
+            return whole, exc  # the position counts from the start of the file
+        statements = sqltext.split(sql)
+        if len(statements) == 1:
+            return statements[0], exc
+        try:
+            with self.conn.transaction():
+                self._set_timeouts(step.migration, local=True)
+                for statement in statements:
+                    try:
+                        self.conn.execute(statement.text)
+                    except psycopg.Error as again:
+                        if again.sqlstate == getattr(exc, "sqlstate", None):
+                            return statement, again
+                        return None, exc
+                raise psycopg.Rollback()
+        except psycopg.Error:
+            pass
+        return None, exc
 
     def run_level_file(self, migration: Migration, level: str) -> StepResult:
         """Run a ``.data.sql``/``.feature.sql`` rollback inside the caller's transaction."""
@@ -267,7 +301,6 @@ class Runner:
             direction="down",
             outcome=outcome,
             duration_ms=duration,
-            statements=len(statements),
             transactional=True,
         )
 
@@ -284,7 +317,6 @@ class Runner:
             return self._result(
                 step,
                 0.0,
-                len(statements),
                 [
                     "not run: this migration runs outside a transaction "
                     f"({statements[0].summary if statements else 'no statements'}), "
@@ -345,7 +377,7 @@ class Runner:
             raise failure from None
         finally:
             self._reset_timeouts()
-        return self._result(step, duration, len(statements), retries + notes)
+        return self._result(step, duration, retries + notes)
 
     def _undo(self, step: Step, notes: list[str]) -> bool:
         """Run the migration's other file to return to where this step started."""
@@ -425,19 +457,26 @@ class Runner:
     def _should_retry(
         self,
         step: Step,
-        statement: sqltext.Statement,
+        statement: sqltext.Statement | None,
         exc: Exception,
         attempt: int,
         notes: list[str],
     ) -> bool:
+        """Wait and say so when a statement hit lock_timeout and retries are left.
+
+        ``statement`` is None when the whole file ran as one query: the blockers are then
+        looked up on every relation the file names.
+        """
         if getattr(exc, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             return False
         if attempt >= self.settings.lock_retries:
             return False
         delay = self.settings.lock_retry_delay * (2**attempt)
         migration = step.migration
-        where = f"{migration.relpath(migration.sql_path(step.direction))}:{statement.line}"
-        blockers = lock_blockers(self.conn, statement.relations)
+        where = migration.relpath(migration.sql_path(step.direction))
+        if statement is not None:
+            where += f":{statement.line}"
+        blockers = lock_blockers(self.conn, self._relations(step, statement))
         held = f" (blocked by {'; '.join(blockers)})" if blockers else ""
         text = (
             f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at {where}{held}; "
@@ -448,21 +487,31 @@ class Runner:
         time.sleep(delay)
         return True
 
+    @staticmethod
+    def _relations(step: Step, statement: sqltext.Statement | None) -> list[str]:
+        if statement is not None and statement.text != step.migration.sql(step.direction):
+            return statement.relations
+        names: list[str] = []
+        for each in sqltext.split(step.migration.sql(step.direction)):
+            names.extend(n for n in each.relations if n not in names)
+        return names
+
     def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
-        statement, params = registry.version_statement(step.from_revision, step.to_revision)
-        cursor = self.conn.execute(statement, params)
+        """Move alembic_version and append the history row, in one statement."""
+        cursor = registry.move_and_record(
+            self.conn,
+            step.migration,
+            from_revision=step.from_revision,
+            to_revision=step.to_revision,
+            direction=step.direction,
+            started_at=started_at,
+            duration_ms=duration_ms,
+        )
         if cursor.rowcount != 1:
             raise DatabaseStateError(
                 f"alembic_version was not at {step.from_revision or 'base'} when "
                 f"{step.migration.name} finished; another tool changed it during the run"
             )
-        registry.record(
-            self.conn,
-            step.migration,
-            direction=step.direction,
-            started_at=started_at,
-            duration_ms=duration_ms,
-        )
 
     def _record_failure(
         self, step: Step, started_at: datetime, duration_ms: float, failure: DbkitError
@@ -487,7 +536,6 @@ class Runner:
         self,
         step: Step,
         duration_ms: float,
-        statements: int,
         notes: list[str],
         outcome: str | None = None,
     ) -> StepResult:
@@ -500,7 +548,6 @@ class Runner:
             direction=step.direction,
             outcome=outcome,
             duration_ms=duration_ms,
-            statements=statements,
             transactional=step.migration.transactional,
             notes=list(notes),
         )
