@@ -19,11 +19,9 @@ if TYPE_CHECKING:
     import psycopg
 
 _TABLES = """
-SELECT format('%I.%I', n.nspname, c.relname), c.relfilenode, c.relkind,
-    coalesce(s.n_tup_del, 0), coalesce(s.n_tup_upd, 0)
+SELECT format('%I.%I', n.nspname, c.relname), c.relfilenode
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_xact_user_tables AS s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -101,9 +99,17 @@ def compare(
     rest cannot have lost a row. That keeps the check to one catalog query for a typical
     migration instead of a scan of every table.
     """
-    now = {row[0]: row[1:] for row in conn.execute(_TABLES)}
+    watched = [n for n, st in before.tables.items() if st.rows > 0 or st.columns is not None]
+    if not watched:
+        return []  # nothing existed that could be lost
+    now = {
+        name: rest
+        for name, *rest in conn.execute(_WATCHED, (watched,))
+        if rest[0] is not None  # the table no longer exists under that name
+    }
     suspects = []
-    for name, state in before.tables.items():
+    for name in watched:
+        state = before.tables[name]
         if name not in now:
             continue
         filenode, kind, deleted, updated = now[name]
@@ -114,7 +120,8 @@ def compare(
             suspects.append(name)
     counts = _count(conn, suspects)
     failures = []
-    for name, state in sorted(before.tables.items()):
+    for name in sorted(watched):
+        state = before.tables[name]
         problem: dict[str, Any] | None = None
         if name not in now:
             if state.rows:
@@ -142,6 +149,14 @@ def compare(
                 )
             )
     return failures
+
+
+_WATCHED = """
+SELECT w.name, c.relfilenode, c.relkind,
+    pg_stat_get_xact_tuples_deleted(c.oid), pg_stat_get_xact_tuples_updated(c.oid)
+FROM unnest(%s::text[]) AS w (name)
+LEFT JOIN pg_class AS c ON c.oid = to_regclass(w.name)
+"""
 
 
 def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
