@@ -89,24 +89,46 @@ def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -
     return Snapshot(phase, tables)
 
 
+def watch_query(before: Snapshot) -> tuple[str, tuple] | None:
+    """The query whose rows :func:`judge` needs, or None when nothing could be lost."""
+    watched = [n for n, st in before.tables.items() if st.rows > 0 or st.columns is not None]
+    if not watched:
+        return None  # nothing existed that could be lost
+    return _WATCHED, (watched,)
+
+
 def compare(
     conn: psycopg.Connection, before: Snapshot, *, when: str, in_transaction: bool = False
 ) -> list[CheckResult]:
-    """Failed checks for every table that lost rows, vanished or changed when preserved.
+    """Failed checks for every table that lost rows, vanished or changed when preserved."""
+    query = watch_query(before)
+    if query is None:
+        return []
+    rows = conn.execute(*query).fetchall()
+    return judge(conn, before, rows, when=when, in_transaction=in_transaction)
+
+
+def judge(
+    conn: psycopg.Connection,
+    before: Snapshot,
+    rows: list[tuple],
+    *,
+    when: str,
+    in_transaction: bool = False,
+) -> list[CheckResult]:
+    """Judge the rows of :func:`watch_query` against the snapshot.
 
     ``in_transaction``: the changes to judge are all in the current transaction, so only the
     tables it deleted from, updated (when preserved), truncated or rewrote need counting; the
     rest cannot have lost a row. That keeps the check to one catalog query for a typical
     migration instead of a scan of every table.
     """
-    watched = [n for n, st in before.tables.items() if st.rows > 0 or st.columns is not None]
-    if not watched:
-        return []  # nothing existed that could be lost
     now = {
         name: rest
-        for name, *rest in conn.execute(_WATCHED, (watched,))
+        for name, *rest in rows
         if rest[0] is not None  # the table no longer exists under that name
     }
+    watched = [name for name, *_ in rows]
     suspects = []
     for name in watched:
         state = before.tables[name]
@@ -127,15 +149,15 @@ def compare(
             if state.rows:
                 problem = {"table": name, "before": state.rows, "after": None, "lost": state.rows}
         elif name in counts:
-            rows = counts[name]
-            if rows < state.rows:
-                problem = {"table": name, "before": state.rows, "after": rows}
-                problem["lost"] = state.rows - rows
+            rows_now = counts[name]
+            if rows_now < state.rows:
+                problem = {"table": name, "before": state.rows, "after": rows_now}
+                problem["lost"] = state.rows - rows_now
             elif state.columns is not None:
                 current = _columns(conn, name)
                 missing = [c for c in state.columns if c not in current]
                 if missing:
-                    problem = {"table": name, "missing_columns": missing, "lost": rows}
+                    problem = {"table": name, "missing_columns": missing, "lost": rows_now}
                 elif _checksum(conn, name, state.columns) != state.checksum:
                     problem = {"table": name, "content": "changed", "lost": 0}
         if problem is not None:

@@ -10,7 +10,8 @@ reports what had run, so nothing is left half-applied without saying so.
 from __future__ import annotations
 
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -74,8 +75,12 @@ class StepChecks(Protocol):
 
     def after(self, step: Step) -> list[Check]: ...
 
-    def verify(self, step: Step) -> list[CheckResult]:
-        """Further failed checks after the step's SQL (data preservation), reported already."""
+    def watch(self, step: Step) -> tuple[str, tuple] | None:
+        """A query to run after the step's SQL (data preservation), or None."""
+        ...
+
+    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
+        """Failed checks from the rows of :meth:`watch`, reported already."""
         ...
 
 
@@ -159,9 +164,49 @@ class Runner:
 
     def _post_failures(self, step: Step) -> list[CheckResult]:
         failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
-        if self.checks is not None:
-            failed += self.checks.verify(step)
+        watch = self.checks.watch(step) if self.checks is not None else None
+        if watch is not None:
+            failed += self.checks.judge(step, self.conn.execute(*watch).fetchall())
         return failed
+
+    def _finish(self, step: Step, started_at: datetime, t0: float) -> list[CheckResult]:
+        """Post-checks, the data-preservation query and the bookkeeping of a transactional
+        step; the last two go to the server together (pipeline: one round trip)."""
+        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
+        watch = self.checks.watch(step) if self.checks is not None else None
+        duration = (time.perf_counter() - t0) * 1000
+        with self.conn.pipeline():
+            watched = self.conn.execute(*watch) if watch is not None else None
+            recorded = self._move_and_record(step, started_at, duration)
+        self._check_moved(step, recorded)
+        if watched is not None:
+            failed += self.checks.judge(step, watched.fetchall())
+        return failed
+
+    @contextmanager
+    def _transaction(self, migration: Migration) -> Iterator[None]:
+        """BEGIN (or a savepoint inside a dry run) and the timeouts, in one round trip."""
+        import psycopg
+
+        lock_timeout, statement_timeout = self._timeouts(migration)
+        nested = self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        start = "SAVEPOINT dbkit_step" if nested else "BEGIN"
+        self.conn.execute(
+            f"{start}; SET LOCAL lock_timeout = {_quote(lock_timeout)}; "
+            f"SET LOCAL statement_timeout = {_quote(statement_timeout)}"
+        )
+        try:
+            yield
+        except BaseException:
+            if not self.conn.broken and not self.conn.closed:
+                if nested:
+                    self.conn.execute(
+                        "ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step"
+                    )
+                else:
+                    self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("RELEASE SAVEPOINT dbkit_step" if nested else "COMMIT")
 
     def _step_checks(self, step: Step, moment: str) -> list[Check]:
         if self.checks is None:
@@ -193,8 +238,7 @@ class Runner:
             t0 = time.perf_counter()
             ran_sql = False
             try:
-                with self.conn.transaction():
-                    self._set_timeouts(migration, local=True)
+                with self._transaction(migration):
                     failed = self.run_checks(
                         self._step_checks(step, "pre"), self._when(step, "pre")
                     )
@@ -204,13 +248,12 @@ class Runner:
                     if sql.strip():
                         self.conn.execute(sql)
                     ran_sql = False
-                    failed = self._post_failures(step)
+                    failed = self._finish(step, started_at, t0)
                     if failed and self.auto_rollback:
                         raise validation_failed(
                             failed, f"{migration.name} was {self._undone(step)}"
                         )
-                    duration = (time.perf_counter() - t0) * 1000
-                    self._record(step, started_at, duration)
+                duration = (time.perf_counter() - t0) * 1000
                 if failed:
                     raise validation_failed(failed, self._left_for_inspection(step))
                 return self._result(step, duration, retries)
@@ -498,7 +541,10 @@ class Runner:
 
     def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
         """Move alembic_version and append the history row, in one statement."""
-        cursor = registry.move_and_record(
+        self._check_moved(step, self._move_and_record(step, started_at, duration_ms))
+
+    def _move_and_record(self, step: Step, started_at: datetime, duration_ms: float):
+        return registry.move_and_record(
             self.conn,
             step.migration,
             from_revision=step.from_revision,
@@ -507,6 +553,9 @@ class Runner:
             started_at=started_at,
             duration_ms=duration_ms,
         )
+
+    @staticmethod
+    def _check_moved(step: Step, cursor) -> None:
         if cursor.rowcount != 1:
             raise DatabaseStateError(
                 f"alembic_version was not at {step.from_revision or 'base'} when "
@@ -631,3 +680,8 @@ def validation_failed(
     error = ValidationFailed(message)
     error.results = list(failed)
     return error
+
+
+def _quote(value: str) -> str:
+    """A SQL string literal (values here are validated durations, quoted all the same)."""
+    return "'" + value.replace("'", "''") + "'"

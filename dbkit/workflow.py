@@ -131,16 +131,22 @@ class Workflow:
         current = self.plan.get(step.to_revision)
         return list(self.book.file(current.post_check_path).checks)
 
-    def verify(self, step: Step) -> list[CheckResult]:
-        """Compare row counts with the phase's snapshot right after each migration's SQL, so a
-        loss is caught inside the migration's transaction and undone by rolling it back."""
+    def watch(self, step: Step) -> tuple[str, tuple] | None:
+        """The data-preservation query to run right after a migration's SQL, inside its
+        transaction (so a loss is undone by rolling it back), or None if not needed."""
         if step.direction != "up" or self._snapshot is None:
-            return []
+            return None
         if step.migration.transactional and not could_remove_rows(step.migration.up_sql):
-            return []
-        losses = preserve.compare(
+            return None
+        return preserve.watch_query(self._snapshot)
+
+    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
+        """Failed checks for the rows of :meth:`watch`, reported as they are found."""
+        assert self._snapshot is not None
+        losses = preserve.judge(
             self.conn,
             self._snapshot,
+            rows,
             when=f"data preservation of phase {self._snapshot.phase} after {step.migration.name}",
             in_transaction=step.migration.transactional,
         )
