@@ -23,8 +23,10 @@ Exit codes:
   0  success
   1  failure (SQL error, connection problem, broken plan)
   2  usage error (bad option, unknown revision or phase)
-  3  validation failed (the checked unit was not applied or was rolled back)
-  4  checksum mismatch (an applied migration's files were edited)
+  3  validation failed (a check found rows and its unit was undone, or verify
+     found a rollback that does not restore the schema)
+  4  checksum or drift mismatch (an applied migration's files were edited, or
+     the live schema differs from its migrations)
   5  migration lock not acquired (another dbkit run is busy)
 """
 
