@@ -190,7 +190,7 @@ def normalize_url(url: str, source: str = "--url") -> str:
             "PostgreSQL only",
             hint="expected postgresql://user:password@host:port/dbname",
         )
-    return f"{base_scheme}://{rest}"
+    return f"postgresql://{rest}"
 
 
 def mask_url(url: str) -> str:
