@@ -17,7 +17,6 @@ from .checks import CheckResult
 from .database import one_line
 from .errors import (
     ChecksumMismatch,
-    DatabaseStateError,
     DbkitError,
     ExitCode,
     UsageError,
@@ -171,16 +170,7 @@ def _applied(plan: Plan, state: registry.DatabaseState) -> list[Migration]:
 
 
 def _position(plan: Plan, state: registry.DatabaseState) -> int:
-    if state.current is None:
-        return -1
-    try:
-        return plan.position(state.current)
-    except DbkitError:
-        raise DatabaseStateError(
-            f"the database is at revision {state.current}, which is not in "
-            f"{plan.project_dir / 'migrations' / 'versions'}",
-            hint="is this the right project and database?",
-        ) from None
+    return registry.position_in(plan, state)
 
 
 def _changed(plan: Plan, state: registry.DatabaseState) -> list[Migration]:

@@ -93,6 +93,19 @@ class CheckResult:
         }
 
 
+def describe_failures(failed: list[CheckResult], *, with_when: bool = False) -> str:
+    """One line naming each failed check, where it is, what it found and its first row."""
+    parts = []
+    for result in failed:
+        first = f", first: {result.sample[0]}" if result.sample else ""
+        when = f"{result.when} " if with_when else ""
+        parts.append(
+            f"{when}{result.name} ({result.location}) found {result.rows_found} "
+            f"row{'s' if result.rows_found != 1 else ''}{first}"
+        )
+    return "; ".join(parts)
+
+
 def parse_check_file(path: Path) -> CheckFile:
     """Parse a check file; a malformed one is a PlanError naming file and line."""
     if not path.is_file():

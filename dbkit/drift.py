@@ -21,7 +21,7 @@ from typing import Any
 from . import catalog, database, registry
 from .catalog import Difference
 from .database import one_line
-from .errors import DatabaseStateError, DbkitError, ExitCode
+from .errors import DbkitError, ExitCode
 from .plan import load_plan
 from .runner import Runner, steps_up
 from .scratch import scratch_database
@@ -104,14 +104,7 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
     try:
         live.execute("SET default_transaction_read_only = on")
         state = registry.read_state(live)
-        try:
-            position = plan.position(state.current)
-        except DbkitError:
-            raise DatabaseStateError(
-                f"the database is at revision {state.current}, which is not in "
-                f"{plan.project_dir / 'migrations' / 'versions'}",
-                hint="is this the right project and database?",
-            ) from None
+        position = registry.position_in(plan, state)
         applied = list(plan.migrations[: position + 1])
         live_snapshot = catalog.snapshot(live)
     except psycopg.Error as exc:

@@ -20,12 +20,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import DatabaseStateError
+from .errors import DatabaseStateError, DbkitError
 
 if TYPE_CHECKING:
     import psycopg
 
-    from .plan import Migration
+    from .plan import Migration, Plan
 
 VERSION_TABLE = "alembic_version"
 
@@ -301,6 +301,20 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
         ):
             recorded[revision] = checksum
     return DatabaseState(current=current, recorded_checksums=recorded, has_registry=has_history)
+
+
+def position_in(plan: Plan, state: DatabaseState) -> int:
+    """Where the database's recorded revision sits in the plan (-1 for base)."""
+    if state.current is None:
+        return -1
+    try:
+        return plan.position(state.current)
+    except DbkitError:
+        raise DatabaseStateError(
+            f"the database is at revision {state.current}, which is not in "
+            f"{plan.project_dir / 'migrations' / 'versions'}",
+            hint="is this the right project and database?",
+        ) from None
 
 
 def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[HistoryRow]:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import registry, sqltext
-from .checks import CheckResult, run_check
+from .checks import CheckResult, describe_failures, run_check
 from .database import lock_blockers, one_line
 from .errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
 from .settings import Settings
@@ -666,15 +666,7 @@ def validation_failed(
     failed: list[CheckResult], outcome: str, notes: list[str] | None = None
 ) -> ValidationFailed:
     """One error naming every failed check, where it is, what it found, and what was done."""
-    parts = []
-    for result in failed:
-        first = f", first: {result.sample[0]}" if result.sample else ""
-        parts.append(
-            f"{result.name} ({result.location}) found {result.rows_found} "
-            f"row{'s' if result.rows_found != 1 else ''}{first}"
-        )
-    when = failed[0].when
-    message = f"{when} failed: {'; '.join(parts)}; {outcome}"
+    message = f"{failed[0].when} failed: {describe_failures(failed)}; {outcome}"
     if notes:
         message += f" [{'; '.join(notes)}]"
     error = ValidationFailed(message)

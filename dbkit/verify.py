@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog, database, registry
 from .catalog import Difference, Snapshot
-from .checks import CheckResult
+from .checks import CheckResult, describe_failures
 from .errors import DbkitError, ExitCode
 from .plan import Migration, load_plan
 from .runner import Runner, steps_down, steps_up
@@ -337,14 +337,7 @@ def _checks(runner: Runner, book, path, when: str, verdict: MigrationVerdict) ->
 
 
 def _failed_checks(failed: list[CheckResult]) -> str:
-    parts = []
-    for result in failed:
-        sample = f", first: {result.sample[0]}" if result.sample else ""
-        parts.append(
-            f"{result.when} {result.name} ({result.location}) found {result.rows_found} "
-            f"row{'s' if result.rows_found != 1 else ''}{sample}"
-        )
-    return "; ".join(parts)
+    return describe_failures(failed, with_when=True)
 
 
 def _count(differences: list[Difference]) -> str:
