@@ -1,0 +1,125 @@
+-- Phase business_intelligence, post-checks: the valuation audit trail and the cohorts.
+
+-- check: valuation_history_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM valuation_history AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: valuation_history_valuation_id_references_valuations
+SELECT
+    t.id,
+    t.valuation_id
+FROM valuation_history AS t
+WHERE
+    t.valuation_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM valuations AS p
+        WHERE p.id = t.valuation_id
+    );
+
+-- check: valuation_history_changed_by_references_users
+SELECT
+    t.id,
+    t.changed_by
+FROM valuation_history AS t
+WHERE
+    t.changed_by IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.changed_by
+    );
+
+-- check: ucaas_cohort_analysis_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM ucaas_cohort_analysis AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: valuation_history_trigger_enabled
+-- Without the trigger, valuation changes go unrecorded (000's audit trail).
+SELECT
+    expected.table_name,
+    expected.trigger_name
+FROM (
+    VALUES
+    ('valuations', 'trg_valuations_record_history')
+) AS expected (table_name, trigger_name)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger AS tg
+        WHERE
+            tg.tgrelid = to_regclass(expected.table_name)
+            AND tg.tgname = expected.trigger_name
+            AND tg.tgenabled <> 'D'
+    );
+
+-- check: foreign_keys_validated
+-- A foreign key added NOT VALID (or left unvalidated by a failed VALIDATE) does not
+-- guarantee the anti-joins above for rows that existed before it.
+SELECT
+    con.conrelid::regclass AS table_name,
+    con.conname
+FROM pg_catalog.pg_constraint AS con
+WHERE
+    con.contype = 'f'
+    AND con.connamespace = 'public'::regnamespace
+    AND NOT con.convalidated;
+
+-- check: foreign_keys_indexed
+-- Every foreign key has a valid index led by its columns: without one, the anti-joins
+-- above, ON DELETE actions and joins on the key scan the whole child table.
+SELECT
+    con.conrelid::regclass AS table_name,
+    con.conname
+FROM pg_catalog.pg_constraint AS con
+WHERE
+    con.contype = 'f'
+    AND con.connamespace = 'public'::regnamespace
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index AS i
+        WHERE
+            i.indrelid = con.conrelid
+            AND i.indisvalid
+            AND i.indpred IS NULL
+            AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] = con.conkey
+    );
+
+-- check: indexes_valid
+-- A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: it costs writes and
+-- serves no reads.
+SELECT i.indexrelid::regclass AS index_name
+FROM pg_catalog.pg_index AS i
+INNER JOIN pg_catalog.pg_class AS c ON i.indexrelid = c.oid
+WHERE
+    c.relnamespace = 'public'::regnamespace
+    AND NOT (i.indisvalid AND i.indisready);
+
+-- check: updated_at_triggers_present
+-- Every table with an updated_at column has an enabled trigger calling
+-- update_updated_at_column() (001's rule, applied to every table).
+SELECT c.relname
+FROM pg_catalog.pg_class AS c
+INNER JOIN pg_catalog.pg_attribute AS a
+    ON c.oid = a.attrelid AND a.attname = 'updated_at' AND NOT a.attisdropped
+WHERE
+    c.relkind IN ('r', 'p')
+    AND c.relnamespace = 'public'::regnamespace
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger AS tg
+        WHERE
+            tg.tgrelid = c.oid
+            AND tg.tgfoid = 'update_updated_at_column()'::regprocedure
+            AND tg.tgenabled <> 'D'
+    );

@@ -1,0 +1,210 @@
+-- Phase investor, post-checks: investments, 001's metrics tables and engagement events.
+
+-- check: investments_investor_id_references_users
+SELECT
+    t.id,
+    t.investor_id
+FROM investments AS t
+WHERE
+    t.investor_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.investor_id
+    );
+
+-- check: investments_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM investments AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: portfolio_metrics_investor_id_references_users
+SELECT
+    t.id,
+    t.investor_id
+FROM portfolio_metrics AS t
+WHERE
+    t.investor_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.investor_id
+    );
+
+-- check: portfolio_metrics_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM portfolio_metrics AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: esg_metrics_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM esg_metrics AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: economic_impact_company_id_references_companies
+SELECT
+    t.id,
+    t.company_id
+FROM economic_impact AS t
+WHERE
+    t.company_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.company_id
+    );
+
+-- check: corporate_partnerships_corporate_partner_id_references_users
+SELECT
+    t.id,
+    t.corporate_partner_id
+FROM corporate_partnerships AS t
+WHERE
+    t.corporate_partner_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.corporate_partner_id
+    );
+
+-- check: corporate_partnerships_startup_id_references_companies
+SELECT
+    t.id,
+    t.startup_id
+FROM corporate_partnerships AS t
+WHERE
+    t.startup_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM companies AS p
+        WHERE p.id = t.startup_id
+    );
+
+-- check: token_transactions_user_id_references_users
+SELECT
+    t.id,
+    t.user_id
+FROM token_transactions AS t
+WHERE
+    t.user_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.user_id
+    );
+
+-- check: analytics_events_user_id_references_users
+SELECT
+    t.id,
+    t.user_id
+FROM analytics_events AS t
+WHERE
+    t.user_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.user_id
+    );
+
+-- check: subscription_events_user_id_references_users
+SELECT
+    t.id,
+    t.user_id
+FROM subscription_events AS t
+WHERE
+    t.user_id IS NOT NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM users AS p
+        WHERE p.id = t.user_id
+    );
+
+-- check: subscription_events_have_row_level_security
+-- Row-level security (seed 002) is on, with at least one policy, for every table
+-- holding subscription or billing rows.
+SELECT expected.table_name
+FROM (
+    VALUES
+    ('subscription_events')
+) AS expected (table_name)
+LEFT JOIN pg_catalog.pg_class AS c
+    ON c.oid = to_regclass(expected.table_name)
+WHERE
+    c.oid IS NULL
+    OR NOT c.relrowsecurity
+    OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_policy AS pol
+        WHERE pol.polrelid = c.oid
+    );
+
+-- check: foreign_keys_validated
+-- A foreign key added NOT VALID (or left unvalidated by a failed VALIDATE) does not
+-- guarantee the anti-joins above for rows that existed before it.
+SELECT
+    con.conrelid::regclass AS table_name,
+    con.conname
+FROM pg_catalog.pg_constraint AS con
+WHERE
+    con.contype = 'f'
+    AND con.connamespace = 'public'::regnamespace
+    AND NOT con.convalidated;
+
+-- check: foreign_keys_indexed
+-- Every foreign key has a valid index led by its columns: without one, the anti-joins
+-- above, ON DELETE actions and joins on the key scan the whole child table.
+SELECT
+    con.conrelid::regclass AS table_name,
+    con.conname
+FROM pg_catalog.pg_constraint AS con
+WHERE
+    con.contype = 'f'
+    AND con.connamespace = 'public'::regnamespace
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index AS i
+        WHERE
+            i.indrelid = con.conrelid
+            AND i.indisvalid
+            AND i.indpred IS NULL
+            AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] = con.conkey
+    );
+
+-- check: indexes_valid
+-- A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: it costs writes and
+-- serves no reads.
+SELECT i.indexrelid::regclass AS index_name
+FROM pg_catalog.pg_index AS i
+INNER JOIN pg_catalog.pg_class AS c ON i.indexrelid = c.oid
+WHERE
+    c.relnamespace = 'public'::regnamespace
+    AND NOT (i.indisvalid AND i.indisready);
+
+-- check: updated_at_triggers_present
+-- Every table with an updated_at column has an enabled trigger calling
+-- update_updated_at_column() (001's rule, applied to every table).
+SELECT c.relname
+FROM pg_catalog.pg_class AS c
+INNER JOIN pg_catalog.pg_attribute AS a
+    ON c.oid = a.attrelid AND a.attname = 'updated_at' AND NOT a.attisdropped
+WHERE
+    c.relkind IN ('r', 'p')
+    AND c.relnamespace = 'public'::regnamespace
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger AS tg
+        WHERE
+            tg.tgrelid = c.oid
+            AND tg.tgfoid = 'update_updated_at_column()'::regprocedure
+            AND tg.tgenabled <> 'D'
+    );
