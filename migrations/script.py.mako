@@ -20,6 +20,7 @@ def _phase_of(config, revision):
             break
     return "main"
 %>"""${message}."""
+
 from dbkit.revision import sql_pair
 
 revision = "${up_revision}"

@@ -1,4 +1,5 @@
 """The nine enum types of LeadAI Pro (004), created before any table uses them."""
+
 from dbkit.revision import sql_pair
 
 revision = "0003"

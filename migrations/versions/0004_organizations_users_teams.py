@@ -1,4 +1,5 @@
 """Organizations, the merged users table (000/001/002/003/004) and teams."""
+
 from dbkit.revision import sql_pair
 
 revision = "0004"

@@ -1,4 +1,5 @@
 """The merged companies table (000 and 001 companies, 002 businesses)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0005"

@@ -1,4 +1,5 @@
 """ValuAI core models named by 000: valuations, file_uploads, reports."""
+
 from dbkit.revision import sql_pair
 
 revision = "0006"

@@ -1,4 +1,5 @@
 """GoodBuy HQ's businesses compatibility view and health_metrics (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0007"

@@ -1,4 +1,5 @@
 """ValuAI phase 1: valuation analytics and market benchmarks (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0008"

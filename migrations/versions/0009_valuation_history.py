@@ -1,4 +1,5 @@
 """ValuAI phase 2: valuation_history audit trail, written by trigger (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0009"

@@ -1,4 +1,5 @@
 """ValuAI phase 2: UCaaS cohort analysis (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0010"

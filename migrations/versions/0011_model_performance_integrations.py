@@ -1,4 +1,5 @@
 """ValuAI phase 3: AI model performance and data integrations (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0011"

@@ -1,4 +1,5 @@
 """Auxeira investments with performance tracking (001)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0012"

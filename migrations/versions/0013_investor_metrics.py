@@ -1,4 +1,5 @@
 """Auxeira portfolio, ESG, economic-impact and partnership metrics (001)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0013"

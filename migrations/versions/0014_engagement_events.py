@@ -1,4 +1,5 @@
 """Auxeira token transactions, analytics events, subscription events (001)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0014"

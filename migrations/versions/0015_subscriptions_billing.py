@@ -1,4 +1,5 @@
 """GoodBuy phase 1: plans, subscriptions, usage, billing; Free plan (002, 003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0015"

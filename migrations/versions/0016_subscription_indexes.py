@@ -1,4 +1,5 @@
 """GoodBuy phase 1 indexes, built CONCURRENTLY outside a transaction (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0016"

@@ -1,4 +1,5 @@
 """GoodBuy phase 2: existing users get the Free plan; rollback removes only those (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0017"

@@ -1,4 +1,5 @@
 """GoodBuy phase 3: AI analysis sessions and portfolios (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0018"

@@ -1,4 +1,5 @@
 """GoodBuy phase 4: generated professional reports (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0020"

@@ -1,4 +1,5 @@
 """Commerce products, product metrics and user behaviour (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0021"

@@ -1,4 +1,5 @@
 """Commerce daily revenue, predictions, breakdown and country metrics (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0022"

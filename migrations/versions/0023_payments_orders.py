@@ -1,4 +1,5 @@
 """Commerce payments and orders (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0023"

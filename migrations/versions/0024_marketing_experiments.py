@@ -1,4 +1,5 @@
 """Commerce marketing content, campaigns, A/B tests, market intelligence (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0024"

@@ -1,4 +1,5 @@
 """Commerce page views, conversions and user sessions (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0025"

@@ -1,4 +1,5 @@
 """Commerce API keys, login attempts, API logs, security alerts (003)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0026"

@@ -1,4 +1,5 @@
 """LeadAI Pro leads with partial, descending and full-text indexes (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0027"

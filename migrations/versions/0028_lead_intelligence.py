@@ -1,4 +1,5 @@
 """LeadAI Pro lead scores, AI insights and journey events (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0028"

@@ -1,4 +1,5 @@
 """LeadAI Pro activities and conversations, GIN on sentiment (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0029"

@@ -1,4 +1,5 @@
 """LeadAI Pro forecasts and performance metrics (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0030"

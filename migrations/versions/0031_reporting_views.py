@@ -1,4 +1,5 @@
 """The company_performance view (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0031"

@@ -1,4 +1,5 @@
 """Subscription analytics materialized views and their refresh function (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0032"

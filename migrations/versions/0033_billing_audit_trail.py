@@ -1,4 +1,5 @@
 """Audit trail of billing operations, written by trigger (002)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0033"

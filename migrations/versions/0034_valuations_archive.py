@@ -1,4 +1,5 @@
 """valuations_archive and archive_valuations(cutoff) (000)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0034"

@@ -1,4 +1,5 @@
 """GDPR/CCPA retention policies and apply_data_retention() (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0035"

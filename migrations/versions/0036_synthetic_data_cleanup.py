@@ -1,4 +1,5 @@
 """cleanup_expired_synthetic_data() over every synthetic table (001)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0036"

@@ -1,4 +1,5 @@
 """pg_notify triggers on lead changes (004)."""
+
 from dbkit.revision import sql_pair
 
 revision = "0037"
