@@ -1,10 +1,11 @@
 """Zero data loss, checked: row counts (and content checksums) kept across a phase.
 
 Before a phase's first migration runs, dbkit counts the rows of every table that exists, and
-takes a content checksum of the tables the phase declares preserved (``-- preserve: t1, t2``
-in ``validations/phases/<phase>.pre.sql``). The snapshot is stored in ``dbkit.phase_snapshots``
-so a later rollback of the phase, in another run, is compared against it too. A table that
-disappeared, lost rows, or (when preserved) changed content is a failed check.
+keeps a hash of every row of the tables the phase declares preserved (``-- preserve: t1, t2``
+in ``validations/phases/<phase>.pre.sql``). The snapshot is stored (``dbkit.phase_snapshots``,
+``dbkit.preserved_rows``) so a later rollback of the phase, in another run, is compared
+against it too. A table that disappeared or lost rows, or a preserved table whose existing
+rows changed or went away, is a failed check. New rows are never a loss.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ ORDER BY 1
 @dataclass(frozen=True)
 class TableState:
     rows: int
-    columns: tuple[str, ...] | None = None
-    checksum: str | None = None
+    columns: tuple[str, ...] | None = None  # set for preserved tables: the hashed columns
     filenode: int | None = None  # changes when a table is truncated or rewritten
 
 
@@ -42,22 +42,18 @@ class TableState:
 class Snapshot:
     phase: str
     tables: dict[str, TableState]
+    id: int | None = None  # set once stored; preserved tables' row hashes hang off it
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                name: {
-                    "rows": s.rows,
-                    "columns": s.columns,
-                    "checksum": s.checksum,
-                    "filenode": s.filenode,
-                }
+                name: {"rows": s.rows, "columns": s.columns, "filenode": s.filenode}
                 for name, s in self.tables.items()
             }
         )
 
     @classmethod
-    def from_json(cls, phase: str, data: str | dict[str, Any]) -> Snapshot:
+    def from_json(cls, phase: str, data: str | dict[str, Any], id: int | None = None) -> Snapshot:
         raw = json.loads(data) if isinstance(data, str) else data
         return cls(
             phase,
@@ -65,16 +61,16 @@ class Snapshot:
                 name: TableState(
                     v["rows"],
                     tuple(v["columns"]) if v.get("columns") else None,
-                    v.get("checksum"),
                     v.get("filenode"),
                 )
                 for name, v in raw.items()
             },
+            id,
         )
 
 
 def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
-    """Count every table's rows in one query; checksum the preserved ones."""
+    """Count every table's rows in one query; note the columns of the preserved ones."""
     listed = {row[0]: row[1] for row in conn.execute(_TABLES)}
     counts = _count(conn, list(listed))
     tables = {name: TableState(counts[name], filenode=listed[name]) for name in listed}
@@ -82,10 +78,7 @@ def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -
         name = _qualified(conn, wanted)
         if name is None:
             continue
-        columns = _columns(conn, name)
-        tables[name] = TableState(
-            counts.get(name, 0), columns, _checksum(conn, name, columns), listed.get(name)
-        )
+        tables[name] = TableState(counts.get(name, 0), _columns(conn, name), listed.get(name))
     return Snapshot(phase, tables)
 
 
@@ -158,8 +151,11 @@ def judge(
                 missing = [c for c in state.columns if c not in current]
                 if missing:
                     problem = {"table": name, "missing_columns": missing, "lost": rows_now}
-                elif _checksum(conn, name, state.columns) != state.checksum:
-                    problem = {"table": name, "content": "changed", "lost": 0}
+                else:
+                    changed = _changed_rows(conn, before, name, state.columns)
+                    if changed:
+                        problem = {"table": name, "changed_or_removed_rows": changed}
+                        problem["lost"] = changed
         if problem is not None:
             failures.append(
                 CheckResult(
@@ -189,20 +185,58 @@ def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
     return {name: count for name, count in conn.execute(union)}
 
 
-def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> None:
-    conn.execute(
+def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> Snapshot:
+    """Store the snapshot (and the preserved tables' row hashes); older ones of the phase go."""
+    snapshot_id = conn.execute(
         "INSERT INTO dbkit.phase_snapshots (phase, revision_before, tables) "
-        "VALUES (%s, %s, %s::jsonb)",
+        "VALUES (%s, %s, %s::jsonb) RETURNING id",
         (snapshot.phase, revision_before, snapshot.to_json()),
+    ).fetchone()[0]
+    for name, state in snapshot.tables.items():
+        if state.columns is not None:
+            conn.execute(
+                _sql(
+                    "INSERT INTO dbkit.preserved_rows (snapshot_id, relation, row_hash) "
+                    "SELECT %s, %s, {hash} FROM {table}",
+                    name,
+                    state.columns,
+                ),
+                (snapshot_id, name),
+            )
+    conn.execute(
+        "DELETE FROM dbkit.phase_snapshots WHERE phase = %s AND id < %s",
+        (snapshot.phase, snapshot_id),
     )
+    return Snapshot(snapshot.phase, snapshot.tables, snapshot_id)
 
 
 def load(conn: psycopg.Connection, phase: str) -> Snapshot | None:
     row = conn.execute(
-        "SELECT tables FROM dbkit.phase_snapshots WHERE phase = %s ORDER BY id DESC LIMIT 1",
+        "SELECT id, tables FROM dbkit.phase_snapshots WHERE phase = %s ORDER BY id DESC LIMIT 1",
         (phase,),
     ).fetchone()
-    return Snapshot.from_json(phase, row[0]) if row else None
+    return Snapshot.from_json(phase, row[1], row[0]) if row else None
+
+
+def _changed_rows(
+    conn: psycopg.Connection, before: Snapshot, name: str, columns: tuple[str, ...]
+) -> int:
+    """Rows of a preserved table that existed before and are gone or different now."""
+    query = _sql(
+        "SELECT count(*) FROM (SELECT row_hash FROM dbkit.preserved_rows "
+        "WHERE snapshot_id = %s AND relation = %s EXCEPT ALL SELECT {hash} FROM {table}) AS gone",
+        name,
+        columns,
+    )
+    return conn.execute(query, (before.id, name)).fetchone()[0]
+
+
+def _sql(template: str, name: str, columns: tuple[str, ...]):
+    """Fill ``{hash}`` (md5 of the row over ``columns``) and ``{table}`` safely."""
+    from psycopg import sql
+
+    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+    return sql.SQL(template).format(hash=sql.SQL("md5({}::text)").format(row), table=sql.SQL(name))
 
 
 def _literal(text: str) -> str:
@@ -225,14 +259,3 @@ def _columns(conn: psycopg.Connection, name: str) -> tuple[str, ...]:
         (name,),
     ).fetchall()
     return tuple(r[0] for r in rows)
-
-
-def _checksum(conn: psycopg.Connection, name: str, columns: tuple[str, ...]) -> str:
-    from psycopg import sql
-
-    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
-    query = sql.SQL(
-        "SELECT coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
-        "(SELECT md5({row}::text) AS h FROM {table}) AS hashed"
-    ).format(row=row, table=sql.SQL(name))
-    return conn.execute(query).fetchone()[0]

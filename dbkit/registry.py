@@ -79,6 +79,17 @@ CREATE TABLE IF NOT EXISTS dbkit.phase_snapshots (
     CONSTRAINT pk_phase_snapshots PRIMARY KEY (id)
 );
 CREATE INDEX IF NOT EXISTS ix_phase_snapshots_phase ON dbkit.phase_snapshots (phase, id);
+CREATE TABLE IF NOT EXISTS dbkit.preserved_rows (
+    snapshot_id bigint NOT NULL,
+    relation text NOT NULL,
+    row_hash text NOT NULL,
+    CONSTRAINT fk_preserved_rows_snapshot FOREIGN KEY (snapshot_id)
+        REFERENCES dbkit.phase_snapshots (id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ix_preserved_rows_snapshot
+    ON dbkit.preserved_rows (snapshot_id, relation);
+COMMENT ON TABLE dbkit.preserved_rows IS
+    'Row hashes of the tables a phase declared preserved, taken before the phase';
 COMMENT ON TABLE dbkit.phase_snapshots IS
     'Row counts (and checksums of preserved tables) taken before a phase ran';
 COMMENT ON COLUMN dbkit.phase_snapshots.revision_before IS 'Revision the database was at';
@@ -266,7 +277,8 @@ def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
     """Whether ``dbkit.history`` (with ``dbkit.phase_snapshots``) and ``alembic_version`` exist."""
     row = conn.execute(
         "SELECT to_regclass('dbkit.history') IS NOT NULL "
-        "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL, "
+        "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL "
+        "AND to_regclass('dbkit.preserved_rows') IS NOT NULL, "
         f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
     ).fetchone()
     return bool(row[0]), bool(row[1])

@@ -188,7 +188,7 @@ class Workflow:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
         snapshot = preserve.take(self.conn, phase, pre.preserve)
         with self.conn.transaction():
-            preserve.store(self.conn, snapshot, revision_before)
+            snapshot = preserve.store(self.conn, snapshot, revision_before)
         baseline = {}
         for check in self.book.phase_file(phase, "perf").checks:
             baseline[check.name] = (check, guard.measure(self.conn, check))
@@ -309,25 +309,31 @@ class Workflow:
                 self._check_level_rollback(migrations, level)
 
     def _check_level_rollback(self, migrations: list[Migration], level: str) -> None:
-        for phase in dict.fromkeys(m.phase for m in migrations):
-            first, _ = self.plan.phase_span(phase)
-            if not any(self.plan.position(m.revision) == first for m in migrations):
-                continue
-            snapshot = preserve.load(self.conn, phase)
-            if snapshot is None:
-                continue
-            losses = preserve.compare(
-                self.conn, snapshot, when=f"data preservation of {phase} after {level} rollback"
+        """Compare with the snapshot of the earliest phase the level rollback starts:
+        later phases' snapshots already count the data it is meant to remove."""
+        starts = [
+            m
+            for m in migrations
+            if self.plan.phase_span(m.phase)[0] == self.plan.position(m.revision)
+        ]
+        if not starts:
+            return
+        phase = min(starts, key=lambda m: self.plan.position(m.revision)).phase
+        snapshot = preserve.load(self.conn, phase)
+        if snapshot is None:
+            return
+        losses = preserve.compare(
+            self.conn, snapshot, when=f"data preservation of {phase} after {level} rollback"
+        )
+        for loss in losses:
+            self.runner.check_results.append(loss)
+            self.reporter.check_finished(loss)
+        if losses:
+            raise validation_failed(
+                losses,
+                f"the {level}-level rollback would remove rows that existed before phase "
+                f"{phase}, so nothing of it was done",
             )
-            for loss in losses:
-                self.runner.check_results.append(loss)
-                self.reporter.check_finished(loss)
-            if losses:
-                raise validation_failed(
-                    losses,
-                    f"the {level}-level rollback would remove rows that existed before phase "
-                    f"{phase}, so nothing of it was done",
-                )
 
 
 __all__ = ["CheckBook", "Workflow", "ValidationFailed"]

@@ -230,10 +230,33 @@ def test_preserved_table_content_change_is_a_failed_check(tmp_path, db_url):
         [CUSTOMERS, rewrite],
         {"validations/phases/cleanup.pre.sql": "-- preserve: customers\n"},
     )
-    with pytest.raises(ValidationFailed, match="'content': 'changed'"):
+    with pytest.raises(ValidationFailed, match="'changed_or_removed_rows': 1"):
         api.migrate(resolve(project, db_url))
     assert version(db_url) == ["0001"]
     assert query(db_url, "SELECT email FROM customers WHERE id = 7") == [("c7@x",)]
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
+
+
+def test_new_rows_in_a_preserved_table_are_not_a_loss(tmp_path, db_url):
+    signup = Spec(
+        "signup",
+        "cleanup",
+        "ALTER TABLE customers ADD COLUMN note text;\n"
+        "INSERT INTO customers (id, email) VALUES (5000, 'new@x');\n",
+        "DELETE FROM customers WHERE id = 5000;\nALTER TABLE customers DROP COLUMN note;\n",
+    )
+    project = build(
+        tmp_path,
+        [CUSTOMERS, signup],
+        {"validations/phases/cleanup.pre.sql": "-- preserve: customers\n"},
+    )
+    s = resolve(project, db_url)
+    api.migrate(s)
+    assert query(db_url, "SELECT count(*) FROM customers") == [(2001,)]
+    stored = query(db_url, "SELECT count(*) FROM dbkit.preserved_rows")
+    assert stored == [(2000,)]
+    # Rolling the phase back removes only the row the phase added: no loss either.
+    api.rollback(s, phase="cleanup")
     assert query(db_url, "SELECT count(*) FROM customers") == [(2000,)]
 
 
@@ -300,6 +323,27 @@ def test_rollback_levels_do_what_they_say_and_nothing_more(tmp_path, db_url):
 
     api.rollback(s, to="base")
     assert version(db_url) == []
+
+
+def test_level_rollback_with_later_phases_applied_uses_the_first_phase_snapshot(tmp_path, db_url):
+    promo = Spec("free_tier", "promo", FREE_TIER.up, FREE_TIER.down)
+    later = Spec("later", "later", "CREATE TABLE audit_log (id int);\n", "DROP TABLE audit_log;\n")
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, promo, later],
+        {"rollbacks/0003_free_tier.data.sql": "DELETE FROM subscriptions WHERE auto_assigned;\n"},
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    query(db_url, "INSERT INTO subscriptions (customer_id, plan_id) VALUES (1, 2), (2, 2)")
+    api.migrate(s)
+    # The 'later' phase's snapshot counted the free-tier rows as existing; only promo's counts.
+    result = api.rollback(s, phase="promo", level="data")
+    assert [(x.revision, x.outcome) for x in result.steps] == [
+        ("0004", "skipped"),
+        ("0003", "data removed"),
+    ]
+    assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2,)]
 
 
 def test_level_rollback_that_would_lose_pre_existing_rows_changes_nothing(tmp_path, db_url):
