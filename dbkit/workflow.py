@@ -4,7 +4,7 @@ performance guard, automatic rollback of a failed unit, and the lighter rollback
 Order when migrating a phase from its start:
 
 1. phase pre-checks (``validations/phases/<phase>.pre.sql``); row counts of existing tables
-   (and checksums of preserved ones) are taken and stored; key queries are measured;
+   (and row hashes of preserved ones) are taken and stored; key queries are measured;
 2. each migration: its pre-checks, its SQL, its post-checks, the row counts compared with the
    phase's snapshot (no data loss), its history row, all in one transaction, so a failure
    rolls the migration back and the rows come back with it;
