@@ -7,6 +7,7 @@ CONCURRENTLY`` to clean up the invalid index a failed build leaves behind.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -87,6 +88,104 @@ def split(sql: str) -> list[Statement]:
             Statement(text=text, line=sql.count("\n", 0, piece.start) + 1, offset=piece.start)
         )
     return statements
+
+
+# Words of every statement that can remove or rewrite rows, directly or by running code
+# (INSERT fires triggers, SELECT calls functions). Text holding none of them, comments and
+# bodies included, cannot lose a row.
+_ROW_CHANGING_WORDS = re.compile(
+    r"\b(delete|truncate|drop|alter|update|merge|insert|do|call|select|execute|copy|cluster|"
+    r"vacuum|refresh|perform|rename|replace)\b",
+    re.IGNORECASE,
+)
+# Statements that only create or describe objects: they cannot remove a row.
+_CREATES_ONLY = frozenset(
+    {
+        "CreateStmt",
+        "IndexStmt",
+        "ViewStmt",
+        "CreateFunctionStmt",
+        "CreateTrigStmt",
+        "CreateEnumStmt",
+        "CompositeTypeStmt",
+        "CreateSeqStmt",
+        "CommentStmt",
+        "GrantStmt",
+        "CreatePolicyStmt",
+        "CreateDomainStmt",
+        "CreateSchemaStmt",
+        "VariableSetStmt",
+        "CreateExtensionStmt",
+        "DefineStmt",
+        "CreateStatsStmt",
+        "AlterEnumStmt",
+    }
+)
+# ALTER TABLE actions that keep every row (no DROP COLUMN, no type change).
+_KEEPS_ROWS = frozenset(
+    {
+        "AT_AddColumn",
+        "AT_AddConstraint",
+        "AT_AddIdentity",
+        "AT_AddIndex",
+        "AT_AddIndexConstraint",
+        "AT_ColumnDefault",
+        "AT_CookedColumnDefault",
+        "AT_SetNotNull",
+        "AT_DropNotNull",
+        "AT_ValidateConstraint",
+        "AT_AlterConstraint",
+        "AT_DropConstraint",
+        "AT_EnableRowSecurity",
+        "AT_DisableRowSecurity",
+        "AT_ForceRowSecurity",
+        "AT_NoForceRowSecurity",
+        "AT_EnableTrig",
+        "AT_EnableTrigAll",
+        "AT_EnableTrigUser",
+        "AT_EnableAlwaysTrig",
+        "AT_EnableReplicaTrig",
+        "AT_DisableTrig",
+        "AT_DisableTrigAll",
+        "AT_DisableTrigUser",
+        "AT_ReplicaIdentity",
+        "AT_SetStatistics",
+        "AT_SetStorage",
+        "AT_ChangeOwner",
+        "AT_SetRelOptions",
+        "AT_ResetRelOptions",
+        "AT_SetIdentity",
+        "AT_DropIdentity",
+    }
+)
+
+
+def could_remove_rows(sql: str) -> bool:
+    """Conservative: False only when no statement of ``sql`` can delete, rewrite or drop data.
+
+    A quick word scan settles most files; otherwise each statement is classified by the
+    parser: creating objects, and ALTER TABLE actions that keep every row, are harmless;
+    anything else (DML, DROP, DO, CALL, SELECT, RENAME, text that does not parse) may not be.
+    """
+    if not _ROW_CHANGING_WORDS.search(sql):
+        return False
+    import pglast
+
+    try:
+        parsed = pglast.parse_sql(sql)
+    except pglast.parser.ParseError:
+        return True
+    for raw in parsed:
+        node = raw.stmt
+        kind = type(node).__name__
+        if kind in _CREATES_ONLY:
+            continue
+        if kind == "AlterTableStmt" and all(
+            getattr(cmd.subtype, "name", str(cmd.subtype)) in _KEEPS_ROWS for cmd in node.cmds
+        ):
+            continue
+        return True
+    return False
 
 
 def is_empty(sql: str) -> bool:

@@ -19,12 +19,11 @@ counts of the phase.
 
 from __future__ import annotations
 
-import re
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import guard, preserve
+from . import guard, preserve, sqltext
 from .checks import Check, CheckFile, CheckResult, parse_check_file
 from .errors import ValidationFailed
 from .plan import VALIDATION_DIR, Migration, Plan
@@ -36,20 +35,6 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 PHASE_DIR = VALIDATION_DIR / "phases"
-
-# Words of every statement that can remove or rewrite rows, directly or by running code
-# (INSERT fires triggers, SELECT calls functions). A migration whose text holds none of them,
-# comments and bodies included, cannot lose a row, and skips the per-migration comparison.
-_ROW_CHANGING = re.compile(
-    r"\b(delete|truncate|drop|alter|update|merge|insert|do|call|select|execute|copy|cluster|"
-    r"vacuum|refresh|perform|rename|replace)\b",
-    re.IGNORECASE,
-)
-
-
-def could_remove_rows(sql: str) -> bool:
-    """Conservative: True unless the text cannot possibly delete, rewrite or drop data."""
-    return bool(_ROW_CHANGING.search(sql))
 
 
 class CheckBook:
@@ -136,7 +121,7 @@ class Workflow:
         transaction (so a loss is undone by rolling it back), or None if not needed."""
         if step.direction != "up" or self._snapshot is None:
             return None
-        if step.migration.transactional and not could_remove_rows(step.migration.up_sql):
+        if step.migration.transactional and not sqltext.could_remove_rows(step.migration.up_sql):
             return None
         return preserve.watch_query(self._snapshot)
 

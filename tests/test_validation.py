@@ -472,3 +472,26 @@ def test_validation_exit_code_through_the_cli(tmp_path, db_url):
     assert result.exit_code == 3
     assert "FAILED" in result.output
     assert result.stderr.strip().startswith("dbkit: error: pre-check of phase billing failed")
+
+
+@pytest.mark.parametrize(
+    "sql, may_lose",
+    [
+        ("CREATE TABLE a (id int);\nCREATE INDEX ix_a ON a (id);", False),
+        ("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM x $$;", False),
+        ("ALTER TABLE a ADD COLUMN b int, ENABLE ROW LEVEL SECURITY;", False),
+        ("CREATE VIEW v AS SELECT 1;", False),
+        ("INSERT INTO a VALUES (1);", True),
+        ("ALTER TABLE a DROP COLUMN b;", True),
+        ("ALTER TABLE a ALTER COLUMN b TYPE text;", True),
+        ("ALTER TABLE a RENAME TO b;", True),
+        ("DO $$ BEGIN NULL; END $$;", True),
+        ("SELECT purge_everything();", True),
+        ("DELETE FROM a;", True),
+        ("THIS DOES NOT PARSE delete", True),
+    ],
+)
+def test_migrations_that_cannot_lose_rows_are_recognised(sql, may_lose):
+    from dbkit.sqltext import could_remove_rows
+
+    assert could_remove_rows(sql) is may_lose
