@@ -143,8 +143,21 @@ def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> 
             f"UPDATE {VERSION_TABLE} SET version_num = %(to_revision)s "
             "WHERE version_num = %(from_revision)s"
         )
+    # The revision comes through the moved row: if alembic_version was not where it should be,
+    # nothing moves, revision is NULL and the NOT NULL constraint stops the whole transaction
+    # (see version_guard_tripped). So the statement can travel with COMMIT in one round trip.
+    values = _HISTORY_VALUES.replace("%(revision)s", "(SELECT %(revision)s::text FROM moved)", 1)
+    return f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})"
+
+
+def version_guard_tripped(exc: Exception) -> bool:
+    """True when :func:`move_and_record` failed because alembic_version was elsewhere."""
+    diag = getattr(exc, "diag", None)
     return (
-        f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} SELECT {_HISTORY_VALUES} FROM moved"
+        getattr(exc, "sqlstate", None) == "23502"
+        and diag is not None
+        and diag.table_name == "history"
+        and diag.column_name == "revision"
     )
 
 
@@ -158,10 +171,10 @@ def move_and_record(
     started_at: datetime | None,
     duration_ms: float,
 ) -> psycopg.Cursor:
-    """Move ``alembic_version`` and append the history row in one round trip.
+    """Move ``alembic_version`` and append the history row in one statement.
 
-    The history row is inserted only if the version row moved: a rowcount other than 1 means
-    someone else changed ``alembic_version`` during the run.
+    If the version row was not at ``from_revision`` the statement fails (NOT NULL on
+    ``history.revision``): someone else changed ``alembic_version`` during the run.
     """
     params = history_params(
         revision=migration.revision,

@@ -10,8 +10,7 @@ reports what had run, so nothing is left half-applied without saying so.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -169,45 +168,6 @@ class Runner:
             failed += self.checks.judge(step, self.conn.execute(*watch).fetchall())
         return failed
 
-    def _finish(self, step: Step, started_at: datetime, t0: float) -> list[CheckResult]:
-        """Post-checks, the data-preservation query and the bookkeeping of a transactional
-        step; the last two go to the server together (pipeline: one round trip)."""
-        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
-        watch = self.checks.watch(step) if self.checks is not None else None
-        duration = (time.perf_counter() - t0) * 1000
-        with self.conn.pipeline():
-            watched = self.conn.execute(*watch) if watch is not None else None
-            recorded = self._move_and_record(step, started_at, duration)
-        self._check_moved(step, recorded)
-        if watched is not None:
-            failed += self.checks.judge(step, watched.fetchall())
-        return failed
-
-    @contextmanager
-    def _transaction(self, migration: Migration) -> Iterator[None]:
-        """BEGIN (or a savepoint inside a dry run) and the timeouts, in one round trip."""
-        import psycopg
-
-        lock_timeout, statement_timeout = self._timeouts(migration)
-        nested = self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-        start = "SAVEPOINT dbkit_step" if nested else "BEGIN"
-        self.conn.execute(
-            f"{start}; SET LOCAL lock_timeout = {_quote(lock_timeout)}; "
-            f"SET LOCAL statement_timeout = {_quote(statement_timeout)}"
-        )
-        try:
-            yield
-        except BaseException:
-            if not self.conn.broken and not self.conn.closed:
-                if nested:
-                    self.conn.execute(
-                        "ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step"
-                    )
-                else:
-                    self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("RELEASE SAVEPOINT dbkit_step" if nested else "COMMIT")
-
     def _step_checks(self, step: Step, moment: str) -> list[Check]:
         if self.checks is None:
             return []
@@ -221,11 +181,14 @@ class Runner:
     # -- transactional -----------------------------------------------------------------
 
     def _run_in_transaction(self, step: Step) -> StepResult:
-        """Run the whole file as one query: one round trip, as fast as psql or faster.
+        """Run the migration in as few round trips as possible, inside one transaction.
 
-        The server then reports a syntax error with its position in the file; for an error
-        without one, the file is replayed statement by statement in a transaction that is
-        rolled back, to name the failing statement's line.
+        Without pre-checks, BEGIN and the timeouts travel in front of the file, which goes to
+        the server whole: one round trip, where psql needs one per statement. Without
+        post-checks or a data-preservation query, the history row travels with COMMIT. The
+        server reports a syntax error with its position in the file; for an error without
+        one, the file is replayed statement by statement in a transaction that is rolled
+        back, to name the failing statement's line.
         """
         import psycopg
 
@@ -236,53 +199,87 @@ class Runner:
         while True:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
+            tx = _Transaction(self.conn, *self._timeouts(migration))
             ran_sql = False
             try:
-                with self._transaction(migration):
-                    failed = self.run_checks(
-                        self._step_checks(step, "pre"), self._when(step, "pre")
-                    )
+                pre = self._step_checks(step, "pre")
+                prefix = ""
+                if pre or tx.nested:
+                    tx.begin()
+                    failed = self.run_checks(pre, self._when(step, "pre"))
                     if failed:
                         raise validation_failed(failed, f"{migration.name} was not applied")
-                    ran_sql = True
-                    if sql.strip():
-                        self.conn.execute(sql)
-                    ran_sql = False
-                    failed = self._finish(step, started_at, t0)
-                    if failed and self.auto_rollback:
-                        raise validation_failed(
-                            failed, f"{migration.name} was {self._undone(step)}"
-                        )
+                else:
+                    prefix = tx.begin_sql
+                ran_sql = True
+                if prefix or sql.strip():
+                    self.conn.execute(prefix + sql)
+                tx.open = True
+                ran_sql = False
+                failed = self._finish(step, tx, started_at, t0)
                 duration = (time.perf_counter() - t0) * 1000
                 if failed:
                     raise validation_failed(failed, self._left_for_inspection(step))
                 return self._result(step, duration, retries)
             except ValidationFailed as exc:
+                tx.rollback()
                 self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
                 raise
             except psycopg.Error as exc:
+                tx.rollback()
                 duration = (time.perf_counter() - t0) * 1000
+                if registry.version_guard_tripped(exc):
+                    raise self._moved_elsewhere(step) from None
                 if ran_sql and self._should_retry(step, None, exc, attempt, retries):
                     attempt += 1
                     continue
-                statement, error = (None, exc)
+                statement, error, offset = None, exc, 0
                 if ran_sql:
-                    statement, error = self._locate(step, exc)
-                failure = self._failure(step, statement, error, notes=[])
+                    statement, error, offset = self._locate(step, exc, len(prefix))
+                failure = self._failure(step, statement, error, notes=[], offset=offset)
                 self._record_failure(step, started_at, duration, failure)
                 raise failure from None
 
-    def _locate(self, step: Step, exc: Exception) -> tuple[sqltext.Statement | None, Exception]:
-        """The statement (and its error) that made a whole-file run fail."""
+    def _finish(self, step: Step, tx: _Transaction, started_at: datetime, t0: float):
+        """Post-checks, the data-preservation query, the bookkeeping and the commit.
+
+        Returns the failed checks when they are to be left applied (no auto-rollback);
+        raises ValidationFailed when they are undone.
+        """
+        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
+        watch = self.checks.watch(step) if self.checks is not None else None
+        duration = (time.perf_counter() - t0) * 1000
+        with self.conn.pipeline():
+            watched = self.conn.execute(*watch) if watch is not None else None
+            self._move_and_record(step, started_at, duration)
+            if watch is None and not failed:
+                tx.commit(queue=True)
+        if tx.open:
+            if watched is not None:
+                failed += self.checks.judge(step, watched.fetchall())
+            if failed and self.auto_rollback:
+                raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
+            tx.commit()
+        return failed
+
+    def _locate(
+        self, step: Step, exc: Exception, offset: int
+    ) -> tuple[sqltext.Statement | None, Exception, int]:
+        """The statement (and its error) that made a whole-file run fail.
+
+        ``offset`` is the length of what was sent in front of the file; the returned offset is
+        what to subtract from the error's position to count from the statement's start.
+        """
         import psycopg
 
         sql = step.migration.sql(step.direction)
         whole = sqltext.Statement(text=sql, line=1, offset=0)
-        if getattr(exc.diag, "statement_position", None):
-            return whole, exc  # the position counts from the start of the file
+        position = getattr(exc.diag, "statement_position", None)
+        if position and int(position) > offset:
+            return whole, exc, offset  # the position counts from the start of what was sent
         statements = sqltext.split(sql)
         if len(statements) == 1:
-            return statements[0], exc
+            return statements[0], exc, 0
         try:
             with self.conn.transaction():
                 self._set_timeouts(step.migration, local=True)
@@ -291,12 +288,12 @@ class Runner:
                         self.conn.execute(statement.text)
                     except psycopg.Error as again:
                         if again.sqlstate == getattr(exc, "sqlstate", None):
-                            return statement, again
-                        return None, exc
+                            return statement, again, 0
+                        return None, exc, 0
                 raise psycopg.Rollback()
         except psycopg.Error:
             pass
-        return None, exc
+        return None, exc, 0
 
     def run_level_file(self, migration: Migration, level: str) -> StepResult:
         """Run a ``.data.sql``/``.feature.sql`` rollback inside the caller's transaction."""
@@ -541,7 +538,14 @@ class Runner:
 
     def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
         """Move alembic_version and append the history row, in one statement."""
-        self._check_moved(step, self._move_and_record(step, started_at, duration_ms))
+        import psycopg
+
+        try:
+            self._move_and_record(step, started_at, duration_ms)
+        except psycopg.Error as exc:
+            if registry.version_guard_tripped(exc):
+                raise self._moved_elsewhere(step) from None
+            raise
 
     def _move_and_record(self, step: Step, started_at: datetime, duration_ms: float):
         return registry.move_and_record(
@@ -555,12 +559,12 @@ class Runner:
         )
 
     @staticmethod
-    def _check_moved(step: Step, cursor) -> None:
-        if cursor.rowcount != 1:
-            raise DatabaseStateError(
-                f"alembic_version was not at {step.from_revision or 'base'} when "
-                f"{step.migration.name} finished; another tool changed it during the run"
-            )
+    def _moved_elsewhere(step: Step) -> DatabaseStateError:
+        return DatabaseStateError(
+            f"alembic_version was not at {step.from_revision or 'base'} when "
+            f"{step.migration.name} finished, so nothing of it was kept; another tool "
+            "changed it during the run"
+        )
 
     def _record_failure(
         self, step: Step, started_at: datetime, duration_ms: float, failure: DbkitError
@@ -611,6 +615,7 @@ class Runner:
         done: list[sqltext.Statement] | None = None,
         statements: list[sqltext.Statement] | None = None,
         undone: bool = True,
+        offset: int = 0,
     ) -> MigrationFailed:
         migration = step.migration
         path = migration.relpath(migration.sql_path(step.direction))
@@ -619,7 +624,8 @@ class Runner:
         location = path
         if statement is not None:
             position = diag.statement_position if diag else None
-            location = f"{path}:{statement.line_at(int(position) if position else None)}"
+            within = int(position) - offset if position else None
+            location = f"{path}:{statement.line_at(within)}"
         context = (diag.context or "").strip().splitlines() if diag else []
         detail = f" ({context[0].strip()})" if context else ""
         sqlstate = getattr(exc, "sqlstate", None)
@@ -677,3 +683,45 @@ def validation_failed(
 def _quote(value: str) -> str:
     """A SQL string literal (values here are validated durations, quoted all the same)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+class _Transaction:
+    """One migration's transaction: BEGIN (a savepoint inside a dry run) with its timeouts.
+
+    ``begin_sql`` may travel in front of the migration's file and ``commit(queue=True)`` in a
+    pipeline after the bookkeeping, to save round trips. ``rollback`` works whatever got
+    through: after a syntax error the server ran nothing, not even BEGIN.
+    """
+
+    def __init__(self, conn: psycopg.Connection, lock_timeout: str, statement_timeout: str):
+        import psycopg
+
+        self.conn = conn
+        self.nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        start = "SAVEPOINT dbkit_step" if self.nested else "BEGIN"
+        self.begin_sql = (
+            f"{start}; SET LOCAL lock_timeout = {_quote(lock_timeout)}; "
+            f"SET LOCAL statement_timeout = {_quote(statement_timeout)};\n"
+        )
+        self.open = False
+
+    def begin(self) -> None:
+        self.conn.execute(self.begin_sql)
+        self.open = True
+
+    def commit(self, *, queue: bool = False) -> None:
+        """COMMIT (or release the savepoint); ``queue`` inside a pipeline block."""
+        self.conn.execute("RELEASE SAVEPOINT dbkit_step" if self.nested else "COMMIT")
+        self.open = False
+
+    def rollback(self) -> None:
+        import psycopg
+
+        if self.conn.closed or self.conn.broken:
+            return
+        if self.nested:
+            if self.open:
+                self.conn.execute("ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step")
+        elif self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+        self.open = False

@@ -12,6 +12,7 @@ from projects import ACCOUNTS, BASIC, ORDERS, ORDERS_INDEX, Spec, write_project
 from dbkit import api, database, settings
 from dbkit.errors import (
     ChecksumMismatch,
+    DatabaseStateError,
     ExitCode,
     LockNotAcquired,
     MigrationFailed,
@@ -441,3 +442,40 @@ def test_unknown_revision_in_database_is_reported(project, db_url):
     query(db_url, "UPDATE alembic_version SET version_num = '0999'")
     with pytest.raises(Exception, match="revision 0999, which is not in"):
         api.migrate(s)
+
+
+def test_a_version_moved_by_someone_else_keeps_nothing_of_the_migration(tmp_path, db_url):
+    meddling = Spec(
+        "meddling",
+        "core",
+        "CREATE TABLE kept_if_wrong (id int);\nUPDATE alembic_version SET version_num = '0999';\n",
+        "DROP TABLE kept_if_wrong;\n",
+    )
+    project = write_project(tmp_path / "p", [ACCOUNTS, meddling])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0001")
+    with pytest.raises(DatabaseStateError, match="alembic_version was not at 0001"):
+        api.migrate(s)
+    assert version(db_url) == ["0001"]
+    assert "kept_if_wrong" not in tables(db_url)
+
+
+def test_an_error_raised_at_commit_is_reported_and_keeps_nothing(tmp_path, db_url):
+    deferred = Spec(
+        "deferred",
+        "core",
+        "CREATE TABLE parent (id int CONSTRAINT pk_parent PRIMARY KEY);\n"
+        "CREATE TABLE child (\n"
+        "    parent_id int CONSTRAINT fk_child_parent REFERENCES parent (id)\n"
+        "        DEFERRABLE INITIALLY DEFERRED\n);\n"
+        "INSERT INTO child VALUES (42);\n",
+        "DROP TABLE child;\nDROP TABLE parent;\n",
+    )
+    project = write_project(tmp_path / "p", [deferred])
+    with pytest.raises(MigrationFailed, match="fk_child_parent") as caught:
+        api.migrate(resolve(project, db_url))
+    assert "sql/0001_deferred.sql" in str(caught.value)
+    assert query(db_url, "SELECT to_regclass('alembic_version'), to_regclass('parent')") == [
+        ("alembic_version", None)
+    ]
+    assert version(db_url) == []
