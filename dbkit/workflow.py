@@ -121,9 +121,12 @@ class Workflow:
         transaction (so a loss is undone by rolling it back), or None if not needed."""
         if step.direction != "up" or self._snapshot is None:
             return None
+        query = preserve.watch_query(self._snapshot)
+        if query is None:
+            return None  # no table held rows before the phase
         if step.migration.transactional and not sqltext.could_remove_rows(step.migration.up_sql):
             return None
-        return preserve.watch_query(self._snapshot)
+        return query
 
     def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
         """Failed checks for the rows of :meth:`watch`, reported as they are found."""
