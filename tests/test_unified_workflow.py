@@ -303,7 +303,7 @@ def test_every_phase_up_and_down_with_existing_data_runs_and_passes_every_check(
         db_url,
         "SELECT DISTINCT ON (phase) phase, "
         "array(SELECT k FROM jsonb_each(tables) AS e(k, v) "
-            "WHERE jsonb_typeof(v->'columns') = 'array' "
+        "WHERE jsonb_typeof(v->'columns') = 'array' "
         "ORDER BY k) FROM dbkit.phase_snapshots ORDER BY phase, id DESC",
     )
     preserved = ["public.companies", "public.health_metrics", "public.users"]
