@@ -133,6 +133,30 @@ def version_statement(from_revision: str | None, to_revision: str | None) -> tup
     )
 
 
+def migration_params(
+    migration: Migration,
+    *,
+    direction: str,
+    outcome: str = "success",
+    started_at: datetime | None = None,
+    duration_ms: float = 0.0,
+    message: str | None = None,
+    level: str = "schema",
+) -> dict[str, Any]:
+    """:func:`history_params` for a run of ``migration``."""
+    return history_params(
+        revision=migration.revision,
+        phase=migration.phase,
+        direction=direction,
+        checksum=migration.checksum,
+        outcome=outcome,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        message=message,
+        level=level,
+    )
+
+
 def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> str:
     if from_revision is None:
         moved = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%(to_revision)s)"
@@ -176,14 +200,8 @@ def move_and_record(
     If the version row was not at ``from_revision`` the statement fails (NOT NULL on
     ``history.revision``): someone else changed ``alembic_version`` during the run.
     """
-    params = history_params(
-        revision=migration.revision,
-        phase=migration.phase,
-        direction=direction,
-        checksum=migration.checksum,
-        outcome="success",
-        started_at=started_at,
-        duration_ms=duration_ms,
+    params = migration_params(
+        migration, direction=direction, started_at=started_at, duration_ms=duration_ms
     )
     params.update(from_revision=from_revision, to_revision=to_revision)
     return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
@@ -239,11 +257,9 @@ def record(
     """Append one history row for a run of ``migration``."""
     conn.execute(
         INSERT_HISTORY,
-        history_params(
-            revision=migration.revision,
-            phase=migration.phase,
+        migration_params(
+            migration,
             direction=direction,
-            checksum=migration.checksum,
             outcome=outcome,
             started_at=started_at,
             duration_ms=duration_ms,

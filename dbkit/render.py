@@ -26,7 +26,13 @@ from typing import Any
 from . import __version__
 from .errors import RevisionNotFound, UsageError
 from .plan import Migration, Plan
-from .registry import INSERT_HISTORY, REGISTRY_DDL, VERSION_TABLE, history_params, version_statement
+from .registry import (
+    INSERT_HISTORY,
+    REGISTRY_DDL,
+    VERSION_TABLE,
+    migration_params,
+    version_statement,
+)
 from .settings import DEFAULTS
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
@@ -260,15 +266,8 @@ def _render_migration(
 def _history(migration: Migration, direction: str) -> dict[str, Any]:
     """History parameters for a script run: times and client come from the server at run time,
     not from the machine that rendered the script."""
-    params = history_params(
-        revision=migration.revision,
-        phase=migration.phase,
-        direction=direction,
-        checksum=migration.checksum,
-        outcome="success",
-        started_at=None,
-        duration_ms=0,
-        message="run from a `dbkit sql` script",
+    params = migration_params(
+        migration, direction=direction, message="run from a `dbkit sql` script"
     )
     params.update(RUN_TIME_HISTORY)
     return params

@@ -62,12 +62,9 @@ class HistoryRecorder:
         started_at, duration_ms = revision.last_runs.pop(
             (migration.revision, direction), (datetime.now(UTC), 0.0)
         )
-        params = registry.history_params(
-            revision=migration.revision,
-            phase=migration.phase,
+        params = registry.migration_params(
+            migration,
             direction=direction,
-            checksum=migration.checksum,
-            outcome="success",
             started_at=started_at,
             duration_ms=duration_ms,
             message="applied by alembic",
