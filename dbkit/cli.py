@@ -250,11 +250,14 @@ def _render_run(result, as_json: bool) -> None:
     if as_json:
         _emit_json(result.to_dict())
         return
-    applied = [s for s in result.steps if s.outcome in ("applied", "rolled back")]
+    applied = [s for s in result.steps if s.outcome != "skipped"]
     skipped = [s for s in result.steps if s.outcome == "skipped"]
     if result.steps:
         verb = "applied" if result.command == "migrate" else "rolled back"
         where = f"database now at {result.to_revision or 'base'}"
+        if result.level != "schema":
+            verb = f"rolled back at the {result.level} level"
+            where = f"schema unchanged, database still at {result.to_revision or 'base'}"
         if result.dry_run:
             verb, where = f"would be {verb}", f"it would end at {result.to_revision or 'base'}"
         summary = (
@@ -263,6 +266,8 @@ def _render_run(result, as_json: bool) -> None:
         )
         if skipped:
             summary += f"; {len(skipped)} skipped"
+            if result.level != "schema":
+                summary += f" (no {result.level}-level file)"
         failed = [c for c in result.checks if not c.passed]
         if result.checks:
             summary += f"; {len(result.checks) - len(failed)}/{len(result.checks)} checks passed"

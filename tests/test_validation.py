@@ -306,6 +306,25 @@ def test_rollback_levels_do_what_they_say_and_nothing_more(tmp_path, db_url):
     assert query(db_url, "SELECT count(*) FROM subscriptions") == [(2000,)]
     assert version(db_url) == ["0003"]
 
+    shown = CliRunner().invoke(
+        main,
+        [
+            "--project",
+            str(project),
+            "--url",
+            db_url,
+            "rollback",
+            "--phase",
+            "billing",
+            "--level",
+            "feature",
+            "--dry-run",
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "rolled back at the feature level" in shown.output
+    assert "schema unchanged, database still at 0003" in shown.output
+
     data = api.rollback(s, phase="billing", level="data")
     assert [(x.revision, x.outcome) for x in data.steps] == [
         ("0003", "data removed"),
