@@ -257,3 +257,27 @@ def test_help_and_sql_do_not_import_the_driver_or_the_server():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["rollback", "--steps", "0"], "--steps must be 1 or more, not 0"),
+        (["history", "--limit", "0"], "--limit must be 1 or more, not 0"),
+        (["validate", "--phase", "nope"], "unknown phase 'nope'"),
+        (["baseline", "base"], "baseline needs a revision, not base"),
+        (["migrate", "--perf-threshold", "-1"], "threshold must be 0 or more"),
+        (["migrate", "--to", "0001", "--phase", "core"], "give either --to or --phase"),
+        (["rollback", "--to", "0001", "--steps", "1"], "(got --to and --steps)"),
+        (["migrate", "--phase", "nope"], "unknown phase 'nope'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2_and_change_nothing(project, db_url, args, message):
+    dbkit(project, "migrate", "--to", "0001", url=db_url)
+    result = dbkit(project, *args, url=db_url)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT count(*) FROM dbkit.history").fetchone()[0] == 1
