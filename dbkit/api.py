@@ -23,8 +23,9 @@ from .errors import (
 )
 from .guard import GuardResult
 from .plan import Migration, Plan, load_plan
-from .runner import Reporter, Runner, StepResult, steps_down, steps_up
+from .runner import Runner
 from .settings import Settings, scrub
+from .steps import Reporter, StepResult, steps_down, steps_up
 from .workflow import CheckBook, Workflow
 
 if TYPE_CHECKING:

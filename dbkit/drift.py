@@ -23,9 +23,10 @@ from .catalog import Difference
 from .database import one_line
 from .errors import DbkitError, ExitCode
 from .plan import load_plan
-from .runner import Runner, steps_up
+from .runner import Runner
 from .scratch import scratch_database
 from .settings import Settings, mask_url, scrub
+from .steps import steps_up
 
 EMBEDDED = "embedded"
 

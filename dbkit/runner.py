@@ -11,92 +11,22 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from . import registry, sqltext
-from .checks import CheckResult, describe_failures, run_check
+from .checks import CheckResult, run_check
 from .database import lock_blockers, one_line
 from .errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
+from .failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from .settings import Settings
+from .steps import Reporter, Step, StepChecks, StepResult
 
 if TYPE_CHECKING:
     import psycopg
 
     from .checks import Check
-    from .guard import GuardResult
     from .plan import Migration
-
-LOCK_NOT_AVAILABLE = "55P03"
-
-
-@dataclass
-class StepResult:
-    """What happened to one migration in one direction."""
-
-    revision: str
-    name: str
-    phase: str
-    direction: str
-    outcome: str  # applied | rolled back | skipped | failed
-    duration_ms: float = 0.0
-    transactional: bool = True
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "duration_ms": round(self.duration_ms, 3)}
-
-
-class Reporter:
-    """Receives progress as it happens; the CLI prints it, the library default ignores it."""
-
-    def step_started(self, migration: Migration, direction: str) -> None:
-        pass
-
-    def step_finished(self, result: StepResult) -> None:
-        pass
-
-    def check_finished(self, result: CheckResult) -> None:
-        pass
-
-    def guard_finished(self, result: GuardResult) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-
-class StepChecks(Protocol):
-    """Which checks run around a step (the validation workflow provides them)."""
-
-    def before(self, step: Step) -> list[Check]: ...
-
-    def after(self, step: Step) -> list[Check]: ...
-
-    def watch(self, step: Step) -> tuple[str, tuple] | None:
-        """A query to run after the step's SQL (data preservation), or None."""
-        ...
-
-    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
-        """Failed checks from the rows of :meth:`watch`, reported already."""
-        ...
-
-
-@dataclass(frozen=True)
-class Step:
-    migration: Migration
-    direction: str  # up | down
-    from_revision: str | None
-    to_revision: str | None
-
-
-def steps_up(migrations: list[Migration]) -> list[Step]:
-    return [Step(m, "up", m.down_revision, m.revision) for m in migrations]
-
-
-def steps_down(migrations: list[Migration]) -> list[Step]:
-    return [Step(m, "down", m.revision, m.down_revision) for m in reversed(migrations)]
 
 
 class Runner:
@@ -585,6 +515,33 @@ class Runner:
                 message=failure.message,
             )
 
+    def _failure(
+        self,
+        step: Step,
+        statement: sqltext.Statement | None,
+        exc: Exception,
+        *,
+        notes: list[str],
+        done: list[sqltext.Statement] | None = None,
+        statements: list[sqltext.Statement] | None = None,
+        undone: bool = True,
+        offset: int = 0,
+    ) -> MigrationFailed:
+        locked = getattr(exc, "sqlstate", None) == LOCK_NOT_AVAILABLE and statement is not None
+        return migration_failed(
+            step,
+            statement,
+            exc,
+            notes=notes,
+            lock_timeout=self._timeouts(step.migration)[0],
+            lock_retries=self.settings.lock_retries,
+            blockers=lock_blockers(self.conn, statement.relations) if locked else [],
+            done=done,
+            statements=statements,
+            undone=undone,
+            offset=offset,
+        )
+
     def _result(
         self,
         step: Step,
@@ -604,80 +561,6 @@ class Runner:
             transactional=step.migration.transactional,
             notes=list(notes),
         )
-
-    def _failure(
-        self,
-        step: Step,
-        statement: sqltext.Statement | None,
-        exc: Exception,
-        *,
-        notes: list[str],
-        done: list[sqltext.Statement] | None = None,
-        statements: list[sqltext.Statement] | None = None,
-        undone: bool = True,
-        offset: int = 0,
-    ) -> MigrationFailed:
-        migration = step.migration
-        path = migration.relpath(migration.sql_path(step.direction))
-        diag = getattr(exc, "diag", None)
-        primary = one_line((diag.message_primary if diag else None) or str(exc))
-        location = path
-        if statement is not None:
-            position = diag.statement_position if diag else None
-            within = int(position) - offset if position else None
-            location = f"{path}:{statement.line_at(within)}"
-        context = (diag.context or "").strip().splitlines() if diag else []
-        detail = f" ({context[0].strip()})" if context else ""
-        sqlstate = getattr(exc, "sqlstate", None)
-        if sqlstate == LOCK_NOT_AVAILABLE and statement is not None:
-            blockers = lock_blockers(self.conn, statement.relations)
-            targets = ", ".join(statement.relations) or "its objects"
-            primary = (
-                f"lock_timeout ({self._timeouts(migration)[0]}) waiting for a lock on {targets} "
-                f"after {self.settings.lock_retries} retries"
-                + (f"; blocked by {'; '.join(blockers)}" if blockers else "")
-            )
-        verb = "migration" if step.direction == "up" else "rollback"
-        message = f"{verb} {migration.name} failed at {location}: {primary}{detail}"
-        if migration.transactional or statements is None:
-            message += "; nothing of it was applied" if step.direction == "up" else ""
-            if step.direction == "down":
-                message += "; it stays applied"
-        else:
-            ran = len(done or [])
-            message += (
-                f"; it runs outside a transaction: {ran} of {len(statements)} statements had run"
-            )
-            if undone:
-                message += ", and were undone" if ran else ""
-            else:
-                message += ", and undoing them failed: the database is between revisions"
-        if notes:
-            message += f" [{'; '.join(notes)}]"
-        return MigrationFailed(
-            message,
-            revision=migration.revision,
-            location=location,
-            sqlstate=sqlstate,
-            done=[s.summary for s in (done or [])],
-            not_done=[s.summary for s in (statements or [])[len(done or []) :]],
-            undone=undone,
-            hint=None
-            if undone
-            else "fix the cause, then run `dbkit migrate` again (the files are idempotent)",
-        )
-
-
-def validation_failed(
-    failed: list[CheckResult], outcome: str, notes: list[str] | None = None
-) -> ValidationFailed:
-    """One error naming every failed check, where it is, what it found, and what was done."""
-    message = f"{failed[0].when} failed: {describe_failures(failed)}; {outcome}"
-    if notes:
-        message += f" [{'; '.join(notes)}]"
-    error = ValidationFailed(message)
-    error.results = list(failed)
-    return error
 
 
 def _quote(value: str) -> str:

@@ -27,9 +27,10 @@ from .catalog import Difference, Snapshot
 from .checks import CheckResult, describe_failures
 from .errors import DbkitError, ExitCode
 from .plan import Migration, load_plan
-from .runner import Runner, steps_down, steps_up
+from .runner import Runner
 from .scratch import scratch_database
 from .settings import Settings, mask_url
+from .steps import steps_down, steps_up
 
 if TYPE_CHECKING:
     import psycopg

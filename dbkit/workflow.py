@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING
 from . import guard, preserve, sqltext
 from .checks import Check, CheckFile, CheckResult, parse_check_file
 from .errors import ValidationFailed
+from .failures import validation_failed
 from .plan import VALIDATION_DIR, Migration, Plan
-from .runner import Reporter, Runner, Step, StepResult, steps_down, validation_failed
+from .runner import Runner
+from .steps import Reporter, Step, StepResult, steps_down
 
 if TYPE_CHECKING:
     import psycopg
