@@ -222,3 +222,41 @@ def test_stop_as_root_after_parent_lost_traverse_permission(project):
     project.parent.chmod(0o700)  # what a new pytest session does to its tmp root
     assert embedded.stop(project) is True
     assert embedded.current_url(project) is None
+
+
+def test_db_commands_and_migrate_on_the_embedded_default(project):
+    """`dbkit db start|url|status|stop` and `dbkit migrate` with no URL configured at all."""
+    from click.testing import CliRunner
+
+    from dbkit.cli import main
+
+    (project / "migrations" / "versions").mkdir(parents=True)
+    runner = CliRunner()
+    env = {"DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
+
+    def dbkit(*args):
+        return runner.invoke(main, ["--project", str(project), *args], env=env)
+
+    assert dbkit("db", "url").exit_code == 1  # not running yet: one clear line
+    started = dbkit("db", "start")
+    assert started.exit_code == 0, started.output
+    url = started.output.strip()
+    assert dbkit("db", "url").output.strip() == url
+    status = dbkit("db", "status", "--json")
+    assert status.exit_code == 0 and '"running": true' in status.output
+    created = dbkit("new", "create things", "--phase", "core")
+    assert created.exit_code == 0, created.output
+    (project / "sql" / "0001_create_things.sql").write_text(
+        "CREATE TABLE things (id int CONSTRAINT pk_things PRIMARY KEY);\n"
+    )
+    (project / "rollbacks" / "0001_create_things.sql").write_text("DROP TABLE things;\n")
+    migrated = dbkit("migrate")
+    assert migrated.exit_code == 0, migrated.output + migrated.stderr
+    assert _whoami(url)[0] == "dbkit"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('things') IS NOT NULL").fetchone()[0]
+    current = dbkit("status")
+    assert "embedded server" in current.output and "up to date" in current.output
+    assert dbkit("db", "stop").output.strip() == "stopped"
+    assert dbkit("db", "stop").output.strip() == "not running"
+    assert "not running" in dbkit("db", "url").stderr
