@@ -441,24 +441,34 @@ def test_malformed_check_file_is_refused_before_connecting(tmp_path):
 
 
 def test_dry_run_with_checks_changes_nothing(tmp_path, db_url):
+    from dbkit import catalog
+
     project = build(
         tmp_path, [CUSTOMERS, PLANS, FREE_TIER], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
     )
     s = resolve(project, db_url)
     api.migrate(s, to="0001")
-    before = query(
-        db_url,
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
-    )
+
+    def state():
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            data = conn.execute("SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM customers c")
+            return catalog.snapshot(conn), data.fetchone()[0]
+
+    before = state()
     result = api.migrate(s, dry_run=True)
     assert [c.passed for c in result.checks] == [True]
-    after = query(
-        db_url,
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
-    )
-    assert after == before
+    assert [x.outcome for x in result.steps] == ["applied", "applied"]
+    after = state()
+    assert catalog.diff(before[0], after[0]) == []
+    assert after[1] == before[1]
     assert version(db_url) == ["0001"]
     assert query(db_url, "SELECT count(*) FROM dbkit.history") == [(1,)]
+    # The same for a rollback dry run.
+    api.migrate(s)
+    before = state()
+    api.rollback(s, to="base", dry_run=True)
+    assert catalog.diff(before[0], state()[0]) == []
+    assert version(db_url) == ["0003"]
 
 
 def test_validate_command_runs_checks_read_only(tmp_path, db_url):
