@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checks import EVERY_PHASE
 from .errors import PlanError
 from .plan import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, Migration, scan_plan
 
@@ -363,8 +364,13 @@ def _validation_rules(
                 orphan = f"no migration {match['name']} (no revision file for it)"
         elif rel.parent == phase_dir:
             match = _PHASE_FILE.match(rel.name)
-            if not match:
-                orphan = "not a phase validation file name (<phase>.pre|post|perf.sql)"
+            if rel.name in (f"{EVERY_PHASE}.pre.sql", f"{EVERY_PHASE}.post.sql"):
+                pass  # checks every phase runs
+            elif not match:
+                orphan = (
+                    "not a phase validation file name (<phase>.pre|post|perf.sql, or "
+                    f"{EVERY_PHASE}.pre|post.sql for checks of every phase)"
+                )
             elif match["phase"] not in phases:
                 orphan = (
                     f"no phase {match['phase']!r} in the plan "

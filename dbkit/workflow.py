@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import guard, preserve, sqltext
-from .checks import Check, CheckFile, CheckResult, parse_check_file
+from .checks import EVERY_PHASE, Check, CheckFile, CheckResult, parse_check_file
 from .errors import ValidationFailed
 from .failures import validation_failed
 from .plan import VALIDATION_DIR, Migration, Plan
@@ -52,7 +52,14 @@ class CheckBook:
         return self._files[path]
 
     def phase_file(self, phase: str, kind: str) -> CheckFile:
-        return self.file(self.plan.project_dir / PHASE_DIR / f"{phase}.{kind}.sql")
+        """A phase's checks of one kind, followed by those every phase shares."""
+        own = self.file(self.plan.project_dir / PHASE_DIR / f"{phase}.{kind}.sql")
+        if kind not in ("pre", "post"):
+            return own
+        shared = self.file(self.plan.project_dir / PHASE_DIR / f"{EVERY_PHASE}.{kind}.sql")
+        if not shared.checks:
+            return own
+        return CheckFile(own.path, own.checks + shared.checks, own.preserve)
 
     def preload(self, migrations: list[Migration]) -> None:
         """Parse every file the given migrations and their phases may need."""

@@ -236,7 +236,11 @@ def content(url, table):
 
 
 def phase_checks(phase, kind):
-    return [c.name for c in parse_check_file(PHASE_DIR / f"{phase}.{kind}.sql").checks]
+    """Names of the checks a phase runs: its own, then those every phase shares."""
+    files = [PHASE_DIR / f"{phase}.{kind}.sql"]
+    if kind in ("pre", "post"):
+        files.append(PHASE_DIR / f"_every.{kind}.sql")
+    return [c.name for path in files for c in parse_check_file(path).checks]
 
 
 def expected_migrate_checks(phase):

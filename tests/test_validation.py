@@ -524,3 +524,30 @@ def test_migrations_that_cannot_lose_rows_are_recognised(sql, may_lose):
     from dbkit.sqltext import could_remove_rows
 
     assert could_remove_rows(sql) is may_lose
+
+
+def test_checks_every_phase_shares_run_after_each_phase(tmp_path, db_url):
+    from dbkit.lint import lint_project
+
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER],
+        {
+            "validations/phases/billing.post.sql": "-- check: own\nSELECT 1 WHERE false;\n",
+            "validations/phases/_every.post.sql": "-- check: no_blank_emails\n"
+            "SELECT id FROM customers WHERE email = '';\n",
+        },
+    )
+    s = resolve(project, db_url)
+    result = api.migrate(s)
+    assert [(c.when, c.name) for c in result.checks] == [
+        ("post-check of phase core", "no_blank_emails"),
+        ("post-check of phase billing", "own"),
+        ("post-check of phase billing", "no_blank_emails"),
+    ]
+    assert not [f for f in lint_project(project, sources=("dbkit",)).findings]
+    query(db_url, "UPDATE customers SET email = '' WHERE id = 3")
+    # Rolling billing back returns to the end of core: core's post-checks run, shared ones too.
+    with pytest.raises(ValidationFailed, match="no_blank_emails.*stays rolled back"):
+        api.rollback(s, phase="billing")
+    assert version(db_url) == ["0001"]
