@@ -19,7 +19,8 @@ Where the files live (all optional):
 * ``validations/NNNN_slug.pre.sql`` / ``.post.sql``: around one migration;
 * ``validations/phases/<phase>.pre.sql`` / ``.post.sql``: before a phase's first migration and
   after its last;
-* ``validations/phases/_every.pre.sql`` / ``.post.sql``: run with every phase's own;
+* ``validations/phases/_every.pre.sql`` / ``.post.sql`` / ``.perf.sql``: with every phase's
+  own (a shared key query only around phases that start with its tables in place);
 * ``validations/phases/<phase>.perf.sql``: the key queries a phase must not slow down.
 """
 
@@ -40,8 +41,8 @@ _HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IG
 _PRESERVE = re.compile(r"^--\s*preserve\s*:\s*(?P<tables>.+?)\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 SAMPLE_ROWS = 5
-# validations/phases/_every.pre.sql and _every.post.sql hold checks shared by every phase
-# (schema-wide rules); phase names cannot start with "_", so the name never collides.
+# validations/phases/_every.pre.sql, _every.post.sql and _every.perf.sql hold checks and key
+# queries shared by every phase; phase names cannot start with "_", so it never collides.
 EVERY_PHASE = "_every"
 
 

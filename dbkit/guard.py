@@ -111,6 +111,20 @@ class GuardResult:
         }
 
 
+def missing_relations(conn: psycopg.Connection, check: Check) -> list[str]:
+    """The relations a key query names that do not exist (yet): it cannot be timed."""
+    from .sqltext import Statement
+
+    names = Statement(text=check.query, line=check.line, offset=0).relations
+    if not names:
+        return []
+    rows = conn.execute(
+        "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL",
+        (names,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def measure(conn: psycopg.Connection, check: Check, *, runs: int = TIMED_RUNS) -> Measurement:
     """Median wall time of ``runs`` executions after a warm-up, and the plan's total cost."""
     cost = None

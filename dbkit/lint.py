@@ -364,12 +364,12 @@ def _validation_rules(
                 orphan = f"no migration {match['name']} (no revision file for it)"
         elif rel.parent == phase_dir:
             match = _PHASE_FILE.match(rel.name)
-            if rel.name in (f"{EVERY_PHASE}.pre.sql", f"{EVERY_PHASE}.post.sql"):
+            if rel.name in tuple(f"{EVERY_PHASE}.{k}.sql" for k in ("pre", "post", "perf")):
                 pass  # checks every phase runs
             elif not match:
                 orphan = (
                     "not a phase validation file name (<phase>.pre|post|perf.sql, or "
-                    f"{EVERY_PHASE}.pre|post.sql for checks of every phase)"
+                    f"{EVERY_PHASE}.pre|post|perf.sql for checks of every phase)"
                 )
             elif match["phase"] not in phases:
                 orphan = (

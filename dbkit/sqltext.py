@@ -57,8 +57,11 @@ class Statement:
                 name = ".".join(getattr(p, "sval", "") for p in parts if hasattr(p, "sval"))
                 if name and name not in names:
                     names.append(name)
+        ctes = {found.ctename for found in _walk(node) if type(found).__name__ == "CommonTableExpr"}
         for found in _walk(node):
             if type(found).__name__ == "RangeVar" and found.relname:
+                if not found.schemaname and found.relname in ctes:
+                    continue  # a WITH query's name, not a relation
                 name = f"{found.schemaname}.{found.relname}" if found.schemaname else found.relname
                 if name not in names:
                     names.append(name)

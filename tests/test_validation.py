@@ -551,3 +551,29 @@ def test_checks_every_phase_shares_run_after_each_phase(tmp_path, db_url):
     with pytest.raises(ValidationFailed, match="no_blank_emails.*stays rolled back"):
         api.rollback(s, phase="billing")
     assert version(db_url) == ["0001"]
+
+
+def test_a_shared_key_query_is_timed_only_once_its_tables_exist(tmp_path, db_url):
+    key = (
+        "-- key-query: recent_subscriptions\n"
+        "WITH recent AS (SELECT customer_id FROM subscriptions)\n"
+        "SELECT count(*) FROM recent;\n"
+    )
+    project = build(
+        tmp_path,
+        [CUSTOMERS, PLANS, FREE_TIER, Spec("later", "later", "SELECT 1;\n", "SELECT 1;\n")],
+        {"validations/phases/_every.perf.sql": key},
+    )
+    notes = []
+
+    class Collect(api.Reporter):
+        def note(self, text):
+            notes.append(text)
+
+    result = api.migrate(resolve(project, db_url), reporter=Collect())
+    assert [(g.phase, g.name) for g in result.guard] == [("later", "recent_subscriptions")]
+    assert notes == [
+        "key query recent_subscriptions not timed for phase core: subscriptions does not exist yet",
+        "key query recent_subscriptions not timed for phase billing: subscriptions does not "
+        "exist yet",
+    ]

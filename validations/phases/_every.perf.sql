@@ -1,7 +1,7 @@
--- Phase user_migration: key queries the performance guard times before and after the phase
--- (seed 002: a slowdown of more than 20% on key queries rolls the phase back). Each
--- runs on tables created by earlier phases; the literal and the first user/company stand
--- for any real one.
+-- Key queries the performance guard times before and after every phase (seed 002: a
+-- slowdown of more than 20% on key queries rolls the phase back). A query is timed only
+-- around phases that start with its tables in place, so each guards every phase after the
+-- one that created its tables. The literal and the first user/company stand for any real one.
 
 -- key-query: user_by_email
 -- Sign-in: one user by e-mail (unique index idx_users_email).
@@ -67,3 +67,30 @@ WHERE
     )
     AND um.date >= date_trunc('month', current_date)::date
 GROUP BY um.metric_type;
+
+-- key-query: ai_sessions_by_user_status
+-- 002's analysis streaming: a user's running sessions (idx_ai_sessions_user_status).
+SELECT
+    s.id,
+    s.session_type,
+    s.progress_percentage
+FROM ai_analysis_sessions AS s
+WHERE
+    s.user_id = (
+        SELECT u.id FROM users AS u
+        ORDER BY u.id LIMIT 1
+    )
+    AND s.status = 'running';
+
+-- key-query: portfolio_by_user
+-- 002's portfolio view: a user's default portfolio (idx_portfolios_user_default).
+SELECT
+    p.id,
+    p.name
+FROM portfolios AS p
+WHERE
+    p.user_id = (
+        SELECT u.id FROM users AS u
+        ORDER BY u.id LIMIT 1
+    )
+    AND p.is_default;
