@@ -475,10 +475,14 @@ def history(obj: Context, limit: int | None, as_json: bool) -> None:
     if not rows:
         click.echo("no history: dbkit has not run on this database")
         return
+
+    def direction_of(row) -> str:
+        return row.direction if row.level == "schema" else f"{row.direction}:{row.level}"
+
     for row in rows:
         message = f"  {row.message}" if row.message else ""
         click.echo(
-            f"{row.started_at:%Y-%m-%d %H:%M:%S%z}  {row.revision:<6} {row.direction:<8} "
+            f"{row.started_at:%Y-%m-%d %H:%M:%S%z}  {row.revision:<6} {direction_of(row):<12} "
             f"{row.outcome:<7} {float(row.duration_ms):>10.1f} ms  {row.applied_by}"
             f"@{row.client_host or '?'}  [{row.phase}]{message}"
         )

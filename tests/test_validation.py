@@ -339,6 +339,8 @@ def test_rollback_levels_do_what_they_say_and_nothing_more(tmp_path, db_url):
         db_url, "SELECT revision, level FROM dbkit.history WHERE level <> 'schema' ORDER BY id"
     )
     assert levels == [("0002", "feature"), ("0003", "data")]
+    shown = CliRunner().invoke(main, ["--project", str(project), "--url", db_url, "history"])
+    assert "down:feature" in shown.output and "down:data" in shown.output
 
     api.rollback(s, to="base")
     assert version(db_url) == []
