@@ -299,7 +299,6 @@ class DatabaseState:
 
     current: str | None
     recorded_checksums: dict[str, str]
-    has_registry: bool
 
 
 def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
@@ -341,7 +340,7 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
             "ORDER BY revision, id DESC"
         ):
             recorded[revision] = checksum
-    return DatabaseState(current=current, recorded_checksums=recorded, has_registry=has_history)
+    return DatabaseState(current=current, recorded_checksums=recorded)
 
 
 def position_in(plan: Plan, state: DatabaseState) -> int:

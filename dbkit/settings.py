@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,9 +60,6 @@ class Settings:
     @property
     def uses_embedded(self) -> bool:
         return self.url is None
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def database_url(self) -> str:
         """The URL to connect to, starting the embedded server when none is configured."""

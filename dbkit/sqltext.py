@@ -192,11 +192,6 @@ def could_remove_rows(sql: str) -> bool:
     return False
 
 
-def is_empty(sql: str) -> bool:
-    """True when the text holds no statement at all (only blanks and comments)."""
-    return not split(sql)
-
-
 def _parse_one(text: str):  # -> pglast node or None
     import pglast
 
