@@ -47,8 +47,8 @@ sys.path.insert(0, str(REPO))
 
 import generate  # noqa: E402
 
-from dbkit.embedded import Cluster, wheel_bindir  # noqa: E402
-from dbkit.plan import load_plan  # noqa: E402
+from dbkit.embedded.server import Cluster, wheel_bindir  # noqa: E402
+from dbkit.plan.graph import load_plan  # noqa: E402
 
 TARGET_RATIO = 1.3
 

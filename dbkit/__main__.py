@@ -1,5 +1,5 @@
 """Allow `python -m dbkit`."""
 
-from .cli import main
+from dbkit.cli.app import main
 
 main(prog_name="dbkit")

@@ -12,21 +12,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import database, registry
-from .checks import CheckResult
-from .database import one_line
-from .errors import (
+from dbkit.engine import database, registry
+from dbkit.engine.database import one_line
+from dbkit.engine.guard import GuardResult
+from dbkit.engine.runner import Runner
+from dbkit.engine.steps import Reporter, StepResult, steps_down, steps_up
+from dbkit.engine.workflow import CheckBook, Workflow
+from dbkit.errors import (
     ChecksumMismatch,
     DbkitError,
     ExitCode,
     UsageError,
 )
-from .guard import GuardResult
-from .plan import Migration, Plan, load_plan
-from .runner import Runner
-from .settings import Settings, scrub
-from .steps import Reporter, StepResult, steps_down, steps_up
-from .workflow import CheckBook, Workflow
+from dbkit.plan.checks import CheckResult
+from dbkit.plan.graph import Migration, Plan, load_plan
+from dbkit.settings import Settings, scrub
 
 if TYPE_CHECKING:
     import psycopg

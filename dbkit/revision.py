@@ -47,8 +47,8 @@ def sql_pair(revision_file: str) -> tuple[Callable[[], None], Callable[[], None]
 def _run(path: Path, project_dir: Path, direction: str) -> None:
     from alembic import op
 
-    from .plan import parse_revision_file
-    from .settings import DEFAULTS, read_project_config
+    from dbkit.plan.graph import parse_revision_file
+    from dbkit.settings import DEFAULTS, read_project_config
 
     migration = parse_revision_file(path, project_dir)
     # Only the timeouts are needed: reading the URL settings here could fail on an unrelated
@@ -72,7 +72,7 @@ def _run(path: Path, project_dir: Path, direction: str) -> None:
         _set_timeouts(conn, lock_timeout, statement_timeout, local=True)
         conn.execute(sql_text)
     else:
-        from .sqltext import split
+        from dbkit.plan.sqltext import split
 
         with context.autocommit_block():
             conn = op.get_bind().connection.driver_connection
@@ -101,7 +101,7 @@ def _set_timeouts(conn, lock_timeout: str, statement_timeout: str, *, local: boo
 
 def _emit_offline(context, migration, sql_text: str, lock_timeout: str, statement_timeout: str):
     """Write the SQL as text for ``alembic ... --sql`` (same shape as ``dbkit sql``)."""
-    from .render import literal, terminated
+    from dbkit.plan.render import literal, terminated
 
     out = context.impl.static_output
     if migration.transactional:
@@ -109,7 +109,7 @@ def _emit_offline(context, migration, sql_text: str, lock_timeout: str, statemen
         out(f"SET LOCAL statement_timeout = {literal(statement_timeout)};")
         out(terminated(sql_text))
         return
-    from .sqltext import split
+    from dbkit.plan.sqltext import split
 
     with context.autocommit_block():
         out(f"-- {migration.name}: non-transactional, runs outside a transaction")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ProjectError, UsageError
+from dbkit.errors import ProjectError, UsageError
 
 DEFAULTS: dict[str, Any] = {
     "lock_timeout": "5s",
@@ -65,7 +65,7 @@ class Settings:
         """The URL to connect to, starting the embedded server when none is configured."""
         if self.url is not None:
             return self.url
-        from . import embedded
+        from dbkit.embedded import server as embedded
 
         return embedded.ensure_running(self.project_dir)
 

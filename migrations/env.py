@@ -22,8 +22,9 @@ from pathlib import Path
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from dbkit import registry, revision
-from dbkit.plan import load_plan
+from dbkit import revision
+from dbkit.engine import registry
+from dbkit.plan.graph import load_plan
 from dbkit.settings import resolve
 
 config = context.config
@@ -70,7 +71,7 @@ class HistoryRecorder:
             message="applied by alembic",
         )
         if ctx.as_sql:
-            from dbkit.render import RUN_TIME_HISTORY, bind
+            from dbkit.plan.render import RUN_TIME_HISTORY, bind
 
             if not self.registry_ready:
                 ctx.impl.static_output(registry.REGISTRY_DDL)

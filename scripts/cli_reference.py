@@ -33,7 +33,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
 
 def render() -> str:
     sys.path.insert(0, str(ROOT))
-    from dbkit.cli import main
+    from dbkit.cli.app import main
 
     runner = CliRunner()
     parts = [HEADER]

@@ -40,7 +40,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dbkit import embedded
+from dbkit.embedded import server as embedded
 
 # Throwaway clusters: durability buys nothing, speed does.
 TEST_SERVER_SETTINGS = {

@@ -18,8 +18,8 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from dbkit.plan import load_plan, parse_revision_file
-from dbkit.scaffold import PROJECT_FILES
+from dbkit.plan.graph import load_plan, parse_revision_file
+from dbkit.plan.scaffold import PROJECT_FILES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "basic"
 

@@ -8,7 +8,7 @@ import json
 import psycopg
 import pytest
 
-from dbkit.catalog import Difference, Snapshot, diff, format_differences, snapshot
+from dbkit.compare.catalog import Difference, Snapshot, diff, format_differences, snapshot
 
 SCHEMA = """\
 CREATE SCHEMA app;

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from projects import BASIC, write_project
 
-from dbkit.cli import main
+from dbkit.cli.app import main
 
 UNREACHABLE = "postgresql://nobody:s3cr3t-pw@127.0.0.1:1/nowhere"
 FIXTURE = Path(__file__).parent / "fixtures" / "basic"
@@ -250,7 +250,7 @@ def test_help_and_sql_do_not_import_the_driver_or_the_server():
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from dbkit.cli import main\n"
+        "from dbkit.cli.app import main\n"
         "CliRunner().invoke(main, ['--help'])\n"
         f"r = CliRunner().invoke(main, ['--project', {str(FIXTURE)!r}, 'sql', 'up'])\n"
         "assert r.exit_code == 0 and 'COMMIT;' in r.output, r.output\n"

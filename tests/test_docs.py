@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dbkit.cli import main
+from dbkit.cli.app import main
 from dbkit.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from psycopg.conninfo import make_conninfo
 
 from dbkit import api
 from dbkit import settings as dbkit_settings
-from dbkit.catalog import snapshot
-from dbkit.cli import main
-from dbkit.drift import drift
+from dbkit.cli.app import main
+from dbkit.compare.catalog import snapshot
+from dbkit.compare.drift import drift
 from dbkit.errors import ScratchDatabaseError
 
 

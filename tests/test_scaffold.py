@@ -6,10 +6,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from dbkit.cli import main
+from dbkit.cli.app import main
 from dbkit.errors import PlanError, UsageError
-from dbkit.plan import load_plan, parse_revision_file
-from dbkit.scaffold import PROJECT_FILES, init_project, new_migration, slugify
+from dbkit.plan.graph import load_plan, parse_revision_file
+from dbkit.plan.scaffold import PROJECT_FILES, init_project, new_migration, slugify
 
 
 def test_init_creates_an_empty_valid_project(tmp_path):

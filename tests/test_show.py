@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from projects import BASIC, write_project
 
-from dbkit.cli import main
-from dbkit.show import show
+from dbkit.cli.app import main
+from dbkit.plan.show import show
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,7 +127,7 @@ def test_show_is_offline_and_imports_no_driver(project):
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from dbkit.cli import main\n"
+        "from dbkit.cli.app import main\n"
         f"r = CliRunner().invoke(main, ['--project', {str(project)!r}, "
         "'--url', 'postgresql://nobody@127.0.0.1:1/none', 'show', '0002'])\n"
         "assert r.exit_code == 0, r.output\n"

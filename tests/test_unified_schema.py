@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbkit import api, catalog, settings
-from dbkit.plan import load_plan
+from dbkit import api, settings
+from dbkit.compare import catalog
+from dbkit.plan.graph import load_plan
 
 pytestmark = pytest.mark.unified
 

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from dbkit import api, settings
-from dbkit.checks import parse_check_file
-from dbkit.cli import main
+from dbkit.cli.app import main
 from dbkit.errors import ExitCode, MigrationFailed, ValidationFailed
-from dbkit.plan import load_plan
+from dbkit.plan.checks import parse_check_file
+from dbkit.plan.graph import load_plan
 
 pytestmark = pytest.mark.unified
 

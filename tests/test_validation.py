@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from projects import Spec, write_project
 
 from dbkit import api, settings
-from dbkit.cli import main
+from dbkit.cli.app import main
 from dbkit.errors import ExitCode, PlanError, ValidationFailed
 
 CUSTOMERS = Spec(
@@ -443,7 +443,7 @@ def test_malformed_check_file_is_refused_before_connecting(tmp_path):
 
 
 def test_dry_run_with_checks_changes_nothing(tmp_path, db_url):
-    from dbkit import catalog
+    from dbkit.compare import catalog
 
     project = build(
         tmp_path, [CUSTOMERS, PLANS, FREE_TIER], {"validations/0003_free_tier.post.sql": SUBSCRIBED}
@@ -523,13 +523,13 @@ def test_validation_exit_code_through_the_cli(tmp_path, db_url):
     ],
 )
 def test_migrations_that_cannot_lose_rows_are_recognised(sql, may_lose):
-    from dbkit.sqltext import could_remove_rows
+    from dbkit.plan.sqltext import could_remove_rows
 
     assert could_remove_rows(sql) is may_lose
 
 
 def test_checks_every_phase_shares_run_after_each_phase(tmp_path, db_url):
-    from dbkit.lint import lint_project
+    from dbkit.lint.rules import lint_project
 
     project = build(
         tmp_path,

@@ -17,9 +17,9 @@ from projects import ACCOUNTS, BASIC, Spec, write_project
 from psycopg.conninfo import make_conninfo
 
 from dbkit import settings as dbkit_settings
-from dbkit.cli import main
+from dbkit.cli.app import main
+from dbkit.compare.verify import verify
 from dbkit.errors import ScratchDatabaseError
-from dbkit.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -1,0 +1,9 @@
+"""The command line: one Click group, one error boundary, text and ``--json`` renderers.
+
+Each module registers its family of commands on :data:`dbkit.cli.base.main` when imported.
+"""
+
+from dbkit.cli import app, gate, lint  # noqa: F401  (registers the commands)
+from dbkit.cli.base import main
+
+__all__ = ["main"]

@@ -1,0 +1,513 @@
+"""The ``dbkit`` command line: parse options, call one library function, render its result.
+
+Nothing here talks to a database or reads migration files itself; that is the library's job
+(:mod:`dbkit.api` and friends). Heavy modules (psycopg, the embedded server, Alembic) are only
+imported by the commands that need them, so ``dbkit --help`` and ``dbkit sql`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dbkit.cli.base import (
+    Context,
+    _emit_json,
+    _style,
+    auto_rollback_option,
+    handle_errors,
+    json_option,
+    main,
+)
+
+# -- project files -------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@handle_errors
+def init(directory: str) -> None:
+    """Create a new dbkit project in DIRECTORY (default: the current directory).
+
+    Writes migrations/versions/, sql/, rollbacks/, validations/, dbkit.toml and the Alembic
+    environment (alembic.ini, migrations/env.py) so `alembic upgrade head` works too.
+    """
+    from dbkit.plan.scaffold import init_project
+
+    created = init_project(Path(directory))
+    for path in created:
+        click.echo(f"created {path}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--phase", required=True, help="Phase the migration belongs to (lowercase name).")
+@click.option(
+    "--non-transactional",
+    is_flag=True,
+    help="Run it statement by statement outside a transaction (CREATE INDEX CONCURRENTLY, "
+    "ALTER TYPE ... ADD VALUE on old servers, VACUUM). Its files must then be idempotent.",
+)
+@click.pass_obj
+@handle_errors
+def new(obj: Context, name: str, phase: str, non_transactional: bool) -> None:
+    """Create the files of a new migration NAME at the head of the chain.
+
+    Writes the revision file, sql/NNNN_name.sql, rollbacks/NNNN_name.sql and empty
+    validations/NNNN_name.pre.sql and .post.sql.
+    """
+    from dbkit.plan.scaffold import new_migration
+    from dbkit.settings import find_project_dir
+
+    project = find_project_dir(Path(obj.project) if obj.project else None)
+    for path in new_migration(project, name, phase, non_transactional=non_transactional):
+        click.echo(f"created {path}")
+
+
+# -- migrate / rollback ----------------------------------------------------------------------
+
+
+class _ProgressReporter:
+    """Prints one line per migration as it runs (text mode)."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+
+    def step_started(self, migration, direction: str) -> None:
+        pass
+
+    def step_finished(self, result) -> None:
+        arrow = "up  " if result.direction == "up" else "down"
+        outcome = result.outcome
+        color = {"applied": "green", "rolled back": "yellow", "skipped": "cyan"}.get(outcome)
+        line = (
+            f"{arrow} {result.name:<40} [{result.phase}] "
+            f"{_style(outcome, fg=color)} in {result.duration_ms:.1f} ms"
+        )
+        click.echo(line)
+        for note in result.notes:
+            click.echo(f"       {note}")
+
+    def check_finished(self, result) -> None:
+        _echo_check(result)
+
+    def guard_finished(self, result) -> None:
+        verdict = _style(result.verdict, fg="red" if result.tripped else "green")
+        click.echo(f"     guard {result.describe()}: {verdict}")
+
+    def note(self, text: str) -> None:
+        click.echo(f"note: {text}", err=True)
+
+
+def _echo_check(result) -> None:
+    """One line per check; a failed one also shows its location and first rows."""
+    if result.passed:
+        state = _style("ok", fg="green")
+        click.echo(
+            f"     check {result.name:<36} {state} ({result.when}, 0 rows, "
+            f"{result.duration_ms:.1f} ms)"
+        )
+        return
+    state = _style("FAILED", fg="red", bold=True)
+    click.echo(
+        f"     check {result.name:<36} {state} {result.rows_found} rows at {result.location} "
+        f"({result.when})"
+    )
+    for row in result.sample:
+        click.echo(f"           {row}")
+
+
+class _CheckPrinter:
+    """Reporter for `dbkit validate`: only checks are printed."""
+
+    def step_started(self, *args) -> None:
+        pass
+
+    def step_finished(self, *args) -> None:
+        pass
+
+    def guard_finished(self, *args) -> None:
+        pass
+
+    def check_finished(self, result) -> None:
+        _echo_check(result)
+
+    def note(self, text: str) -> None:
+        click.echo(f"note: {text}", err=True)
+
+
+def _render_run(result, as_json: bool) -> None:
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    applied = [s for s in result.steps if s.outcome != "skipped"]
+    skipped = [s for s in result.steps if s.outcome == "skipped"]
+    if result.steps:
+        verb = "applied" if result.command == "migrate" else "rolled back"
+        where = f"database now at {result.to_revision or 'base'}"
+        if result.level != "schema":
+            verb = f"rolled back at the {result.level} level"
+            where = f"schema unchanged, database still at {result.to_revision or 'base'}"
+        if result.dry_run:
+            verb, where = f"would be {verb}", f"it would end at {result.to_revision or 'base'}"
+        summary = (
+            f"{len(applied)} migration{'s' if len(applied) != 1 else ''} {verb} in "
+            f"{result.duration_ms / 1000:.2f}s; {where}"
+        )
+        if skipped:
+            summary += f"; {len(skipped)} skipped"
+            if result.level != "schema":
+                summary += f" (no {result.level}-level file)"
+        failed = [c for c in result.checks if not c.passed]
+        if result.checks:
+            summary += f"; {len(result.checks) - len(failed)}/{len(result.checks)} checks passed"
+        click.echo(summary)
+    if result.message:
+        click.echo(result.message)
+
+
+@main.command()
+@click.option("--to", "to", metavar="REV", help="Stop at this revision (default: head).")
+@click.option("--phase", metavar="PHASE", help="Migrate up to the end of this phase.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run everything inside one transaction and roll it back; migrations that must run "
+    "outside a transaction are reported, not run.",
+)
+@auto_rollback_option
+@click.option(
+    "--perf-threshold",
+    type=float,
+    metavar="RATIO",
+    help="Roll a phase back when a key query gets slower by more than this (default 0.2 = 20%, "
+    "or perf_threshold in [tool.dbkit]).",
+)
+@json_option
+@click.pass_obj
+@handle_errors
+def migrate(
+    obj: Context,
+    to: str | None,
+    phase: str | None,
+    dry_run: bool,
+    auto_rollback: bool,
+    perf_threshold: float | None,
+    as_json: bool,
+) -> None:
+    """Apply pending migrations, each in its own transaction, with their checks.
+
+    Before running, the plan and the check files are read (no connection is made if they are
+    broken) and applied migrations' checksums are compared with their files. A session
+    advisory lock keeps two runs from interleaving. Each migration runs its pre-checks, its
+    SQL, its post-checks and its history row in one transaction; a phase is bracketed by its
+    phase checks, a row-count comparison (no data loss) and the performance guard. A failed
+    check undoes the unit it guards and exits 3.
+    """
+    from dbkit import api
+
+    reporter = None if as_json else _ProgressReporter("migrate")
+    result = api.migrate(
+        obj.settings(),
+        to=to,
+        phase=phase,
+        dry_run=dry_run,
+        auto_rollback=auto_rollback,
+        perf_threshold=perf_threshold,
+        reporter=reporter,
+    )
+    _render_run(result, as_json)
+
+
+@main.command()
+@click.option("--to", "to", metavar="REV", help="Roll back to this revision ('base' for all).")
+@click.option("--phase", metavar="PHASE", help="Roll back to the state before this phase.")
+@click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations.")
+@click.option(
+    "--level",
+    type=click.Choice(["schema", "data", "feature"]),
+    default="schema",
+    show_default=True,
+    help="schema: paired rollbacks (full reversal); data: run rollbacks/NNNN_slug.data.sql "
+    "(keep tables, remove the data the migrations introduced); feature: run "
+    "rollbacks/NNNN_slug.feature.sql (keep tables and data, switch the feature off).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run the rollbacks inside one transaction and roll it back.",
+)
+@auto_rollback_option
+@json_option
+@click.pass_obj
+@handle_errors
+def rollback(
+    obj: Context,
+    to: str | None,
+    phase: str | None,
+    steps: int | None,
+    level: str,
+    dry_run: bool,
+    auto_rollback: bool,
+    as_json: bool,
+) -> None:
+    """Roll back migrations in reverse order; an explicit target is required.
+
+    --phase P returns the database to where it was before phase P, rolling back any later
+    phases first. After each step the checks of the state it returns to run; after a whole
+    phase, the previous phase's post-checks and the row counts stored before the phase.
+    The data and feature levels leave the schema (and alembic_version) as it is.
+    """
+    from dbkit import api
+
+    reporter = None if as_json else _ProgressReporter("rollback")
+    result = api.rollback(
+        obj.settings(),
+        to=to,
+        phase=phase,
+        steps=steps,
+        level=level,
+        dry_run=dry_run,
+        auto_rollback=auto_rollback,
+        reporter=reporter,
+    )
+    _render_run(result, as_json)
+
+
+@main.command()
+@click.option("--phase", metavar="PHASE", help="Only the checks of this phase.")
+@click.option("--pre", is_flag=True, help="Only pre-checks.")
+@click.option("--post", is_flag=True, help="Only post-checks.")
+@json_option
+@click.pass_obj
+@handle_errors
+def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bool) -> None:
+    """Run checks on their own, read-only (for CI, or before a maintenance window).
+
+    Without --phase: the pre-checks of the next pending migration (and of its phase if it
+    starts one) and the post-checks of the current state. With --phase P: P's pre-checks and
+    its first migration's, and the post-checks of P's applied migrations (and of P once
+    complete). Exits 3 when a check finds rows.
+    """
+    from dbkit import api
+
+    result = api.validate(
+        obj.settings(),
+        phase=phase,
+        pre=pre,
+        post=post,
+        reporter=None if as_json else _CheckPrinter(),
+    )
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        failed = len(result.failed)
+        total = len(result.checks)
+        if not total:
+            click.echo("no checks apply to the current state")
+        else:
+            click.echo(f"{total - failed}/{total} checks passed")
+    sys.exit(int(result.exit_code))
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def status(obj: Context, as_json: bool) -> None:
+    """Show the current revision and phase, pending migrations and edited applied ones.
+
+    Exits 4 when an applied migration's files changed since it ran.
+    """
+    from dbkit import api
+
+    result = api.status(obj.settings())
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        click.echo(f"database:  {result.database}")
+        current = result.current_revision or "base (nothing applied)"
+        phase = f" [phase {result.current_phase}]" if result.current_phase else ""
+        click.echo(f"current:   {current}{phase}")
+        click.echo(f"head:      {result.head or '(no migrations)'}")
+        if result.pending:
+            click.echo(f"pending:   {len(result.pending)}")
+            for m in result.pending:
+                click.echo(f"  {m.name:<40} [{m.phase}]")
+        else:
+            click.echo(_style("up to date", fg="green"))
+        for m in result.changed:
+            click.echo(
+                _style(f"changed:   {m.name} was edited after it was applied", fg="red"),
+            )
+        if result.unrecorded:
+            names = ", ".join(m.revision for m in result.unrecorded)
+            click.echo(f"unrecorded: {names} (applied without dbkit history; checksums unknown)")
+    sys.exit(int(result.exit_code))
+
+
+@main.command()
+@click.option("--limit", type=int, metavar="N", help="Show only the last N runs.")
+@json_option
+@click.pass_obj
+@handle_errors
+def history(obj: Context, limit: int | None, as_json: bool) -> None:
+    """List every recorded run of a migration, oldest first."""
+    from dbkit import api
+
+    rows = api.history(obj.settings(), limit=limit)
+    if as_json:
+        _emit_json([row.to_dict() for row in rows])
+        return
+    if not rows:
+        click.echo("no history: dbkit has not run on this database")
+        return
+
+    def direction_of(row) -> str:
+        return row.direction if row.level == "schema" else f"{row.direction}:{row.level}"
+
+    for row in rows:
+        message = f"  {row.message}" if row.message else ""
+        click.echo(
+            f"{row.started_at:%Y-%m-%d %H:%M:%S%z}  {row.revision:<6} {direction_of(row):<12} "
+            f"{row.outcome:<7} {float(row.duration_ms):>10.1f} ms  {row.applied_by}"
+            f"@{row.client_host or '?'}  [{row.phase}]{message}"
+        )
+
+
+@main.command()
+@click.argument("revision")
+@json_option
+@click.pass_obj
+@handle_errors
+def baseline(obj: Context, revision: str, as_json: bool) -> None:
+    """Adopt a database that already holds the schema up to REVISION.
+
+    Records REVISION and the migrations before it as applied, without running their SQL.
+    """
+    from dbkit import api
+
+    result = api.baseline(obj.settings(), revision)
+    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def repair(obj: Context, as_json: bool) -> None:
+    """Accept on purpose the edited files of applied migrations (records their new checksums)."""
+    from dbkit import api
+
+    result = api.repair(obj.settings())
+    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+
+
+# -- offline SQL -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("direction", type=click.Choice(["up", "down"]), default="up")
+@click.option("--from", "from_rev", metavar="REV", help="Start after this revision.")
+@click.option("--to", "to_rev", metavar="REV", help="Stop at this revision.")
+@click.pass_obj
+@handle_errors
+def sql(obj: Context, direction: str, from_rev: str | None, to_rev: str | None) -> None:
+    """Print the exact SQL script a migrate (up) or rollback (down) would run.
+
+    Offline: no database is needed. The script has the transaction boundaries, the
+    alembic_version statements and the dbkit.history rows, and runs in psql as it is
+    (psql -v ON_ERROR_STOP=1 -f script.sql).
+    """
+    from dbkit.plan.graph import load_plan
+    from dbkit.plan.render import render_script
+    from dbkit.settings import find_project_dir, read_project_config
+
+    project = find_project_dir(Path(obj.project) if obj.project else None)
+    config = read_project_config(project)
+    script = render_script(
+        load_plan(project),
+        direction,
+        from_rev,
+        to_rev,
+        lock_timeout=str(config.get("lock_timeout", "5s")),
+        statement_timeout=str(config.get("statement_timeout", "0")),
+    )
+    click.echo(script, nl=False)
+
+
+# -- embedded server -------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Manage the embedded default PostgreSQL server (data under .dbkit/)."""
+
+
+def _project(obj: Context) -> Path:
+    from dbkit.settings import find_project_dir
+
+    return find_project_dir(Path(obj.project) if obj.project else None)
+
+
+@db.command("start")
+@click.pass_obj
+@handle_errors
+def db_start(obj: Context) -> None:
+    """Start the embedded server (or reuse the running one) and print its URL."""
+    from dbkit.embedded import server as embedded
+
+    click.echo(embedded.ensure_running(_project(obj)))
+
+
+@db.command("stop")
+@click.pass_obj
+@handle_errors
+def db_stop(obj: Context) -> None:
+    """Stop the embedded server; its data stays under .dbkit/."""
+    from dbkit.embedded import server as embedded
+
+    was_running = embedded.stop(_project(obj))
+    click.echo("stopped" if was_running else "not running")
+
+
+@db.command("status")
+@json_option
+@click.pass_obj
+@handle_errors
+def db_status(obj: Context, as_json: bool) -> None:
+    """Say whether the embedded server runs, where its data is and its URL."""
+    from dbkit.embedded import server as embedded
+
+    info = embedded.status(_project(obj))
+    data = info.to_dict() if hasattr(info, "to_dict") else dict(info.__dict__)
+    if as_json:
+        _emit_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key + ':':<16}{value}")
+
+
+@db.command("url")
+@click.pass_obj
+@handle_errors
+def db_url(obj: Context) -> None:
+    """Print the embedded server's URL (exit 1 if it is not running)."""
+    from dbkit.embedded import server as embedded
+    from dbkit.errors import EmbeddedServerError
+
+    url = embedded.current_url(_project(obj))
+    if url is None:
+        raise EmbeddedServerError(
+            "the embedded server is not running", hint="start it with `dbkit db start`"
+        )
+    click.echo(url)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name="dbkit")

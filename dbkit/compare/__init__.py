@@ -1,0 +1,1 @@
+"""Comparison: catalog snapshots, scratch databases, verify, drift."""

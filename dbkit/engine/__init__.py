@@ -1,0 +1,1 @@
+"""The engine: connection, transactions, runner, registry, workflow, preservation, guard."""

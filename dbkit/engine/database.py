@@ -1,0 +1,141 @@
+"""Connecting to the target database: one connection, its server check and the migration lock.
+
+The connection runs in autocommit mode. dbkit opens a transaction only around a migration
+(or around the whole run for a dry run), so it never sits idle inside one: an idle open
+transaction on a dbkit connection would make ``CREATE INDEX CONCURRENTLY`` wait forever.
+For the same reason the migration lock is a *session* advisory lock taken with
+``pg_try_advisory_lock`` and polled from Python: a blocking ``pg_advisory_lock`` call would
+hold a snapshot while it waits, and a concurrent ``CREATE INDEX CONCURRENTLY`` in the run
+holding the lock would wait for that snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
+
+from dbkit.errors import ConnectionFailed, LockNotAcquired, UnsupportedServer
+from dbkit.settings import Settings, mask_url, scrub
+
+if TYPE_CHECKING:
+    import psycopg
+
+MIN_SERVER_MAJOR = 14
+# Advisory lock key for "a dbkit run changes this database": 0x64626b6974 is b"dbkit".
+LOCK_KEY = 0x64626B6974
+_LOCK_CLASSID, _LOCK_OBJID = LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF
+
+
+def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
+    """Open the run's connection; every failure becomes one line without the password."""
+    import psycopg
+
+    timeout = settings.connect_timeout if settings else 10
+    try:
+        conn = psycopg.connect(
+            url, autocommit=True, connect_timeout=timeout, application_name="dbkit"
+        )
+    except psycopg.Error as exc:
+        raise ConnectionFailed(
+            f"cannot connect to {mask_url(url)}: {one_line(scrub(str(exc), url))}"
+        ) from None
+    try:
+        check_server(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def check_server(conn: psycopg.Connection, minimum_major: int = MIN_SERVER_MAJOR) -> int:
+    """Refuse servers older than the oldest major dbkit is tested on."""
+    version = conn.info.server_version
+    major = version // 10000
+    if major < minimum_major:
+        raise UnsupportedServer(
+            f"PostgreSQL {major} is not supported: dbkit needs PostgreSQL {minimum_major} or newer "
+            f"(server reports {version})",
+        )
+    return major
+
+
+def one_line(text: str) -> str:
+    """Collapse a multi-line driver message into one line."""
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+def lock_holder(conn: psycopg.Connection) -> str | None:
+    row = conn.execute(
+        "SELECT a.pid, a.usename, a.application_name, a.client_addr, a.backend_start "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+        "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database()) LIMIT 1",
+        (_LOCK_CLASSID, _LOCK_OBJID),
+    ).fetchone()
+    if row is None:
+        return None
+    pid, user, application, address, started = row
+    where = f" from {address}" if address else ""
+    return (
+        f"pid {pid} (role {user}, application {application or '?'}{where}, "
+        f"connected {started:%Y-%m-%d %H:%M:%S})"
+    )
+
+
+@contextmanager
+def migration_lock(
+    conn: psycopg.Connection,
+    wait: float,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the session advisory lock for the duration of a run.
+
+    Waits up to ``wait`` seconds for another run to finish, then raises LockNotAcquired.
+    """
+    deadline = time.monotonic() + wait
+    announced = False
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+        holder = lock_holder(conn) or "another session"
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LockNotAcquired(
+                f"another dbkit run holds the migration lock on this database: {holder}; "
+                f"gave up after waiting {wait:g}s",
+                hint="wait for it to finish, or raise lock_wait in [tool.dbkit]",
+            )
+        if not announced and on_wait is not None:
+            on_wait(f"waiting up to {wait:g}s for the migration lock held by {holder}")
+            announced = True
+        time.sleep(min(0.25, max(remaining, 0.01)))
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            # If the connection broke, the lock died with the session anyway.
+            with suppress(Exception):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+def lock_blockers(conn: psycopg.Connection, relations: list[str]) -> list[str]:
+    """Who holds locks on the given relations (or the tables of given indexes) right now, to
+    name the lock a migration hit."""
+    if not relations:
+        return []
+    rows = conn.execute(
+        "SELECT DISTINCT l.relation::regclass::text, a.pid, a.usename, a.application_name, "
+        "a.state, l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation IN ("
+        "SELECT to_regclass(name) FROM unnest(%s::text[]) AS name "
+        "UNION SELECT i.indrelid FROM pg_index i "
+        "WHERE i.indexrelid IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)"
+        ") ORDER BY 1, 2",
+        (relations, relations),
+    ).fetchall()
+    return [
+        f"pid {pid} holding {mode} on {relation} (role {user}, application "
+        f"{application or '?'}, {state})"
+        for relation, pid, user, application, state, mode in rows
+    ]

@@ -1,0 +1,375 @@
+"""The state dbkit keeps in the target database.
+
+* ``alembic_version``: Alembic's own one-row table holding the current revision, kept in step
+  inside each migration's transaction so Alembic and dbkit always agree.
+* ``dbkit.history``: one row per run of a migration (up, down, baseline, repair), successful
+  or failed, never rewritten. The latest successful non-down row of a revision holds the
+  checksum its files had when it was applied.
+
+The SQL text lives here once and serves both the live runner and ``dbkit sql``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from dbkit import __version__
+from dbkit.errors import DatabaseStateError, DbkitError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbkit.plan.graph import Migration, Plan
+
+VERSION_TABLE = "alembic_version"
+
+REGISTRY_DDL = """\
+CREATE SCHEMA IF NOT EXISTS dbkit;
+COMMENT ON SCHEMA dbkit IS 'dbkit migration registry: history of every migration run';
+CREATE TABLE IF NOT EXISTS dbkit.history (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    revision text NOT NULL,
+    phase text NOT NULL,
+    direction text NOT NULL,
+    level text NOT NULL DEFAULT 'schema',
+    checksum text NOT NULL,
+    outcome text NOT NULL,
+    applied_by text NOT NULL DEFAULT current_user,
+    os_user text,
+    client_host text,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    duration_ms numeric(14, 3) NOT NULL DEFAULT 0,
+    dbkit_version text NOT NULL,
+    message text,
+    CONSTRAINT pk_history PRIMARY KEY (id),
+    CONSTRAINT ck_history_direction
+        CHECK (direction IN ('up', 'down', 'baseline', 'repair')),
+    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed')),
+    CONSTRAINT ck_history_level CHECK (level IN ('schema', 'data', 'feature'))
+);
+CREATE INDEX IF NOT EXISTS ix_history_revision ON dbkit.history (revision, id);
+COMMENT ON TABLE dbkit.history IS 'One row per run of a migration; never updated or deleted';
+COMMENT ON COLUMN dbkit.history.revision IS 'Revision id (migrations/versions/<revision>_*.py)';
+COMMENT ON COLUMN dbkit.history.phase IS 'Phase the migration belongs to';
+COMMENT ON COLUMN dbkit.history.direction IS
+    'up (applied), down (rolled back), baseline (adopted, no SQL run), repair (checksum accepted)';
+COMMENT ON COLUMN dbkit.history.level IS
+    'Rollback level: schema (paired rollback), data (.data.sql), feature (.feature.sql)';
+COMMENT ON COLUMN dbkit.history.checksum IS 'SHA-256 of the SQL pair when the row was written';
+COMMENT ON COLUMN dbkit.history.outcome IS 'success, or failed (the migration left no trace)';
+COMMENT ON COLUMN dbkit.history.applied_by IS 'Database role that ran it';
+COMMENT ON COLUMN dbkit.history.os_user IS 'Operating-system user that ran dbkit';
+COMMENT ON COLUMN dbkit.history.client_host IS 'Host name dbkit ran on';
+COMMENT ON COLUMN dbkit.history.started_at IS 'When the run of this migration started';
+COMMENT ON COLUMN dbkit.history.duration_ms IS 'Time spent running its SQL, in milliseconds';
+COMMENT ON COLUMN dbkit.history.dbkit_version IS 'dbkit version that wrote the row';
+COMMENT ON COLUMN dbkit.history.message IS 'Error or note (failed runs, repairs, baselines)';
+CREATE TABLE IF NOT EXISTS dbkit.phase_snapshots (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    phase text NOT NULL,
+    revision_before text,
+    taken_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tables jsonb NOT NULL,
+    CONSTRAINT pk_phase_snapshots PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_phase_snapshots_phase ON dbkit.phase_snapshots (phase, id);
+CREATE TABLE IF NOT EXISTS dbkit.preserved_rows (
+    snapshot_id bigint NOT NULL,
+    relation text NOT NULL,
+    row_hash text NOT NULL,
+    CONSTRAINT fk_preserved_rows_snapshot FOREIGN KEY (snapshot_id)
+        REFERENCES dbkit.phase_snapshots (id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ix_preserved_rows_snapshot
+    ON dbkit.preserved_rows (snapshot_id, relation);
+COMMENT ON TABLE dbkit.preserved_rows IS
+    'Row hashes of the tables a phase declared preserved, taken before the phase';
+COMMENT ON TABLE dbkit.phase_snapshots IS
+    'Row counts (and checksums of preserved tables) taken before a phase ran';
+COMMENT ON COLUMN dbkit.phase_snapshots.revision_before IS 'Revision the database was at';
+COMMENT ON COLUMN dbkit.phase_snapshots.tables IS
+    '{"schema.table": {"rows": n, "columns": [...], "checksum": "..."}}';
+CREATE TABLE IF NOT EXISTS alembic_version (
+    version_num varchar(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+"""
+
+_HISTORY_COLUMNS = (
+    "revision",
+    "phase",
+    "direction",
+    "level",
+    "checksum",
+    "outcome",
+    "os_user",
+    "client_host",
+    "started_at",
+    "duration_ms",
+    "dbkit_version",
+    "message",
+)
+_HISTORY_INTO = f"INSERT INTO dbkit.history ({', '.join(_HISTORY_COLUMNS)})"
+_HISTORY_VALUES = ", ".join(f"%({c})s" for c in _HISTORY_COLUMNS)
+
+INSERT_HISTORY = f"{_HISTORY_INTO}\nVALUES ({_HISTORY_VALUES})"
+
+
+def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
+    """The statement moving ``alembic_version`` from one revision to the next."""
+    if from_revision is None:
+        return f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%s)", (to_revision,)
+    if to_revision is None:
+        return f"DELETE FROM {VERSION_TABLE} WHERE version_num = %s", (from_revision,)
+    return (
+        f"UPDATE {VERSION_TABLE} SET version_num = %s WHERE version_num = %s",
+        (to_revision, from_revision),
+    )
+
+
+def migration_params(
+    migration: Migration,
+    *,
+    direction: str,
+    outcome: str = "success",
+    started_at: datetime | None = None,
+    duration_ms: float = 0.0,
+    message: str | None = None,
+    level: str = "schema",
+) -> dict[str, Any]:
+    """:func:`history_params` for a run of ``migration``."""
+    return history_params(
+        revision=migration.revision,
+        phase=migration.phase,
+        direction=direction,
+        checksum=migration.checksum,
+        outcome=outcome,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        message=message,
+        level=level,
+    )
+
+
+def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> str:
+    if from_revision is None:
+        moved = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%(to_revision)s)"
+    elif to_revision is None:
+        moved = f"DELETE FROM {VERSION_TABLE} WHERE version_num = %(from_revision)s"
+    else:
+        moved = (
+            f"UPDATE {VERSION_TABLE} SET version_num = %(to_revision)s "
+            "WHERE version_num = %(from_revision)s"
+        )
+    # The revision comes through the moved row: if alembic_version was not where it should be,
+    # nothing moves, revision is NULL and the NOT NULL constraint stops the whole transaction
+    # (see version_guard_tripped). So the statement can travel with COMMIT in one round trip.
+    values = _HISTORY_VALUES.replace("%(revision)s", "(SELECT %(revision)s::text FROM moved)", 1)
+    return f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})"
+
+
+def version_guard_tripped(exc: Exception) -> bool:
+    """True when :func:`move_and_record` failed because alembic_version was elsewhere."""
+    diag = getattr(exc, "diag", None)
+    return (
+        getattr(exc, "sqlstate", None) == "23502"
+        and diag is not None
+        and diag.table_name == "history"
+        and diag.column_name == "revision"
+    )
+
+
+def move_and_record(
+    conn: psycopg.Connection,
+    migration: Migration,
+    *,
+    from_revision: str | None,
+    to_revision: str | None,
+    direction: str,
+    started_at: datetime | None,
+    duration_ms: float,
+) -> psycopg.Cursor:
+    """Move ``alembic_version`` and append the history row in one statement.
+
+    If the version row was not at ``from_revision`` the statement fails (NOT NULL on
+    ``history.revision``): someone else changed ``alembic_version`` during the run.
+    """
+    params = migration_params(
+        migration, direction=direction, started_at=started_at, duration_ms=duration_ms
+    )
+    params.update(from_revision=from_revision, to_revision=to_revision)
+    return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
+
+
+@cache
+def client_identity() -> dict[str, str | None]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = os.environ.get("USER")
+    return {"os_user": user, "client_host": socket.gethostname()}
+
+
+def history_params(
+    *,
+    revision: str,
+    phase: str,
+    direction: str,
+    checksum: str,
+    outcome: str,
+    started_at: datetime | None,
+    duration_ms: float,
+    message: str | None = None,
+    level: str = "schema",
+) -> dict[str, Any]:
+    return {
+        "revision": revision,
+        "phase": phase,
+        "direction": direction,
+        "level": level,
+        "checksum": checksum,
+        "outcome": outcome,
+        "started_at": started_at or datetime.now(UTC),
+        "duration_ms": round(duration_ms, 3),
+        "dbkit_version": __version__,
+        "message": message,
+        **client_identity(),
+    }
+
+
+def record(
+    conn: psycopg.Connection,
+    migration: Migration,
+    *,
+    direction: str,
+    outcome: str = "success",
+    started_at: datetime | None = None,
+    duration_ms: float = 0.0,
+    message: str | None = None,
+    level: str = "schema",
+) -> None:
+    """Append one history row for a run of ``migration``."""
+    conn.execute(
+        INSERT_HISTORY,
+        migration_params(
+            migration,
+            direction=direction,
+            outcome=outcome,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            message=message,
+            level=level,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    revision: str
+    phase: str
+    direction: str
+    level: str
+    checksum: str
+    outcome: str
+    applied_by: str
+    os_user: str | None
+    client_host: str | None
+    started_at: datetime
+    duration_ms: float
+    dbkit_version: str
+    message: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["started_at"] = self.started_at.isoformat()
+        data["duration_ms"] = float(self.duration_ms)
+        return data
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """What the database says about migrations, read without writing anything."""
+
+    current: str | None
+    recorded_checksums: dict[str, str]
+
+
+def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
+    """Whether ``dbkit.history`` (with ``dbkit.phase_snapshots``) and ``alembic_version`` exist."""
+    row = conn.execute(
+        "SELECT to_regclass('dbkit.history') IS NOT NULL "
+        "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL "
+        "AND to_regclass('dbkit.preserved_rows') IS NOT NULL, "
+        f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
+    ).fetchone()
+    return bool(row[0]), bool(row[1])
+
+
+def ensure_registry(conn: psycopg.Connection) -> None:
+    """Create the registry tables when missing (idempotent, in one transaction)."""
+    history, version = registry_exists(conn)
+    if history and version:
+        return
+    with conn.transaction():
+        conn.execute(REGISTRY_DDL)
+
+
+def read_state(conn: psycopg.Connection) -> DatabaseState:
+    has_history, has_version = registry_exists(conn)
+    current = None
+    if has_version:
+        rows = [r[0] for r in conn.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
+        if len(rows) > 1:
+            raise DatabaseStateError(
+                f"{VERSION_TABLE} holds several revisions ({', '.join(sorted(rows))})",
+                hint="dbkit keeps a single linear chain; resolve the branches with Alembic first",
+            )
+        current = rows[0] if rows else None
+    recorded: dict[str, str] = {}
+    if has_history:
+        for revision, checksum in conn.execute(
+            "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
+            "WHERE outcome = 'success' AND direction <> 'down' AND level = 'schema' "
+            "ORDER BY revision, id DESC"
+        ):
+            recorded[revision] = checksum
+    return DatabaseState(current=current, recorded_checksums=recorded)
+
+
+def position_in(plan: Plan, state: DatabaseState) -> int:
+    """Where the database's recorded revision sits in the plan (-1 for base)."""
+    if state.current is None:
+        return -1
+    try:
+        return plan.position(state.current)
+    except DbkitError:
+        raise DatabaseStateError(
+            f"the database is at revision {state.current}, which is not in "
+            f"{plan.project_dir / 'migrations' / 'versions'}",
+            hint="is this the right project and database?",
+        ) from None
+
+
+def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[HistoryRow]:
+    has_history, _ = registry_exists(conn)
+    if not has_history:
+        return []
+    query = (
+        "SELECT id, revision, phase, direction, level, checksum, outcome, applied_by, os_user, "
+        "client_host, started_at, duration_ms, dbkit_version, message FROM dbkit.history "
+        "ORDER BY id DESC"
+    )
+    params: tuple = ()
+    if limit is not None:
+        query += " LIMIT %s"
+        params = (limit,)
+    rows = [HistoryRow(*row) for row in conn.execute(query, params)]
+    rows.reverse()
+    return rows

@@ -1,0 +1,611 @@
+"""Executing migrations against a live connection: one transaction per migration.
+
+A transactional migration runs its statements, the ``alembic_version`` move and its history row
+in one transaction, so it is applied whole or not at all. A migration declared
+``transactional = False`` runs statement by statement in autocommit; if one fails, dbkit runs
+the migration's paired file (both must be idempotent) to return to the previous revision and
+reports what had run, so nothing is left half-applied without saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from dbkit.engine import registry
+from dbkit.engine.database import lock_blockers, one_line
+from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
+from dbkit.engine.steps import Reporter, Step, StepChecks, StepResult
+from dbkit.errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
+from dbkit.plan import sqltext
+from dbkit.plan.checks import CheckResult, run_check
+from dbkit.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbkit.plan.checks import Check
+    from dbkit.plan.graph import Migration
+
+
+class Runner:
+    """Runs steps on one connection that already holds the migration lock."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        settings: Settings,
+        reporter: Reporter | None = None,
+        *,
+        dry_run: bool = False,
+        checks: StepChecks | None = None,
+        auto_rollback: bool = True,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.reporter = reporter or Reporter()
+        self.dry_run = dry_run
+        self.checks = checks
+        self.auto_rollback = auto_rollback
+        self.check_results: list[CheckResult] = []
+
+    def run(self, steps: list[Step], results: list[StepResult] | None = None) -> list[StepResult]:
+        """Run the steps in order; ``results`` (appended to) also reaches a raised error."""
+        results = [] if results is None else results
+        for step in steps:
+            self.reporter.step_started(step.migration, step.direction)
+            try:
+                if step.migration.transactional:
+                    result = self._run_in_transaction(step)
+                else:
+                    result = self._run_outside_transaction(step)
+            except DbkitError as exc:
+                exc.completed = results  # what did finish, for --json and the summary
+                raise
+            results.append(result)
+            self.reporter.step_finished(result)
+        return results
+
+    def run_checks(self, checks: list[Check], when: str) -> list[CheckResult]:
+        """Run checks, report each, and return the failed ones.
+
+        A check that cannot run at all (a typo, a missing table) is a failed check too.
+        """
+        import psycopg
+
+        failed = []
+        project_dir = self.settings.project_dir
+        for check in checks:
+            try:
+                result = run_check(self.conn, check, project_dir=project_dir, when=when)
+            except psycopg.Error as exc:
+                error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
+                raise ValidationFailed(
+                    f"{when}: check {check.name} ({check.location(project_dir)}) could not run: "
+                    f"{error}",
+                ) from None
+            self.check_results.append(result)
+            self.reporter.check_finished(result)
+            if not result.passed:
+                failed.append(result)
+        return failed
+
+    def _post_failures(self, step: Step) -> list[CheckResult]:
+        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
+        watch = self.checks.watch(step) if self.checks is not None else None
+        if watch is not None:
+            failed += self.checks.judge(step, self.conn.execute(*watch).fetchall())
+        return failed
+
+    def _step_checks(self, step: Step, moment: str) -> list[Check]:
+        if self.checks is None:
+            return []
+        return self.checks.before(step) if moment == "pre" else self.checks.after(step)
+
+    def _when(self, step: Step, moment: str) -> str:
+        if step.direction == "up":
+            return f"{moment}-check of {step.migration.name}"
+        return f"check of {step.to_revision or 'base'} after rolling back {step.migration.name}"
+
+    # -- transactional -----------------------------------------------------------------
+
+    def _run_in_transaction(self, step: Step) -> StepResult:
+        """Run the migration in as few round trips as possible, inside one transaction.
+
+        Without pre-checks, BEGIN and the timeouts travel in front of the file, which goes to
+        the server whole: one round trip, where psql needs one per statement. Without
+        post-checks or a data-preservation query, the history row travels with COMMIT. The
+        server reports a syntax error with its position in the file; for an error without
+        one, the file is replayed statement by statement in a transaction that is rolled
+        back, to name the failing statement's line.
+        """
+        import psycopg
+
+        migration = step.migration
+        sql = migration.sql(step.direction)
+        attempt = 0
+        retries: list[str] = []  # shown as progress and kept in the result, not in errors
+        while True:
+            started_at = datetime.now(UTC)
+            t0 = time.perf_counter()
+            tx = _Transaction(self.conn, *self._timeouts(migration))
+            ran_sql = False
+            try:
+                pre = self._step_checks(step, "pre")
+                prefix = ""
+                if pre or tx.nested:
+                    tx.begin()
+                    failed = self.run_checks(pre, self._when(step, "pre"))
+                    if failed:
+                        raise validation_failed(failed, f"{migration.name} was not applied")
+                else:
+                    prefix = tx.begin_sql
+                ran_sql = True
+                if prefix or sql.strip():
+                    self.conn.execute(prefix + sql)
+                tx.open = True
+                ran_sql = False
+                failed = self._finish(step, tx, started_at, t0)
+                duration = (time.perf_counter() - t0) * 1000
+                if failed:
+                    raise validation_failed(failed, self._left_for_inspection(step))
+                return self._result(step, duration, retries)
+            except ValidationFailed as exc:
+                tx.rollback()
+                self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+                raise
+            except psycopg.Error as exc:
+                tx.rollback()
+                duration = (time.perf_counter() - t0) * 1000
+                if registry.version_guard_tripped(exc):
+                    raise self._moved_elsewhere(step) from None
+                if ran_sql and self._should_retry(step, None, exc, attempt, retries):
+                    attempt += 1
+                    continue
+                statement, error, offset = None, exc, 0
+                if ran_sql:
+                    statement, error, offset = self._locate(step, exc, len(prefix))
+                failure = self._failure(step, statement, error, notes=[], offset=offset)
+                self._record_failure(step, started_at, duration, failure)
+                raise failure from None
+
+    def _finish(self, step: Step, tx: _Transaction, started_at: datetime, t0: float):
+        """Post-checks, the data-preservation query, the bookkeeping and the commit.
+
+        Returns the failed checks when they are to be left applied (no auto-rollback);
+        raises ValidationFailed when they are undone.
+        """
+        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
+        watch = self.checks.watch(step) if self.checks is not None else None
+        duration = (time.perf_counter() - t0) * 1000
+        with self.conn.pipeline():
+            watched = self.conn.execute(*watch) if watch is not None else None
+            self._move_and_record(step, started_at, duration)
+            if watch is None and not failed:
+                tx.commit(queue=True)
+        if tx.open:
+            if watched is not None:
+                failed += self.checks.judge(step, watched.fetchall())
+            if failed and self.auto_rollback:
+                raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
+            tx.commit()
+        return failed
+
+    def _locate(
+        self, step: Step, exc: Exception, offset: int
+    ) -> tuple[sqltext.Statement | None, Exception, int]:
+        """The statement (and its error) that made a whole-file run fail.
+
+        ``offset`` is the length of what was sent in front of the file; the returned offset is
+        what to subtract from the error's position to count from the statement's start.
+        """
+        import psycopg
+
+        sql = step.migration.sql(step.direction)
+        whole = sqltext.Statement(text=sql, line=1, offset=0)
+        position = getattr(exc.diag, "statement_position", None)
+        if position and int(position) > offset:
+            return whole, exc, offset  # the position counts from the start of what was sent
+        statements = sqltext.split(sql)
+        if len(statements) == 1:
+            return statements[0], exc, 0
+        try:
+            with self.conn.transaction():
+                self._set_timeouts(step.migration, local=True)
+                for statement in statements:
+                    try:
+                        self.conn.execute(statement.text)
+                    except psycopg.Error as again:
+                        if again.sqlstate == getattr(exc, "sqlstate", None):
+                            return statement, again, 0
+                        return None, exc, 0
+                raise psycopg.Rollback()
+        except psycopg.Error:
+            pass
+        return None, exc, 0
+
+    def run_level_file(self, migration: Migration, level: str) -> StepResult:
+        """Run a ``.data.sql``/``.feature.sql`` rollback inside the caller's transaction."""
+        import psycopg
+
+        path = migration.level_path(level)
+        text = path.read_text(encoding="utf-8")
+        statements = sqltext.split(text)
+        started_at = datetime.now(UTC)
+        t0 = time.perf_counter()
+        current = None
+        try:
+            with self.conn.transaction():
+                self._set_timeouts(migration, local=True)
+                for statement in statements:
+                    current = statement
+                    self.conn.execute(statement.text)
+                duration = (time.perf_counter() - t0) * 1000
+                registry.record(
+                    self.conn,
+                    migration,
+                    direction="down",
+                    level=level,
+                    started_at=started_at,
+                    duration_ms=duration,
+                    message=f"{level}-level rollback with {migration.relpath(path)}",
+                )
+        except psycopg.Error as exc:
+            location = migration.relpath(path)
+            if current is not None:
+                position = exc.diag.statement_position
+                location += f":{current.line_at(int(position) if position else None)}"
+            raise MigrationFailed(
+                f"{level}-level rollback of {migration.name} failed at {location}: "
+                f"{one_line(exc.diag.message_primary or str(exc))}; nothing of it was done",
+                revision=migration.revision,
+                location=location,
+                sqlstate=exc.sqlstate,
+            ) from None
+        outcome = "data removed" if level == "data" else "feature switched off"
+        return StepResult(
+            revision=migration.revision,
+            name=migration.name,
+            phase=migration.phase,
+            direction="down",
+            outcome=outcome,
+            duration_ms=duration,
+            transactional=True,
+        )
+
+    # -- outside a transaction ----------------------------------------------------------
+
+    def _run_outside_transaction(self, step: Step) -> StepResult:
+        import psycopg
+
+        migration = step.migration
+        statements = sqltext.split(migration.sql(step.direction))
+        if self.dry_run:
+            # Keep the simulated version moving so the steps after this one still line up.
+            self._record(step, datetime.now(UTC), 0.0)
+            return self._result(
+                step,
+                0.0,
+                [
+                    "not run: this migration runs outside a transaction "
+                    f"({statements[0].summary if statements else 'no statements'}), "
+                    "so a dry run cannot show its effect"
+                ],
+                outcome="skipped",
+            )
+        started_at = datetime.now(UTC)
+        t0 = time.perf_counter()
+        notes: list[str] = []
+        retries: list[str] = []
+        done: list[sqltext.Statement] = []
+        failed_checks = self.run_checks(self._step_checks(step, "pre"), self._when(step, "pre"))
+        if failed_checks:
+            raise validation_failed(failed_checks, f"{migration.name} was not applied")
+        self._set_timeouts(migration, local=False)
+        try:
+            for statement in statements:
+                self._drop_invalid_index(statement, notes, reason="left by an earlier failed build")
+                attempt = 0
+                while True:
+                    try:
+                        self.conn.execute(statement.text)
+                        break
+                    except psycopg.Error as exc:
+                        if self._should_retry(step, statement, exc, attempt, retries):
+                            attempt += 1
+                            continue
+                        raise
+                done.append(statement)
+            duration = (time.perf_counter() - t0) * 1000
+            failed_checks = self._post_failures(step)
+            if failed_checks and self.auto_rollback:
+                if self._undo(step, notes):
+                    raise validation_failed(failed_checks, f"{migration.name} was undone")
+                raise validation_failed(
+                    failed_checks,
+                    f"undoing {migration.name} failed: the database is between revisions",
+                    notes,
+                )
+            with self.conn.transaction():
+                self._record(step, started_at, duration)
+            if failed_checks:
+                raise validation_failed(failed_checks, self._left_for_inspection(step))
+        except ValidationFailed as exc:
+            self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+            raise
+        except psycopg.Error as exc:
+            duration = (time.perf_counter() - t0) * 1000
+            failed = statements[len(done)] if len(done) < len(statements) else None
+            if failed is not None:
+                self._drop_invalid_index(failed, notes, reason="left by this failed build")
+            undone = self._undo(step, notes) if done else True
+            failure = self._failure(
+                step, failed, exc, notes=notes, done=done, statements=statements, undone=undone
+            )
+            self._record_failure(step, started_at, duration, failure)
+            raise failure from None
+        finally:
+            self._reset_timeouts()
+        return self._result(step, duration, retries + notes)
+
+    def _undo(self, step: Step, notes: list[str]) -> bool:
+        """Run the migration's other file to return to where this step started."""
+        import psycopg
+
+        migration = step.migration
+        other = "down" if step.direction == "up" else "up"
+        path = migration.relpath(migration.sql_path(other))
+        for statement in sqltext.split(migration.sql(other)):
+            try:
+                self._drop_invalid_index(statement, notes, reason="before undoing")
+                self.conn.execute(statement.text)
+            except psycopg.Error as exc:
+                notes.append(
+                    f"undo with {path} failed at line {statement.line}: "
+                    f"{one_line(exc.diag.message_primary or str(exc))}"
+                )
+                return False
+        notes.append(f"undid the statements that had run with {path}")
+        return True
+
+    def _drop_invalid_index(self, statement: sqltext.Statement, notes: list[str], reason: str):
+        target = statement.concurrent_index
+        if target is None:
+            return
+        schema, name = target
+        row = self.conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE NOT i.indisvalid AND c.relname = %s AND "
+            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
+            (name, schema, schema),
+        ).fetchone()
+        if row is None:
+            return
+        self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[0]}")
+        notes.append(f"dropped invalid index {row[0]} ({reason})")
+        self.reporter.note(f"dropped invalid index {row[0]} ({reason})")
+
+    # -- shared pieces --------------------------------------------------------------------
+
+    @staticmethod
+    def _undone(step: Step) -> str:
+        return "rolled back" if step.direction == "up" else "kept applied (its rollback was undone)"
+
+    @staticmethod
+    def _left_for_inspection(step: Step) -> str:
+        if step.direction == "up":
+            return (
+                f"{step.migration.name} was LEFT APPLIED for inspection (--no-auto-rollback); "
+                f"undo it with `dbkit rollback --to {step.from_revision or 'base'}`"
+            )
+        return (
+            f"the rollback of {step.migration.name} was LEFT DONE for inspection "
+            "(--no-auto-rollback)"
+        )
+
+    def _timeouts(self, migration: Migration) -> tuple[str, str]:
+        return (
+            migration.lock_timeout or self.settings.lock_timeout,
+            migration.statement_timeout or self.settings.statement_timeout,
+        )
+
+    def _set_timeouts(self, migration: Migration, *, local: bool) -> None:
+        lock_timeout, statement_timeout = self._timeouts(migration)
+        self.conn.execute(
+            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
+            (lock_timeout, local, statement_timeout, local),
+        )
+
+    def _reset_timeouts(self) -> None:
+        if not self.conn.closed and not self.conn.broken:
+            self.conn.execute("RESET lock_timeout")
+            self.conn.execute("RESET statement_timeout")
+
+    def _should_retry(
+        self,
+        step: Step,
+        statement: sqltext.Statement | None,
+        exc: Exception,
+        attempt: int,
+        notes: list[str],
+    ) -> bool:
+        """Wait and say so when a statement hit lock_timeout and retries are left.
+
+        ``statement`` is None when the whole file ran as one query: the blockers are then
+        looked up on every relation the file names.
+        """
+        if getattr(exc, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            return False
+        if attempt >= self.settings.lock_retries:
+            return False
+        delay = self.settings.lock_retry_delay * (2**attempt)
+        migration = step.migration
+        where = migration.relpath(migration.sql_path(step.direction))
+        if statement is not None:
+            where += f":{statement.line}"
+        blockers = lock_blockers(self.conn, self._relations(step, statement))
+        held = f" (blocked by {'; '.join(blockers)})" if blockers else ""
+        text = (
+            f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at {where}{held}; "
+            f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
+        )
+        notes.append(text)
+        self.reporter.note(text)
+        time.sleep(delay)
+        return True
+
+    @staticmethod
+    def _relations(step: Step, statement: sqltext.Statement | None) -> list[str]:
+        if statement is not None and statement.text != step.migration.sql(step.direction):
+            return statement.relations
+        names: list[str] = []
+        for each in sqltext.split(step.migration.sql(step.direction)):
+            names.extend(n for n in each.relations if n not in names)
+        return names
+
+    def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
+        """Move alembic_version and append the history row, in one statement."""
+        import psycopg
+
+        try:
+            self._move_and_record(step, started_at, duration_ms)
+        except psycopg.Error as exc:
+            if registry.version_guard_tripped(exc):
+                raise self._moved_elsewhere(step) from None
+            raise
+
+    def _move_and_record(self, step: Step, started_at: datetime, duration_ms: float):
+        return registry.move_and_record(
+            self.conn,
+            step.migration,
+            from_revision=step.from_revision,
+            to_revision=step.to_revision,
+            direction=step.direction,
+            started_at=started_at,
+            duration_ms=duration_ms,
+        )
+
+    @staticmethod
+    def _moved_elsewhere(step: Step) -> DatabaseStateError:
+        return DatabaseStateError(
+            f"alembic_version was not at {step.from_revision or 'base'} when "
+            f"{step.migration.name} finished, so nothing of it was kept; another tool "
+            "changed it during the run"
+        )
+
+    def _record_failure(
+        self, step: Step, started_at: datetime, duration_ms: float, failure: DbkitError
+    ) -> None:
+        if self.dry_run or self.conn.broken:
+            return
+        import psycopg
+
+        # The failure itself is what the user must see; a lost history row must not hide it.
+        with suppress(psycopg.Error):
+            registry.record(
+                self.conn,
+                step.migration,
+                direction=step.direction,
+                outcome="failed",
+                started_at=started_at,
+                duration_ms=duration_ms,
+                message=failure.message,
+            )
+
+    def _failure(
+        self,
+        step: Step,
+        statement: sqltext.Statement | None,
+        exc: Exception,
+        *,
+        notes: list[str],
+        done: list[sqltext.Statement] | None = None,
+        statements: list[sqltext.Statement] | None = None,
+        undone: bool = True,
+        offset: int = 0,
+    ) -> MigrationFailed:
+        locked = getattr(exc, "sqlstate", None) == LOCK_NOT_AVAILABLE and statement is not None
+        return migration_failed(
+            step,
+            statement,
+            exc,
+            notes=notes,
+            lock_timeout=self._timeouts(step.migration)[0],
+            lock_retries=self.settings.lock_retries,
+            blockers=lock_blockers(self.conn, statement.relations) if locked else [],
+            done=done,
+            statements=statements,
+            undone=undone,
+            offset=offset,
+        )
+
+    def _result(
+        self,
+        step: Step,
+        duration_ms: float,
+        notes: list[str],
+        outcome: str | None = None,
+    ) -> StepResult:
+        if outcome is None:
+            outcome = "applied" if step.direction == "up" else "rolled back"
+        return StepResult(
+            revision=step.migration.revision,
+            name=step.migration.name,
+            phase=step.migration.phase,
+            direction=step.direction,
+            outcome=outcome,
+            duration_ms=duration_ms,
+            transactional=step.migration.transactional,
+            notes=list(notes),
+        )
+
+
+def _quote(value: str) -> str:
+    """A SQL string literal (values here are validated durations, quoted all the same)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Transaction:
+    """One migration's transaction: BEGIN (a savepoint inside a dry run) with its timeouts.
+
+    ``begin_sql`` may travel in front of the migration's file and ``commit(queue=True)`` in a
+    pipeline after the bookkeeping, to save round trips. ``rollback`` works whatever got
+    through: after a syntax error the server ran nothing, not even BEGIN.
+    """
+
+    def __init__(self, conn: psycopg.Connection, lock_timeout: str, statement_timeout: str):
+        import psycopg
+
+        self.conn = conn
+        self.nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        start = "SAVEPOINT dbkit_step" if self.nested else "BEGIN"
+        self.begin_sql = (
+            f"{start}; SET LOCAL lock_timeout = {_quote(lock_timeout)}; "
+            f"SET LOCAL statement_timeout = {_quote(statement_timeout)};\n"
+        )
+        self.open = False
+
+    def begin(self) -> None:
+        self.conn.execute(self.begin_sql)
+        self.open = True
+
+    def commit(self, *, queue: bool = False) -> None:
+        """COMMIT (or release the savepoint); ``queue`` inside a pipeline block."""
+        self.conn.execute("RELEASE SAVEPOINT dbkit_step" if self.nested else "COMMIT")
+        self.open = False
+
+    def rollback(self) -> None:
+        import psycopg
+
+        if self.conn.closed or self.conn.broken:
+            return
+        if self.nested:
+            if self.open:
+                self.conn.execute("ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step")
+        elif self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+        self.open = False

@@ -1,0 +1,343 @@
+"""The phased workflow around the runner: checks in their places, data preservation, the
+performance guard, automatic rollback of a failed unit, and the lighter rollback levels.
+
+Order when migrating a phase from its start:
+
+1. phase pre-checks (``validations/phases/<phase>.pre.sql``); row counts of existing tables
+   (and row hashes of preserved ones) are taken and stored; key queries are measured;
+2. each migration: its pre-checks, its SQL, its post-checks, the row counts compared with the
+   phase's snapshot (no data loss), its history row, all in one transaction, so a failure
+   rolls the migration back and the rows come back with it;
+3. phase post-checks and the key queries again (the performance guard).
+
+A failure in step 3 rolls the phase's migrations of this run back with their paired
+rollbacks (unless ``auto_rollback`` is off) and raises ValidationFailed. Rolling back checks
+the state it returns to: the post-checks of the migration that becomes current, and, when a
+whole phase was rolled back, the post-checks of the phase before it and the stored row
+counts of the phase.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbkit.engine import guard, preserve
+from dbkit.engine.failures import validation_failed
+from dbkit.engine.runner import Runner
+from dbkit.engine.steps import Reporter, Step, StepResult, steps_down
+from dbkit.errors import ValidationFailed
+from dbkit.plan import sqltext
+from dbkit.plan.checks import EVERY_PHASE, Check, CheckFile, CheckResult, parse_check_file
+from dbkit.plan.graph import VALIDATION_DIR, Migration, Plan
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbkit.settings import Settings
+
+PHASE_DIR = VALIDATION_DIR / "phases"
+
+
+class CheckBook:
+    """Parsed check files of a project, read once; parse errors surface before connecting."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._files: dict[Path, CheckFile] = {}
+
+    def file(self, path: Path) -> CheckFile:
+        if path not in self._files:
+            self._files[path] = parse_check_file(path)
+        return self._files[path]
+
+    def phase_file(self, phase: str, kind: str) -> CheckFile:
+        """A phase's checks of one kind, followed by those every phase shares (a shared key
+        query is timed only around phases that start with its tables in place)."""
+        own = self.file(self.plan.project_dir / PHASE_DIR / f"{phase}.{kind}.sql")
+        shared = self.file(self.plan.project_dir / PHASE_DIR / f"{EVERY_PHASE}.{kind}.sql")
+        if not shared.checks:
+            return own
+        return CheckFile(own.path, own.checks + shared.checks, own.preserve)
+
+    def preload(self, migrations: list[Migration]) -> None:
+        """Parse every file the given migrations and their phases may need."""
+        for migration in migrations:
+            self.file(migration.pre_check_path)
+            self.file(migration.post_check_path)
+        for phase in {m.phase for m in migrations}:
+            for kind in ("pre", "post", "perf"):
+                self.phase_file(phase, kind)
+
+
+class Workflow:
+    """Runs migrate and rollback steps with every check in its place."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        settings: Settings,
+        plan: Plan,
+        book: CheckBook,
+        reporter: Reporter | None = None,
+        *,
+        dry_run: bool = False,
+        validate: bool = True,
+        auto_rollback: bool = True,
+        perf_threshold: float = 0.2,
+    ) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.book = book
+        self.reporter = reporter or Reporter()
+        self.validate = validate
+        self.auto_rollback = auto_rollback
+        self.perf_threshold = perf_threshold
+        self.dry_run = dry_run
+        self.runner = Runner(
+            conn,
+            settings,
+            self.reporter,
+            dry_run=dry_run,
+            checks=self if validate else None,
+            auto_rollback=auto_rollback,
+        )
+        self.guard_results: list[guard.GuardResult] = []
+        self._snapshot: preserve.Snapshot | None = None
+
+    @property
+    def check_results(self) -> list[CheckResult]:
+        return self.runner.check_results
+
+    # -- StepChecks ------------------------------------------------------------------------
+
+    def before(self, step: Step) -> list[Check]:
+        if step.direction == "up":
+            return list(self.book.file(step.migration.pre_check_path).checks)
+        return []
+
+    def after(self, step: Step) -> list[Check]:
+        if step.direction == "up":
+            return list(self.book.file(step.migration.post_check_path).checks)
+        if step.to_revision is None:
+            return []
+        current = self.plan.get(step.to_revision)
+        return list(self.book.file(current.post_check_path).checks)
+
+    def watch(self, step: Step) -> tuple[str, tuple] | None:
+        """The data-preservation query to run right after a migration's SQL, inside its
+        transaction (so a loss is undone by rolling it back), or None if not needed."""
+        if step.direction != "up" or self._snapshot is None:
+            return None
+        query = preserve.watch_query(self._snapshot)
+        if query is None:
+            return None  # no table held rows before the phase
+        if step.migration.transactional and not sqltext.could_remove_rows(step.migration.up_sql):
+            return None
+        return query
+
+    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
+        """Failed checks for the rows of :meth:`watch`, reported as they are found."""
+        assert self._snapshot is not None
+        losses = preserve.judge(
+            self.conn,
+            self._snapshot,
+            rows,
+            when=f"data preservation of phase {self._snapshot.phase} after {step.migration.name}",
+            in_transaction=step.migration.transactional,
+        )
+        for loss in losses:
+            self.runner.check_results.append(loss)
+            self.reporter.check_finished(loss)
+        return losses
+
+    # -- migrate -----------------------------------------------------------------------------
+
+    def migrate(self, steps: list[Step], results: list[StepResult]) -> None:
+        for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
+            group = list(grouped)
+            first, last = self.plan.phase_span(phase)
+            starts = self.plan.position(group[0].migration.revision) == first
+            ends = self.plan.position(group[-1].migration.revision) == last
+            baseline = {}
+            self._snapshot = None
+            if self.validate:
+                if starts:
+                    self._snapshot, baseline = self._before_phase(phase, group[0].from_revision)
+                else:
+                    self._snapshot = preserve.load(self.conn, phase)
+            done_before = len(results)
+            try:
+                self.runner.run(group, results)
+            finally:
+                self._snapshot = None
+            if ends and self.validate:
+                failures = self._after_phase(phase, baseline)
+                if failures:
+                    applied = [r.revision for r in results[done_before:]]
+                    self._fail_phase(phase, failures, applied, results)
+
+    def _before_phase(self, phase: str, revision_before: str | None):
+        pre = self.book.phase_file(phase, "pre")
+        failed = self.runner.run_checks(list(pre.checks), f"pre-check of phase {phase}")
+        if failed:
+            raise validation_failed(failed, f"nothing of phase {phase} was applied")
+        snapshot = preserve.take(self.conn, phase, pre.preserve)
+        with self.conn.transaction():
+            snapshot = preserve.store(self.conn, snapshot, revision_before)
+        baseline = {}
+        for check in self.book.phase_file(phase, "perf").checks:
+            missing = guard.missing_relations(self.conn, check)
+            if missing:
+                self.reporter.note(
+                    f"key query {check.name} not timed for phase {phase}: "
+                    f"{', '.join(missing)} does not exist yet"
+                )
+                continue
+            baseline[check.name] = (check, guard.measure(self.conn, check))
+        return snapshot, baseline
+
+    def _after_phase(self, phase, baseline) -> list[CheckResult]:
+        post = self.book.phase_file(phase, "post")
+        failures = self.runner.run_checks(list(post.checks), f"post-check of phase {phase}")
+        for name, (check, before) in baseline.items():
+            result = guard.GuardResult(
+                name=name,
+                location=check.location(self.plan.project_dir),
+                phase=phase,
+                before=before,
+                after=guard.measure(self.conn, check),
+                threshold=self.perf_threshold,
+            )
+            self.guard_results.append(result)
+            self.reporter.guard_finished(result)
+            if result.tripped:
+                failures.append(
+                    CheckResult(
+                        name=f"performance_{name}",
+                        location=result.location,
+                        rows_found=1,
+                        sample=[{"slowdown": result.describe()}],
+                        when=f"performance guard of phase {phase}",
+                    )
+                )
+        return failures
+
+    def _fail_phase(self, phase, failures, applied, results) -> None:
+        if not self.auto_rollback:
+            raise validation_failed(
+                failures,
+                f"phase {phase} was LEFT APPLIED for inspection (--no-auto-rollback); undo it "
+                f"with `dbkit rollback --phase {phase}`",
+            )
+        undo = steps_down([self.plan.get(r) for r in applied])
+        quiet = Runner(self.conn, self.runner.settings, self.reporter, dry_run=self.dry_run)
+        try:
+            quiet.run(undo, results)
+        except Exception as exc:  # noqa: BLE001 - reported with the validation failure
+            raise validation_failed(
+                failures,
+                f"rolling back phase {phase} failed too: {exc}; the database is inside phase "
+                f"{phase}",
+            ) from None
+        raise validation_failed(
+            failures, f"phase {phase} was rolled back ({len(undo)} migrations, paired rollbacks)"
+        )
+
+    # -- rollback ---------------------------------------------------------------------------
+
+    def rollback(self, steps: list[Step], results: list[StepResult]) -> None:
+        for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
+            group = list(grouped)
+            self.runner.run(group, results)
+            first, _ = self.plan.phase_span(phase)
+            if self.validate and self.plan.position(group[-1].migration.revision) == first:
+                self._after_phase_rollback(phase, group[-1].to_revision)
+
+    def _after_phase_rollback(self, phase: str, now_at: str | None) -> None:
+        failures: list[CheckResult] = []
+        if now_at is not None:
+            previous = self.plan.get(now_at).phase
+            if self.plan.phase_span(previous)[1] == self.plan.position(now_at):
+                post = self.book.phase_file(previous, "post")
+                failures += self.runner.run_checks(
+                    list(post.checks), f"post-check of phase {previous} after rolling back {phase}"
+                )
+        snapshot = preserve.load(self.conn, phase)
+        if snapshot is not None:
+            losses = preserve.compare(
+                self.conn, snapshot, when=f"data preservation after rolling back {phase}"
+            )
+            for loss in losses:
+                self.runner.check_results.append(loss)
+                self.reporter.check_finished(loss)
+            failures += losses
+        if failures:
+            raise validation_failed(
+                failures, f"phase {phase} stays rolled back; inspect the rows above"
+            )
+
+    # -- lighter rollback levels ----------------------------------------------------------------
+
+    def rollback_level(
+        self, migrations: list[Migration], level: str, results: list[StepResult]
+    ) -> None:
+        """Run the ``.data.sql`` or ``.feature.sql`` files of ``migrations``, newest first.
+
+        The schema stays as it is (alembic_version does not move). Everything runs in one
+        transaction with the data-preservation check, so a level rollback that would remove
+        rows which existed before the phase changes nothing.
+        """
+        with self.conn.transaction():
+            for migration in reversed(migrations):
+                path = migration.level_path(level)
+                if not path.is_file():
+                    result = StepResult(
+                        revision=migration.revision,
+                        name=migration.name,
+                        phase=migration.phase,
+                        direction="down",
+                        outcome="skipped",
+                        transactional=migration.transactional,
+                        notes=[
+                            f"no {level}-level rollback: {migration.relpath(path)} does not exist"
+                        ],
+                    )
+                else:
+                    self.reporter.step_started(migration, "down")
+                    result = self.runner.run_level_file(migration, level)
+                results.append(result)
+                self.reporter.step_finished(result)
+            if self.validate:
+                self._check_level_rollback(migrations, level)
+
+    def _check_level_rollback(self, migrations: list[Migration], level: str) -> None:
+        """Compare with the snapshot of the earliest phase the level rollback starts:
+        later phases' snapshots already count the data it is meant to remove."""
+        starts = [
+            m
+            for m in migrations
+            if self.plan.phase_span(m.phase)[0] == self.plan.position(m.revision)
+        ]
+        if not starts:
+            return
+        phase = min(starts, key=lambda m: self.plan.position(m.revision)).phase
+        snapshot = preserve.load(self.conn, phase)
+        if snapshot is None:
+            return
+        losses = preserve.compare(
+            self.conn, snapshot, when=f"data preservation of {phase} after {level} rollback"
+        )
+        for loss in losses:
+            self.runner.check_results.append(loss)
+            self.reporter.check_finished(loss)
+        if losses:
+            raise validation_failed(
+                losses,
+                f"the {level}-level rollback would remove rows that existed before phase "
+                f"{phase}, so nothing of it was done",
+            )
+
+
+__all__ = ["CheckBook", "Workflow", "ValidationFailed"]

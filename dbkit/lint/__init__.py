@@ -1,0 +1,1 @@
+"""Lint: dbkit's structural rules, sqlfluff and squawk."""

@@ -1,0 +1,231 @@
+"""Checks: plain-SQL queries that return offending rows, and pass when they return none.
+
+A check file holds one or more checks. Each starts with a ``-- check: name`` line; the
+comment lines right after it describe it; the single query that follows, up to the next
+``-- check:`` line, returns the rows that break the rule::
+
+    -- check: users_have_a_subscription
+    -- Every user got a plan in the free-tier migration.
+    SELECT u.id, u.email
+    FROM users AS u
+    WHERE NOT EXISTS (SELECT FROM user_subscriptions AS s WHERE s.user_id = u.id);
+
+The query is pasted into psql as it is. Files of key queries for the performance guard use
+``-- key-query: name`` instead, and a phase's pre-check file may declare the tables whose
+content must survive the phase unchanged with ``-- preserve: table, other_table``.
+
+Where the files live (all optional):
+
+* ``validations/NNNN_slug.pre.sql`` / ``.post.sql``: around one migration;
+* ``validations/phases/<phase>.pre.sql`` / ``.post.sql``: before a phase's first migration and
+  after its last;
+* ``validations/phases/_every.pre.sql`` / ``.post.sql`` / ``.perf.sql``: with every phase's
+  own (a shared key query only around phases that start with its tables in place);
+* ``validations/phases/<phase>.perf.sql``: the key queries a phase must not slow down.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbkit.errors import PlanError
+
+if TYPE_CHECKING:
+    import psycopg
+
+_HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
+_PRESERVE = re.compile(r"^--\s*preserve\s*:\s*(?P<tables>.+?)\s*$", re.IGNORECASE)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+SAMPLE_ROWS = 5
+# validations/phases/_every.pre.sql, _every.post.sql and _every.perf.sql hold checks and key
+# queries shared by every phase; phase names cannot start with "_", so it never collides.
+EVERY_PHASE = "_every"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named query from a check file."""
+
+    name: str
+    kind: str  # check | key-query
+    query: str
+    path: Path
+    line: int  # line of the `-- check:` header
+    description: str = ""
+
+    def location(self, project_dir: Path | None = None) -> str:
+        path = self.path
+        if project_dir is not None and path.is_relative_to(project_dir):
+            path = path.relative_to(project_dir)
+        return f"{path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class CheckFile:
+    path: Path
+    checks: tuple[Check, ...]
+    preserve: tuple[str, ...] = ()
+
+
+@dataclass
+class CheckResult:
+    """What one check found."""
+
+    name: str
+    location: str
+    rows_found: int
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    duration_ms: float = 0.0
+    when: str = ""  # e.g. "pre 0007_leads", "post phase crm"
+
+    @property
+    def passed(self) -> bool:
+        return self.rows_found == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "location": self.location,
+            "when": self.when,
+            "passed": self.passed,
+            "rows_found": self.rows_found,
+            "sample": self.sample,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+def describe_failures(failed: list[CheckResult], *, with_when: bool = False) -> str:
+    """One line naming each failed check, where it is, what it found and its first row."""
+    parts = []
+    for result in failed:
+        first = f", first: {result.sample[0]}" if result.sample else ""
+        when = f"{result.when} " if with_when else ""
+        parts.append(
+            f"{when}{result.name} ({result.location}) found {result.rows_found} "
+            f"row{'s' if result.rows_found != 1 else ''}{first}"
+        )
+    return "; ".join(parts)
+
+
+def parse_check_file(path: Path) -> CheckFile:
+    """Parse a check file; a malformed one is a PlanError naming file and line."""
+    if not path.is_file():
+        return CheckFile(path, ())
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    checks: list[Check] = []
+    preserve: list[str] = []
+    current: dict[str, Any] | None = None
+    body: list[str] = []
+
+    def finish() -> None:
+        if current is None:
+            return
+        query = "\n".join(body).strip()
+        checks.append(_make_check(path, current, query))
+
+    for number, line in enumerate(lines, start=1):
+        header = _HEADER.match(line.strip())
+        if header:
+            finish()
+            name = header["name"]
+            if not _NAME.match(name):
+                raise PlanError(f"{path}:{number}: check name {name!r} must be a plain identifier")
+            if any(c.name == name for c in checks):
+                raise PlanError(f"{path}:{number}: check {name!r} is defined twice in this file")
+            current = {"name": name, "kind": header[1].lower(), "line": number, "doc": []}
+            body = []
+            continue
+        preserved = _PRESERVE.match(line.strip())
+        if preserved:
+            preserve.extend(t.strip() for t in preserved["tables"].split(",") if t.strip())
+            continue
+        if current is None:
+            if line.strip() and not line.strip().startswith("--"):
+                raise PlanError(
+                    f"{path}:{number}: SQL before the first `-- check: name` line",
+                    hint="every query in a check file needs a `-- check: name` header",
+                )
+            continue
+        if not body and line.strip().startswith("--"):
+            current["doc"].append(line.strip().lstrip("-").strip())
+            continue
+        body.append(line)
+    finish()
+    return CheckFile(path, tuple(checks), tuple(preserve))
+
+
+def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
+    from dbkit.plan import sqltext
+
+    statements = sqltext.split(query)
+    where = f"{path}:{header['line']}"
+    if not statements:
+        raise PlanError(f"{where}: check {header['name']!r} has no query")
+    if len(statements) > 1:
+        raise PlanError(f"{where}: check {header['name']!r} holds more than one statement")
+    statement = statements[0].text
+    kind = _statement_kind(statement)
+    if kind is None:
+        raise PlanError(f"{where}: check {header['name']!r} does not parse as SQL")
+    if kind != "SelectStmt":
+        raise PlanError(
+            f"{where}: check {header['name']!r} must be a SELECT (or WITH ... SELECT) returning "
+            f"the offending rows, not a {kind}"
+        )
+    return Check(
+        name=header["name"],
+        kind=header["kind"],
+        query=statement,
+        path=path,
+        line=header["line"],
+        description=" ".join(header["doc"]),
+    )
+
+
+def _statement_kind(text: str) -> str | None:
+    import pglast
+
+    try:
+        parsed = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    return type(parsed[0].stmt).__name__
+
+
+def run_check(
+    conn: psycopg.Connection, check: Check, *, project_dir: Path | None = None, when: str = ""
+) -> CheckResult:
+    """Run one check: count its rows and keep the first few, in one query."""
+    t0 = time.perf_counter()
+    cursor = conn.execute(
+        f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
+        f"FROM ({check.query}) AS offending LIMIT {SAMPLE_ROWS}"
+    )
+    rows = cursor.fetchall()
+    columns = [c.name for c in cursor.description or []][1:]
+    duration = (time.perf_counter() - t0) * 1000
+    found = rows[0][0] if rows else 0
+    sample = [dict(zip(columns, _jsonable(row[1:]), strict=True)) for row in rows]
+    return CheckResult(
+        name=check.name,
+        location=check.location(project_dir),
+        rows_found=found,
+        sample=sample,
+        duration_ms=duration,
+        when=when,
+    )
+
+
+def _jsonable(values: tuple) -> list[Any]:
+    out = []
+    for value in values:
+        if value is None or isinstance(value, bool | int | float | str):
+            out.append(value)
+        else:
+            out.append(str(value))
+    return out

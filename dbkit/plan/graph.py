@@ -1,0 +1,526 @@
+"""The migration plan: revision files, their SQL pairs and checks, read from disk only.
+
+Revision files are declarative (ids, parent, phase, options) and are read with :mod:`ast`,
+never executed or imported, so reading a plan costs neither Alembic nor SQLAlchemy and a
+plan can be checked completely before any connection is made.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from dbkit.errors import PlanError, ProjectError, RevisionNotFound
+
+VERSIONS_DIR = Path("migrations") / "versions"
+SQL_DIR = Path("sql")
+ROLLBACK_DIR = Path("rollbacks")
+VALIDATION_DIR = Path("validations")
+
+_NAME = re.compile(r"^(?P<number>\d+)_(?P<slug>[a-z0-9_]+)$")
+# Optional rollback files for the lighter rollback levels, next to the paired rollback:
+# rollbacks/NNNN_slug.data.sql and rollbacks/NNNN_slug.feature.sql.
+ROLLBACK_LEVELS = ("data", "feature")
+_OPTIONS = {"transactional": bool, "lock_timeout": str, "statement_timeout": str}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration: a revision file and the files that share its name."""
+
+    revision: str
+    down_revision: str | None
+    phase: str
+    name: str
+    description: str
+    project_dir: Path
+    transactional: bool = True
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
+
+    @property
+    def revision_path(self) -> Path:
+        return self.project_dir / VERSIONS_DIR / f"{self.name}.py"
+
+    @property
+    def up_path(self) -> Path:
+        return self.project_dir / SQL_DIR / f"{self.name}.sql"
+
+    @property
+    def down_path(self) -> Path:
+        return self.project_dir / ROLLBACK_DIR / f"{self.name}.sql"
+
+    def level_path(self, level: str) -> Path:
+        """The rollback file of a lighter level (``data`` or ``feature``); may not exist."""
+        return self.project_dir / ROLLBACK_DIR / f"{self.name}.{level}.sql"
+
+    @property
+    def pre_check_path(self) -> Path:
+        return self.project_dir / VALIDATION_DIR / f"{self.name}.pre.sql"
+
+    @property
+    def post_check_path(self) -> Path:
+        return self.project_dir / VALIDATION_DIR / f"{self.name}.post.sql"
+
+    @cached_property
+    def up_sql(self) -> str:
+        return _read_text(self.up_path)
+
+    @cached_property
+    def down_sql(self) -> str:
+        return _read_text(self.down_path)
+
+    @cached_property
+    def checksum(self) -> str:
+        """SHA-256 over the SQL pair: what decides the schema an applied migration produced."""
+        digest = hashlib.sha256()
+        for label, text in (("up", self.up_sql), ("down", self.down_sql)):
+            data = text.encode("utf-8")
+            digest.update(f"{label}:{len(data)}:".encode())
+            digest.update(data)
+        return digest.hexdigest()
+
+    def sql(self, direction: str) -> str:
+        return self.up_sql if direction == "up" else self.down_sql
+
+    def sql_path(self, direction: str) -> Path:
+        return self.up_path if direction == "up" else self.down_path
+
+    def relpath(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.project_dir))
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The migrations of a project in order from base to head."""
+
+    project_dir: Path
+    migrations: tuple[Migration, ...]
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({m.revision: i for i, m in enumerate(self.migrations)})
+
+    def __iter__(self) -> Iterator[Migration]:
+        return iter(self.migrations)
+
+    def __len__(self) -> int:
+        return len(self.migrations)
+
+    @property
+    def head(self) -> str | None:
+        return self.migrations[-1].revision if self.migrations else None
+
+    @property
+    def phases(self) -> list[str]:
+        seen: list[str] = []
+        for migration in self.migrations:
+            if not seen or seen[-1] != migration.phase:
+                seen.append(migration.phase)
+        return seen
+
+    def get(self, revision: str) -> Migration:
+        return self.migrations[self.position(revision)]
+
+    def position(self, revision: str | None) -> int:
+        """Index of ``revision`` in the chain; -1 for base (``None``)."""
+        if revision is None:
+            return -1
+        try:
+            return self._index[revision]
+        except KeyError:
+            raise RevisionNotFound(f"unknown revision {revision!r}") from None
+
+    def resolve(self, target: str) -> str | None:
+        """A command-line target (``head``, ``base``, a revision id or a file name) as a revision.
+
+        Returns ``None`` for base.
+        """
+        if target == "base":
+            return None
+        if target == "head":
+            return self.head
+        if target in self._index:
+            return target
+        matches = [
+            m.revision for m in self.migrations if m.name == target or m.name.startswith(target)
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise RevisionNotFound(
+                f"revision {target!r} is ambiguous: it matches {', '.join(matches)}"
+            )
+        raise RevisionNotFound(
+            f"unknown revision {target!r}",
+            hint="`dbkit status` lists the revisions; 'head' and 'base' are also accepted",
+        )
+
+    def phase_span(self, phase: str) -> tuple[int, int]:
+        """First and last position of a phase's migrations."""
+        positions = [i for i, m in enumerate(self.migrations) if m.phase == phase]
+        if not positions:
+            raise RevisionNotFound(
+                f"unknown phase {phase!r}",
+                hint=f"phases in order: {', '.join(self.phases) or '(none)'}",
+            )
+        return positions[0], positions[-1]
+
+    def between(self, start: int, stop: int) -> list[Migration]:
+        """Migrations at positions ``start < i <= stop`` (what takes the database from one to the
+        other going up)."""
+        return list(self.migrations[start + 1 : stop + 1])
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path}: file is missing") from None
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def parse_revision_file(path: Path, project_dir: Path) -> Migration:
+    """Read one revision file's declarations without executing it."""
+    source = _read_text(path)
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise PlanError(f"{path}:{exc.lineno}: not valid Python: {exc.msg}") from None
+
+    values: dict[str, object] = {}
+    uses_sql_pair = False
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    values[target.id] = _NOT_LITERAL
+            elif isinstance(target, ast.Tuple) and _calls(node.value, "sql_pair"):
+                uses_sql_pair = True
+
+    rel = path.relative_to(project_dir) if path.is_relative_to(project_dir) else path
+    name = path.stem
+    match = _NAME.match(name)
+    if not match:
+        raise PlanError(
+            f"{rel}: file name must look like NNNN_slug.py (digits, underscore, lowercase slug)"
+        )
+    if not uses_sql_pair:
+        raise PlanError(
+            f"{rel}: not a dbkit SQL-pair revision",
+            hint="it must contain `upgrade, downgrade = sql_pair(__file__)`",
+        )
+    for required in ("revision", "down_revision", "phase"):
+        if required not in values:
+            raise PlanError(f"{rel}: `{required} = ...` is missing")
+    revision = values["revision"]
+    down = values["down_revision"]
+    phase = values["phase"]
+    if not isinstance(revision, str) or not revision:
+        raise PlanError(f"{rel}: `revision` must be a non-empty string literal")
+    if revision != match["number"]:
+        raise PlanError(
+            f"{rel}: revision {revision!r} does not match the file's number {match['number']!r}",
+            rule="dbkit/name-mismatch",
+        )
+    if isinstance(down, tuple | list):
+        raise PlanError(
+            f"{rel}: merge revisions (several down_revisions) are not supported",
+            hint="dbkit keeps one linear chain of migrations",
+        )
+    if down is not None and (not isinstance(down, str) or not down):
+        raise PlanError(f"{rel}: `down_revision` must be a string literal or None")
+    if not isinstance(phase, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", phase):
+        raise PlanError(f"{rel}: `phase` must be a lowercase name like 'crm' or 'foundation'")
+    options: dict[str, object] = {}
+    for option, kind in _OPTIONS.items():
+        if option in values:
+            value = values[option]
+            if not isinstance(value, kind):
+                raise PlanError(f"{rel}: `{option}` must be a {kind.__name__} literal")
+            options[option] = value
+    for option in ("lock_timeout", "statement_timeout"):
+        if option in options:
+            from dbkit.settings import validate_duration
+
+            validate_duration(str(options[option]), f"{rel}: {option}")
+    doc = (ast.get_docstring(tree) or "").strip()
+    return Migration(
+        revision=revision,
+        down_revision=down,
+        phase=phase,
+        name=name,
+        description=doc.splitlines()[0] if doc else "",
+        project_dir=project_dir,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+_NOT_LITERAL = object()
+
+
+def _calls(node: ast.AST, function: str) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == function) or (
+        isinstance(func, ast.Attribute) and func.attr == function
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One structural problem of a plan, with the rule it breaks (``dbkit lint`` lists them all,
+    :func:`load_plan` refuses the plan on the first)."""
+
+    rule: str  # e.g. dbkit/missing-rollback
+    message: str  # the one-line message, location included, as load_plan raises it
+    path: str | None = None  # project-relative file the problem is about
+    line: int | None = None
+    hint: str | None = None
+
+    @property
+    def detail(self) -> str:
+        """The message without its leading ``path:`` or ``path:line:`` location."""
+        if self.path:
+            match = re.match(rf"^{re.escape(self.path)}(:\d+)?: ", self.message)
+            if match:
+                return self.message[match.end() :]
+        return self.message
+
+    def error(self) -> PlanError:
+        return PlanError(self.message, hint=self.hint)
+
+
+def load_plan(project_dir: Path | str) -> Plan:
+    """Read and check the whole plan; raise :class:`PlanError` on the first problem found.
+
+    The checks are those of :func:`plan_problems`, applied in three stages: revision files,
+    then the files around them (all problems of that stage in one message), then the chain.
+    """
+    project = _project(project_dir)
+    scan = _read_revisions(project)
+    if scan.problems:
+        raise scan.problems[0].error()
+    problems = _file_problems(project, scan)
+    if problems:
+        raise PlanError(_summarize([p.message for p in problems]))
+    ordered, problems = _chain(scan.migrations)
+    if problems:
+        raise problems[0].error()
+    return Plan(project, tuple(ordered))
+
+
+def plan_problems(project_dir: Path | str) -> list[Problem]:
+    """Every structural problem of the plan, not only the first (for ``dbkit lint``).
+
+    The chain (one base, one head, phases consecutive) is only judged when every revision file
+    reads and no number is used twice: otherwise it would report the same fault again.
+    """
+    return scan_plan(project_dir)[1]
+
+
+def scan_plan(project_dir: Path | str) -> tuple[list[Migration], list[Problem]]:
+    """The migrations whose revision files read (in chain order when the chain holds, else in
+    file name order) and every problem of :func:`plan_problems`."""
+    project = _project(project_dir)
+    scan = _read_revisions(project)
+    problems = scan.problems + _file_problems(project, scan)
+    migrations = scan.migrations
+    if not any(p.rule in _CHAIN_BLOCKERS for p in problems):
+        ordered, chain_problems = _chain(scan.migrations)
+        problems += chain_problems
+        migrations = ordered or migrations
+    return migrations, problems
+
+
+_CHAIN_BLOCKERS = {"dbkit/revision-file", "dbkit/name-mismatch", "dbkit/duplicate-number"}
+
+
+@dataclass
+class _Scan:
+    migrations: list[Migration]
+    problems: list[Problem]
+    names: set[str]  # stems of every revision file, readable or not
+
+
+def _project(project_dir: Path | str) -> Path:
+    project = Path(project_dir)
+    if not (project / VERSIONS_DIR).is_dir():
+        raise ProjectError(
+            f"{project}: not a dbkit project (no {VERSIONS_DIR}/ directory)",
+            hint="run `dbkit init` to create one, or pass --project",
+        )
+    return project
+
+
+def _read_revisions(project: Path) -> _Scan:
+    scan = _Scan([], [], set())
+    for path in sorted((project / VERSIONS_DIR).glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        scan.names.add(path.stem)
+        try:
+            scan.migrations.append(parse_revision_file(path, project))
+        except PlanError as exc:
+            rel = str(VERSIONS_DIR / path.name)
+            message = exc.message.replace(str(path), rel, 1)
+            match = re.match(rf"^{re.escape(rel)}:(\d+): ", message)
+            scan.problems.append(
+                Problem(
+                    exc.rule or "dbkit/revision-file",
+                    message,
+                    rel,
+                    int(match[1]) if match else None,
+                    exc.hint,
+                )
+            )
+    return scan
+
+
+def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
+    """Duplicate numbers, missing SQL or rollback files, files no revision names."""
+    problems: list[Problem] = []
+    by_number: dict[str, list[Migration]] = {}
+    for migration in scan.migrations:
+        by_number.setdefault(migration.revision, []).append(migration)
+    for number, same in by_number.items():
+        if len(same) > 1:
+            problems.append(
+                Problem(
+                    "dbkit/duplicate-number",
+                    f"duplicate revision number {number}: {', '.join(m.name for m in same)}",
+                    same[-1].relpath(same[-1].revision_path),
+                )
+            )
+
+    for migration in scan.migrations:
+        for path, what, rule in (
+            (migration.up_path, "SQL", "dbkit/missing-sql"),
+            (migration.down_path, "rollback", "dbkit/missing-rollback"),
+        ):
+            if not path.is_file():
+                rel = migration.relpath(path)
+                problems.append(
+                    Problem(
+                        rule,
+                        f"{rel}: {what} file missing for revision {migration.revision}",
+                        rel,
+                    )
+                )
+    for directory in (SQL_DIR, ROLLBACK_DIR):
+        for path in sorted((project / directory).glob("*.sql")):
+            stem = path.stem
+            if directory == ROLLBACK_DIR and stem.endswith(tuple(f".{x}" for x in ROLLBACK_LEVELS)):
+                stem = stem.rsplit(".", 1)[0]
+            if stem not in scan.names:
+                rel = str(directory / path.name)
+                problems.append(
+                    Problem(
+                        "dbkit/orphan-file",
+                        f"{rel}: orphan file (no revision file {VERSIONS_DIR / (stem + '.py')})",
+                        rel,
+                    )
+                )
+    return problems
+
+
+def _chain(migrations: list[Migration]) -> tuple[list[Migration], list[Problem]]:
+    """The single chain base -> head, and the problems that break it or its phases."""
+    if not migrations:
+        return [], []
+    problems: list[Problem] = []
+    by_revision = {m.revision: m for m in migrations}
+    children: dict[str | None, list[Migration]] = {}
+    for migration in migrations:
+        if migration.down_revision is not None and migration.down_revision not in by_revision:
+            rel = migration.relpath(migration.revision_path)
+            problems.append(
+                Problem(
+                    "dbkit/broken-chain",
+                    f"{rel}: down_revision {migration.down_revision!r} does not exist",
+                    rel,
+                )
+            )
+        children.setdefault(migration.down_revision, []).append(migration)
+    roots = children.get(None, [])
+    if not roots:
+        problems.append(
+            Problem(
+                "dbkit/broken-chain",
+                "no base migration (one revision must have down_revision = None)",
+            )
+        )
+    elif len(roots) > 1:
+        problems.append(
+            Problem(
+                "dbkit/broken-chain",
+                f"several base migrations: {', '.join(m.revision for m in roots)}",
+                roots[-1].relpath(roots[-1].revision_path),
+                hint="exactly one revision may have down_revision = None",
+            )
+        )
+    for parent, kids in children.items():
+        if len(kids) > 1:
+            problems.append(
+                Problem(
+                    "dbkit/two-heads",
+                    f"two heads: revisions {', '.join(k.revision for k in kids)} all follow "
+                    f"{parent}",
+                    kids[-1].relpath(kids[-1].revision_path),
+                    hint="renumber one of them so the chain is linear",
+                )
+            )
+    if problems:
+        return [], problems
+
+    ordered: list[Migration] = []
+    current: Migration | None = roots[0]
+    while current is not None:
+        ordered.append(current)
+        kids = children.get(current.revision, [])
+        current = kids[0] if kids else None
+    if len(ordered) != len(migrations):
+        stray = sorted(set(by_revision) - {m.revision for m in ordered})
+        return [], [
+            Problem(
+                "dbkit/broken-chain",
+                f"revisions {', '.join(stray)} form a cycle or are detached from base",
+            )
+        ]
+
+    seen: list[str] = []
+    for migration in ordered:
+        if seen and seen[-1] == migration.phase:
+            continue
+        if migration.phase in seen:
+            problems.append(
+                Problem(
+                    "dbkit/phase-order",
+                    f"phase {migration.phase!r} resumes at revision {migration.revision} after "
+                    f"phase {seen[-1]!r}",
+                    migration.relpath(migration.revision_path),
+                    hint="a phase's migrations must be consecutive",
+                )
+            )
+        seen.append(migration.phase)
+    return ordered, problems
+
+
+def _summarize(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{problems[0]} (and {len(problems) - 1} more: {'; '.join(problems[1:4])})"
