@@ -72,9 +72,6 @@ def new(obj: Context, name: str, phase: str, non_transactional: bool) -> None:
 class _ProgressReporter:
     """Prints one line per migration as it runs (text mode)."""
 
-    def __init__(self, verb: str) -> None:
-        self.verb = verb
-
     def step_started(self, migration, direction: str) -> None:
         pass
 
@@ -208,7 +205,7 @@ def migrate(
     """
     from dbkit import api
 
-    reporter = None if as_json else _ProgressReporter("migrate")
+    reporter = None if as_json else _ProgressReporter()
     result = api.migrate(
         obj.settings(),
         to=to,
@@ -262,7 +259,7 @@ def rollback(
     """
     from dbkit import api
 
-    reporter = None if as_json else _ProgressReporter("rollback")
+    reporter = None if as_json else _ProgressReporter()
     result = api.rollback(
         obj.settings(),
         to=to,

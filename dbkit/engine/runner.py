@@ -14,10 +14,10 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from dbkit.engine import registry
+from dbkit.engine import preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
-from dbkit.engine.steps import Reporter, Step, StepChecks, StepResult
+from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
 from dbkit.errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
 from dbkit.plan import sqltext
 from dbkit.plan.checks import CheckResult, run_check
@@ -31,7 +31,12 @@ if TYPE_CHECKING:
 
 
 class Runner:
-    """Runs steps on one connection that already holds the migration lock."""
+    """Runs steps on one connection that already holds the migration lock.
+
+    The runner executes and returns: the caller (the workflow) says which checks belong to a
+    step (:class:`StepChecks`), the runner runs them in their places inside the step's
+    transaction and returns a :class:`StepResult` or raises. It never calls back up.
+    """
 
     def __init__(
         self,
@@ -40,33 +45,42 @@ class Runner:
         reporter: Reporter | None = None,
         *,
         dry_run: bool = False,
-        checks: StepChecks | None = None,
         auto_rollback: bool = True,
     ) -> None:
         self.conn = conn
         self.settings = settings
         self.reporter = reporter or Reporter()
         self.dry_run = dry_run
-        self.checks = checks
         self.auto_rollback = auto_rollback
         self.check_results: list[CheckResult] = []
 
     def run(self, steps: list[Step], results: list[StepResult] | None = None) -> list[StepResult]:
-        """Run the steps in order; ``results`` (appended to) also reaches a raised error."""
+        """Run the steps in order without checks; ``results`` (appended to) also reaches a
+        raised error."""
         results = [] if results is None else results
         for step in steps:
-            self.reporter.step_started(step.migration, step.direction)
-            try:
-                if step.migration.transactional:
-                    result = self._run_in_transaction(step)
-                else:
-                    result = self._run_outside_transaction(step)
-            except DbkitError as exc:
-                exc.completed = results  # what did finish, for --json and the summary
-                raise
-            results.append(result)
-            self.reporter.step_finished(result)
+            self.run_step(step, results)
         return results
+
+    def run_step(
+        self, step: Step, results: list[StepResult], checks: StepChecks = NO_CHECKS
+    ) -> StepResult:
+        """Run one step with its checks; append its result to ``results`` and return it.
+
+        A raised error carries ``results`` (what did finish) for ``--json`` and the summary.
+        """
+        self.reporter.step_started(step.migration, step.direction)
+        try:
+            if step.migration.transactional:
+                result = self._run_in_transaction(step, checks)
+            else:
+                result = self._run_outside_transaction(step, checks)
+        except DbkitError as exc:
+            exc.completed = results
+            raise
+        results.append(result)
+        self.reporter.step_finished(result)
+        return result
 
     def run_checks(self, checks: list[Check], when: str) -> list[CheckResult]:
         """Run checks, report each, and return the failed ones.
@@ -92,17 +106,25 @@ class Runner:
                 failed.append(result)
         return failed
 
-    def _post_failures(self, step: Step) -> list[CheckResult]:
-        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
-        watch = self.checks.watch(step) if self.checks is not None else None
-        if watch is not None:
-            failed += self.checks.judge(step, self.conn.execute(*watch).fetchall())
+    def _post_failures(self, step: Step, checks: StepChecks) -> list[CheckResult]:
+        failed = self.run_checks(list(checks.post), self._when(step, "post"))
+        if checks.watch is not None:
+            failed += self._judge(checks.watch, self.conn.execute(*checks.watch.query).fetchall())
         return failed
 
-    def _step_checks(self, step: Step, moment: str) -> list[Check]:
-        if self.checks is None:
-            return []
-        return self.checks.before(step) if moment == "pre" else self.checks.after(step)
+    def _judge(self, watch: Watch, rows: list[tuple]) -> list[CheckResult]:
+        """Failed data-preservation checks for the rows of the watch query, reported."""
+        losses = preserve.judge(
+            self.conn,
+            watch.snapshot,
+            rows,
+            when=watch.when,
+            in_transaction=watch.in_transaction,
+        )
+        for loss in losses:
+            self.check_results.append(loss)
+            self.reporter.check_finished(loss)
+        return losses
 
     def _when(self, step: Step, moment: str) -> str:
         if step.direction == "up":
@@ -111,7 +133,7 @@ class Runner:
 
     # -- transactional -----------------------------------------------------------------
 
-    def _run_in_transaction(self, step: Step) -> StepResult:
+    def _run_in_transaction(self, step: Step, checks: StepChecks) -> StepResult:
         """Run the migration in as few round trips as possible, inside one transaction.
 
         Without pre-checks, BEGIN and the timeouts travel in front of the file, which goes to
@@ -133,7 +155,7 @@ class Runner:
             tx = _Transaction(self.conn, *self._timeouts(migration))
             ran_sql = False
             try:
-                pre = self._step_checks(step, "pre")
+                pre = list(checks.pre)
                 prefix = ""
                 if pre or tx.nested:
                     tx.begin()
@@ -147,7 +169,7 @@ class Runner:
                     self.conn.execute(prefix + sql)
                 tx.open = True
                 ran_sql = False
-                failed = self._finish(step, tx, started_at, t0)
+                failed = self._finish(step, checks, tx, started_at, t0)
                 duration = (time.perf_counter() - t0) * 1000
                 if failed:
                     raise validation_failed(failed, self._left_for_inspection(step))
@@ -171,23 +193,25 @@ class Runner:
                 self._record_failure(step, started_at, duration, failure)
                 raise failure from None
 
-    def _finish(self, step: Step, tx: _Transaction, started_at: datetime, t0: float):
+    def _finish(
+        self, step: Step, checks: StepChecks, tx: _Transaction, started_at: datetime, t0: float
+    ):
         """Post-checks, the data-preservation query, the bookkeeping and the commit.
 
         Returns the failed checks when they are to be left applied (no auto-rollback);
         raises ValidationFailed when they are undone.
         """
-        failed = self.run_checks(self._step_checks(step, "post"), self._when(step, "post"))
-        watch = self.checks.watch(step) if self.checks is not None else None
+        failed = self.run_checks(list(checks.post), self._when(step, "post"))
+        watch = checks.watch
         duration = (time.perf_counter() - t0) * 1000
         with self.conn.pipeline():
-            watched = self.conn.execute(*watch) if watch is not None else None
+            watched = self.conn.execute(*watch.query) if watch is not None else None
             self._move_and_record(step, started_at, duration)
             if watch is None and not failed:
-                tx.commit(queue=True)
+                tx.commit()  # queued in the pipeline with the bookkeeping
         if tx.open:
             if watched is not None:
-                failed += self.checks.judge(step, watched.fetchall())
+                failed += self._judge(watch, watched.fetchall())
             if failed and self.auto_rollback:
                 raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
             tx.commit()
@@ -277,7 +301,7 @@ class Runner:
 
     # -- outside a transaction ----------------------------------------------------------
 
-    def _run_outside_transaction(self, step: Step) -> StepResult:
+    def _run_outside_transaction(self, step: Step, checks: StepChecks) -> StepResult:
         import psycopg
 
         migration = step.migration
@@ -300,7 +324,7 @@ class Runner:
         notes: list[str] = []
         retries: list[str] = []
         done: list[sqltext.Statement] = []
-        failed_checks = self.run_checks(self._step_checks(step, "pre"), self._when(step, "pre"))
+        failed_checks = self.run_checks(list(checks.pre), self._when(step, "pre"))
         if failed_checks:
             raise validation_failed(failed_checks, f"{migration.name} was not applied")
         self._set_timeouts(migration, local=False)
@@ -319,7 +343,7 @@ class Runner:
                         raise
                 done.append(statement)
             duration = (time.perf_counter() - t0) * 1000
-            failed_checks = self._post_failures(step)
+            failed_checks = self._post_failures(step, checks)
             if failed_checks and self.auto_rollback:
                 if self._undo(step, notes):
                     raise validation_failed(failed_checks, f"{migration.name} was undone")
@@ -572,8 +596,8 @@ def _quote(value: str) -> str:
 class _Transaction:
     """One migration's transaction: BEGIN (a savepoint inside a dry run) with its timeouts.
 
-    ``begin_sql`` may travel in front of the migration's file and ``commit(queue=True)`` in a
-    pipeline after the bookkeeping, to save round trips. ``rollback`` works whatever got
+    ``begin_sql`` may travel in front of the migration's file and ``commit`` in a pipeline
+    after the bookkeeping, to save round trips. ``rollback`` works whatever got
     through: after a syntax error the server ran nothing, not even BEGIN.
     """
 
@@ -593,8 +617,8 @@ class _Transaction:
         self.conn.execute(self.begin_sql)
         self.open = True
 
-    def commit(self, *, queue: bool = False) -> None:
-        """COMMIT (or release the savepoint); ``queue`` inside a pipeline block."""
+    def commit(self) -> None:
+        """COMMIT (or release the savepoint); queued when called inside a pipeline block."""
         self.conn.execute("RELEASE SAVEPOINT dbkit_step" if self.nested else "COMMIT")
         self.open = False
 

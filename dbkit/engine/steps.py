@@ -7,10 +7,11 @@ read (and imported) without the execution machinery.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dbkit.engine.guard import GuardResult
+    from dbkit.engine.preserve import Snapshot
     from dbkit.plan.checks import Check, CheckResult
     from dbkit.plan.graph import Migration
 
@@ -51,20 +52,31 @@ class Reporter:
         pass
 
 
-class StepChecks(Protocol):
-    """Which checks run around a step (the validation workflow provides them)."""
+@dataclass(frozen=True)
+class Watch:
+    """The data-preservation query to run right after a migration's SQL, inside its
+    transaction (so a loss is undone by rolling it back), and how to judge its rows."""
 
-    def before(self, step: Step) -> list[Check]: ...
+    snapshot: Snapshot
+    query: tuple[str, tuple]
+    when: str
+    in_transaction: bool
 
-    def after(self, step: Step) -> list[Check]: ...
 
-    def watch(self, step: Step) -> tuple[str, tuple] | None:
-        """A query to run after the step's SQL (data preservation), or None."""
-        ...
+@dataclass(frozen=True)
+class StepChecks:
+    """What to check around one step: given by the workflow, executed by the runner.
 
-    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
-        """Failed checks from the rows of :meth:`watch`, reported already."""
-        ...
+    Plain data, so the runner never calls back into the workflow: the workflow decides which
+    checks belong to a step, the runner runs them in their places and returns the results.
+    """
+
+    pre: tuple[Check, ...] = ()
+    post: tuple[Check, ...] = ()
+    watch: Watch | None = None
+
+
+NO_CHECKS = StepChecks()
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 from dbkit.engine import guard, preserve
 from dbkit.engine.failures import validation_failed
 from dbkit.engine.runner import Runner
-from dbkit.engine.steps import Reporter, Step, StepResult, steps_down
+from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch, steps_down
 from dbkit.errors import ValidationFailed
 from dbkit.plan import sqltext
-from dbkit.plan.checks import EVERY_PHASE, Check, CheckFile, CheckResult, parse_check_file
+from dbkit.plan.checks import EVERY_PHASE, CheckFile, CheckResult, parse_check_file
 from dbkit.plan.graph import VALIDATION_DIR, Migration, Plan
 
 if TYPE_CHECKING:
@@ -72,7 +72,12 @@ class CheckBook:
 
 
 class Workflow:
-    """Runs migrate and rollback steps with every check in its place."""
+    """Runs migrate and rollback steps with every check in its place.
+
+    Calls go one way: the workflow decides what a phase needs (snapshots, phase checks, key
+    queries) and which checks belong to each step, then hands each step with its
+    :class:`StepChecks` to the runner, which executes it and returns its result.
+    """
 
     def __init__(
         self,
@@ -100,57 +105,50 @@ class Workflow:
             settings,
             self.reporter,
             dry_run=dry_run,
-            checks=self if validate else None,
             auto_rollback=auto_rollback,
         )
         self.guard_results: list[guard.GuardResult] = []
-        self._snapshot: preserve.Snapshot | None = None
 
     @property
     def check_results(self) -> list[CheckResult]:
         return self.runner.check_results
 
-    # -- StepChecks ------------------------------------------------------------------------
+    # -- the checks of one step ---------------------------------------------------------------
 
-    def before(self, step: Step) -> list[Check]:
-        if step.direction == "up":
-            return list(self.book.file(step.migration.pre_check_path).checks)
-        return []
+    def _step_checks(self, step: Step, snapshot: preserve.Snapshot | None) -> StepChecks:
+        """The checks around ``step``: its pre- and post-checks (after a rollback step, the
+        post-checks of the migration that becomes current) and the data-preservation watch."""
+        if not self.validate:
+            return NO_CHECKS
+        if step.direction == "down":
+            if step.to_revision is None:
+                return NO_CHECKS
+            current = self.plan.get(step.to_revision)
+            return StepChecks(post=self.book.file(current.post_check_path).checks)
+        migration = step.migration
+        return StepChecks(
+            pre=self.book.file(migration.pre_check_path).checks,
+            post=self.book.file(migration.post_check_path).checks,
+            watch=self._watch(step, snapshot),
+        )
 
-    def after(self, step: Step) -> list[Check]:
-        if step.direction == "up":
-            return list(self.book.file(step.migration.post_check_path).checks)
-        if step.to_revision is None:
-            return []
-        current = self.plan.get(step.to_revision)
-        return list(self.book.file(current.post_check_path).checks)
-
-    def watch(self, step: Step) -> tuple[str, tuple] | None:
-        """The data-preservation query to run right after a migration's SQL, inside its
-        transaction (so a loss is undone by rolling it back), or None if not needed."""
-        if step.direction != "up" or self._snapshot is None:
+    @staticmethod
+    def _watch(step: Step, snapshot: preserve.Snapshot | None) -> Watch | None:
+        """The data-preservation query for an up step, or None if it is not needed."""
+        if snapshot is None:
             return None
-        query = preserve.watch_query(self._snapshot)
+        query = preserve.watch_query(snapshot)
         if query is None:
             return None  # no table held rows before the phase
-        if step.migration.transactional and not sqltext.could_remove_rows(step.migration.up_sql):
+        migration = step.migration
+        if migration.transactional and not sqltext.could_remove_rows(migration.up_sql):
             return None
-        return query
-
-    def judge(self, step: Step, rows: list[tuple]) -> list[CheckResult]:
-        """Failed checks for the rows of :meth:`watch`, reported as they are found."""
-        assert self._snapshot is not None
-        losses = preserve.judge(
-            self.conn,
-            self._snapshot,
-            rows,
-            when=f"data preservation of phase {self._snapshot.phase} after {step.migration.name}",
-            in_transaction=step.migration.transactional,
+        return Watch(
+            snapshot=snapshot,
+            query=query,
+            when=f"data preservation of phase {snapshot.phase} after {migration.name}",
+            in_transaction=migration.transactional,
         )
-        for loss in losses:
-            self.runner.check_results.append(loss)
-            self.reporter.check_finished(loss)
-        return losses
 
     # -- migrate -----------------------------------------------------------------------------
 
@@ -161,17 +159,15 @@ class Workflow:
             starts = self.plan.position(group[0].migration.revision) == first
             ends = self.plan.position(group[-1].migration.revision) == last
             baseline = {}
-            self._snapshot = None
+            snapshot = None
             if self.validate:
                 if starts:
-                    self._snapshot, baseline = self._before_phase(phase, group[0].from_revision)
+                    snapshot, baseline = self._before_phase(phase, group[0].from_revision)
                 else:
-                    self._snapshot = preserve.load(self.conn, phase)
+                    snapshot = preserve.load(self.conn, phase)
             done_before = len(results)
-            try:
-                self.runner.run(group, results)
-            finally:
-                self._snapshot = None
+            for step in group:
+                self.runner.run_step(step, results, self._step_checks(step, snapshot))
             if ends and self.validate:
                 failures = self._after_phase(phase, baseline)
                 if failures:
@@ -250,7 +246,8 @@ class Workflow:
     def rollback(self, steps: list[Step], results: list[StepResult]) -> None:
         for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
             group = list(grouped)
-            self.runner.run(group, results)
+            for step in group:
+                self.runner.run_step(step, results, self._step_checks(step, None))
             first, _ = self.plan.phase_span(phase)
             if self.validate and self.plan.position(group[-1].migration.revision) == first:
                 self._after_phase_rollback(phase, group[-1].to_revision)

@@ -4,7 +4,7 @@ Three sources, one report:
 
 * **dbkit**'s own structural rules (ids ``dbkit/...``, see :data:`RULES`): the plan's rules are
   those :func:`dbkit.plan.graph.load_plan` refuses a plan for
-  (:func:`dbkit.plan.graph.plan_problems` lists all of them, not only the first), plus the
+  (:func:`dbkit.plan.graph.scan_plan` lists all of them, not only the first), plus the
   rules about the SQL inside the files that only lint checks (non-transactional statements
   declared, no transaction control, no empty rollback, validation files that parse and belong
   to something);

@@ -308,7 +308,7 @@ class Problem:
 def load_plan(project_dir: Path | str) -> Plan:
     """Read and check the whole plan; raise :class:`PlanError` on the first problem found.
 
-    The checks are those of :func:`plan_problems`, applied in three stages: revision files,
+    The checks are those of :func:`scan_plan`, applied in three stages: revision files,
     then the files around them (all problems of that stage in one message), then the chain.
     """
     project = _project(project_dir)
@@ -324,18 +324,13 @@ def load_plan(project_dir: Path | str) -> Plan:
     return Plan(project, tuple(ordered))
 
 
-def plan_problems(project_dir: Path | str) -> list[Problem]:
-    """Every structural problem of the plan, not only the first (for ``dbkit lint``).
-
-    The chain (one base, one head, phases consecutive) is only judged when every revision file
-    reads and no number is used twice: otherwise it would report the same fault again.
-    """
-    return scan_plan(project_dir)[1]
-
-
 def scan_plan(project_dir: Path | str) -> tuple[list[Migration], list[Problem]]:
     """The migrations whose revision files read (in chain order when the chain holds, else in
-    file name order) and every problem of :func:`plan_problems`."""
+    file name order) and every structural problem of the plan, not only the first (for
+    ``dbkit lint``).
+
+    The chain (one base, one head, phases consecutive) is only judged when every revision file
+    reads and no number is used twice: otherwise it would report the same fault again."""
     project = _project(project_dir)
     scan = _read_revisions(project)
     problems = scan.problems + _file_problems(project, scan)
