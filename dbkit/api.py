@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbkit.engine import database, registry
@@ -567,3 +568,18 @@ def _select_checks(plan, book, position, phase, want_pre, want_post):
         if position >= last:
             selected.append((book.phase_file(phase, "post").checks, f"post-check of phase {phase}"))
     return [(list(checks), when) for checks, when in selected]
+
+
+# -- moving from another tool (import, adopt, info) ----------------------------------------
+
+
+def import_migrations(
+    tool: str, source_dir: Path | str, project_dir: Path | str, *, phase: str = "imported"
+):
+    """Write another tool's migration directory as a dbkit project (files only, no database).
+
+    Returns a :class:`dbkit.plan.importers.ImportResult`; see docs/import.md.
+    """
+    from dbkit.plan.importers import import_project
+
+    return import_project(tool, source_dir, project_dir, phase=phase)

@@ -49,6 +49,8 @@ RULES = {
     "transaction, in a migration not declared `transactional = False`",
     "dbkit/transaction-control": "BEGIN, COMMIT, ROLLBACK... in a migration file (dbkit "
     "manages the transaction)",
+    "dbkit/irreversible": "a rollback that only refuses to run (written by `dbkit import` for a "
+    "migration its source tool had no down file for): write the real rollback",
     "dbkit/validation-parse": "a validation file that does not parse as checks",
     "dbkit/orphan-validation": "a validation file for no migration or for an unknown phase",
 }
@@ -241,6 +243,16 @@ def _sql_rules(project: Path, migrations: list[Migration]) -> list[Finding]:
                         )
                     )
         up, down = statements.get(migration.up_path), statements.get(migration.down_path)
+        if migration.down_path.is_file() and _irreversible(migration.down_path):
+            findings.append(
+                Finding(
+                    migration.relpath(migration.down_path),
+                    1,
+                    "dbkit/irreversible",
+                    "this rollback only refuses to run: the migration was imported without a "
+                    "down file; write the real rollback (then `dbkit verify` proves it)",
+                )
+            )
         if up and down is not None and not down:
             findings.append(
                 Finding(
@@ -252,6 +264,13 @@ def _sql_rules(project: Path, migrations: list[Migration]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _irreversible(path: Path) -> bool:
+    from dbkit.plan.importers import IRREVERSIBLE_MARKER
+
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return handle.readline().startswith(IRREVERSIBLE_MARKER)
 
 
 def _parse_file(project: Path, path: Path, findings: list[Finding]) -> list[tuple[int, Any]] | None:

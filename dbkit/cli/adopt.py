@@ -1,0 +1,67 @@
+"""Moving from another tool: ``dbkit import``, ``dbkit adopt`` and ``dbkit info``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dbkit.cli.base import Context, _emit_json, _style, handle_errors, json_option, main
+
+FORMAT_NAMES = ("golang-migrate", "dbmate", "goose", "flyway", "diesel", "sqitch")
+
+
+@main.command("import")
+@click.option(
+    "--from",
+    "tool",
+    required=True,
+    metavar="FORMAT",
+    help=f"The tool the migrations were written for: {', '.join(FORMAT_NAMES)}.",
+)
+@click.argument("source_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(file_okay=False),
+    help="Project directory to write (default: --project, else the current directory). It may "
+    "hold an alembic.ini or other files: they are kept; it must not hold revisions yet.",
+)
+@click.option(
+    "--phase", default="imported", show_default=True, help="Phase of the imported migrations."
+)
+@json_option
+@click.pass_obj
+@handle_errors
+def import_(
+    obj: Context, tool: str, source_dir: str, into: str | None, phase: str, as_json: bool
+) -> None:
+    """Import another tool's migrations from SOURCE_DIR as a dbkit project.
+
+    Migrations become revisions 0001, 0002... in exactly the order the source tool applies
+    them, each with its SQL pair (the down file as the rollback) and its transactional
+    behaviour; the revision file keeps the original name and version, which `dbkit adopt`
+    matches against the tool's history table. A migration without a down file gets a
+    rollback that refuses to run; files the tool ignores, and files dbkit cannot convert, are
+    listed. Reads files only: no database is touched. See docs/import.md.
+    """
+    from dbkit import api
+
+    target = Path(into or obj.project or ".")
+    result = api.import_migrations(tool, Path(source_dir), target, phase=phase)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    for migration in result.migrations:
+        mode = "" if migration.transactional else "  (non-transactional)"
+        rollback = "" if migration.has_rollback else _style("  (no rollback)", fg="yellow")
+        click.echo(f"{migration.file_name:<44} <- {migration.source_files[0]}{mode}{rollback}")
+        for note in migration.notes:
+            click.echo(f"    note: {note}")
+    for file, reason in result.skipped:
+        click.echo(_style(f"not imported: {file}: {reason}", fg="yellow"))
+    for file, reason in result.ignored:
+        click.echo(f"ignored:      {file}: {reason}")
+    for file in result.kept:
+        click.echo(f"kept:         {file} (already there; not overwritten)")
+    click.echo(result.message)
