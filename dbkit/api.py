@@ -27,7 +27,8 @@ from dbkit.errors import (
 )
 from dbkit.plan.checks import CheckResult
 from dbkit.plan.graph import Migration, Plan, load_plan
-from dbkit.settings import Settings, scrub
+from dbkit.secrets import scrub
+from dbkit.settings import Settings
 
 if TYPE_CHECKING:
     import psycopg

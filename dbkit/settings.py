@@ -12,7 +12,8 @@ Precedence for the database URL, highest first:
 The other settings (timeouts, retries) come from ``[tool.dbkit]`` / ``dbkit.toml`` with the
 defaults below; a migration's revision file may override the two timeouts for itself.
 
-Passwords never leave this module unmasked in anything meant for people: use :func:`mask_url`.
+Passwords never leave this module unmasked in anything meant for people: use :func:`mask_url`
+(re-exported from :mod:`dbkit.secrets`, which masks the password *field* by parsing).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dbkit.errors import ProjectError, UsageError
+from dbkit.secrets import mask_url
 
 DEFAULTS: dict[str, Any] = {
     "lock_timeout": "5s",
@@ -188,42 +189,3 @@ def normalize_url(url: str, source: str = "--url") -> str:
             hint="expected postgresql://user:password@host:port/dbname",
         )
     return f"postgresql://{rest}"
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (URL and key=value forms)."""
-    if "://" in url:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, hostinfo = netloc.rsplit("@", 1)
-            if ":" in userinfo:
-                user = userinfo.split(":", 1)[0]
-                netloc = f"{user}:***@{hostinfo}"
-        query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    return re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
-
-
-def password_of(url: str) -> str | None:
-    """The password embedded in a URL, so error texts can be scrubbed of it."""
-    if "://" in url:
-        try:
-            return urlsplit(url).password
-        except ValueError:
-            return None
-    match = re.search(r"(?i)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", url)
-    return match.group(1).strip("'") if match else None
-
-
-def scrub(text: str, url: str | None) -> str:
-    """Remove any trace of the URL's password from ``text``."""
-    if not url:
-        return text
-    secret = password_of(url)
-    if secret:
-        text = text.replace(secret, "***")
-    return text

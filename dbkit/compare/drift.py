@@ -27,7 +27,8 @@ from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_up
 from dbkit.errors import DbkitError, ExitCode
 from dbkit.plan.graph import load_plan
-from dbkit.settings import Settings, mask_url, scrub
+from dbkit.secrets import mask_url, scrub
+from dbkit.settings import Settings
 
 EMBEDDED = "embedded"
 

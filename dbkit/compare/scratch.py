@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from dbkit.engine import database
 from dbkit.engine.database import one_line
 from dbkit.errors import ScratchDatabaseError
-from dbkit.settings import Settings, mask_url, scrub
+from dbkit.secrets import mask_url, scrub
+from dbkit.settings import Settings
 
 INSUFFICIENT_PRIVILEGE = "42501"
 

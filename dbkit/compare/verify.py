@@ -31,7 +31,8 @@ from dbkit.engine.steps import steps_down, steps_up
 from dbkit.errors import DbkitError, ExitCode
 from dbkit.plan.checks import CheckResult, describe_failures
 from dbkit.plan.graph import Migration, load_plan
-from dbkit.settings import Settings, mask_url
+from dbkit.secrets import mask_url
+from dbkit.settings import Settings
 
 if TYPE_CHECKING:
     import psycopg

@@ -17,7 +17,8 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from dbkit.errors import ConnectionFailed, LockNotAcquired, UnsupportedServer
-from dbkit.settings import Settings, mask_url, scrub
+from dbkit.secrets import mask_url, scrub
+from dbkit.settings import Settings
 
 if TYPE_CHECKING:
     import psycopg
