@@ -23,10 +23,11 @@ from dbkit.errors import (
     ChecksumMismatch,
     DbkitError,
     ExitCode,
+    RevisionNotFound,
     UsageError,
 )
 from dbkit.plan.checks import CheckResult
-from dbkit.plan.graph import Migration, Plan, load_plan
+from dbkit.plan.graph import Migration, Plan, load_plan, load_readable_plan
 from dbkit.secrets import scrub
 from dbkit.settings import Settings
 
@@ -98,6 +99,10 @@ class StatusResult:
     pending: list[MigrationInfo]
     changed: list[MigrationInfo]
     unrecorded: list[MigrationInfo]
+    heads: list[str] = field(default_factory=list)
+    #: problems of a forked plan (two heads, duplicate number): status still reports, migrate
+    #: refuses until `dbkit rebase` makes the chain linear again
+    plan_problems: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -114,6 +119,8 @@ class StatusResult:
             "pending": [m.to_dict() for m in self.pending],
             "changed": [m.to_dict() for m in self.changed],
             "unrecorded": [m.to_dict() for m in self.unrecorded],
+            "heads": self.heads,
+            "plan_problems": self.plan_problems,
         }
 
 
@@ -358,23 +365,35 @@ def _run(
 
 
 def status(settings: Settings) -> StatusResult:
-    """Current revision and phase, pending migrations and edited applied ones (read-only)."""
-    plan = load_plan(settings.project_dir)
+    """Current revision and phase, pending migrations and edited applied ones (read-only).
+
+    A forked plan (two branches each added migrations) is reported, not refused: its problems
+    are in ``plan_problems`` and pending lists every migration the database lacks."""
+    plan, problems = load_readable_plan(settings.project_dir)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
-    position = _position(plan, state)
-    applied = plan.migrations[: position + 1]
+    _position(plan, state)  # an unknown recorded revision is an error, as for migrate
+    applied = plan.ancestors(state.current, state.recorded_checksums.get(state.current or ""))
+    names = {m.name for m in applied}
+    changed = [
+        m
+        for m in applied
+        if m.revision in state.recorded_checksums
+        and state.recorded_checksums[m.revision] != m.checksum
+    ]
     return StatusResult(
         database=settings.display_url(),
         current_revision=state.current,
         current_phase=applied[-1].phase if applied else None,
-        head=plan.head,
+        head=None if plan.forked else plan.head,
         applied=len(applied),
-        pending=[MigrationInfo.of(m) for m in plan.migrations[position + 1 :]],
-        changed=[MigrationInfo.of(m) for m in _changed(plan, state)],
+        pending=[MigrationInfo.of(m) for m in plan.migrations if m.name not in names],
+        changed=[MigrationInfo.of(m) for m in changed],
         unrecorded=[
             MigrationInfo.of(m) for m in applied if m.revision not in state.recorded_checksums
         ],
+        heads=plan.heads,
+        plan_problems=[str(p.error()) for p in problems],
     )
 
 
@@ -571,16 +590,6 @@ def _select_checks(plan, book, position, phase, want_pre, want_post):
     return [(list(checks), when) for checks, when in selected]
 
 
-# -- moving from another tool (import, adopt, info) ----------------------------------------
-
-
-def import_migrations(
-    tool: str, source_dir: Path | str, project_dir: Path | str, *, phase: str = "imported"
-):
-    """Write another tool's migration directory as a dbkit project (files only, no database).
-
-    Returns a :class:`dbkit.plan.importers.ImportResult`; see docs/import.md.
-    """
-    from dbkit.plan.importers import import_project
-
-    return import_project(tool, source_dir, project_dir, phase=phase)
+from dbkit.plan.graph import Migration, Plan, load_plan, load_readable_plan
+from dbkit.secrets import scrub
+from dbkit.settings import Settings

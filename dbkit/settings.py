@@ -1,16 +1,30 @@
 """Settings resolution: the one place that decides which database and which limits a run uses.
 
+A project may name environments, each a table under ``env`` in ``dbkit.toml`` (or
+``[tool.dbkit.env.NAME]`` in pyproject.toml)::
+
+    [env.staging]
+    url = "${STAGING_DATABASE_URL}"   # ${VAR} is read from the environment when resolving
+    lock_timeout = "2s"               # any setting below, for this environment only
+    protected = true                  # destructive commands ask for confirmation
+
+The environment is chosen with ``--env NAME`` (``env=`` argument of :func:`resolve`), else
+the ``DBKIT_ENV`` environment variable; without either, none is used.
+
 Precedence for the database URL, highest first:
 
 1. the ``--url`` command-line flag (``url=`` argument of :func:`resolve`);
-2. the ``DBKIT_DATABASE_URL`` environment variable;
-3. the ``DATABASE_URL`` environment variable;
-4. ``url`` under ``[tool.dbkit]`` in the project's ``pyproject.toml`` (or the top level of
+2. the chosen environment's ``url`` (so ``--env production`` never silently runs against a
+   ``DATABASE_URL`` left in the shell);
+3. the ``DBKIT_DATABASE_URL`` environment variable;
+4. the ``DATABASE_URL`` environment variable;
+5. ``url`` under ``[tool.dbkit]`` in the project's ``pyproject.toml`` (or the top level of
    ``dbkit.toml``);
-5. the embedded default server, started on demand with its data under ``<project>/.dbkit/``.
+6. the embedded default server, started on demand with its data under ``<project>/.dbkit/``.
 
-The other settings (timeouts, retries) come from ``[tool.dbkit]`` / ``dbkit.toml`` with the
-defaults below; a migration's revision file may override the two timeouts for itself.
+The other settings (timeouts, retries) come from the chosen environment's table, then
+``[tool.dbkit]`` / ``dbkit.toml``, then the defaults below; a migration's revision file may
+override the two timeouts for itself. ``protected`` exists only per environment.
 
 Passwords never leave this module unmasked in anything meant for people: use :func:`mask_url`
 (re-exported from :mod:`dbkit.secrets`, which masks the password *field* by parsing).
@@ -36,7 +50,15 @@ DEFAULTS: dict[str, Any] = {
     "lock_wait": 60.0,
     "connect_timeout": 10,
     "perf_threshold": 0.2,
+    "ids": "sequential",
 }
+#: How ``dbkit new`` numbers a migration: ``sequential`` (0001, 0002, ...) or ``timestamp``
+#: (UTC ``YYYYMMDDHHMMSS``, so two branches rarely pick the same id; ``dbkit init --ids``).
+ID_STYLES = ("sequential", "timestamp")
+
+#: keys an ``[env.NAME]`` table may hold
+ENV_KEYS = ("url", "protected", *(k for k in DEFAULTS if k != "ids"))
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -56,6 +78,9 @@ class Settings:
     lock_wait: float = DEFAULTS["lock_wait"]
     connect_timeout: int = DEFAULTS["connect_timeout"]
     perf_threshold: float = DEFAULTS["perf_threshold"]
+    ids: str = DEFAULTS["ids"]
+    env: str | None = None  # the named environment chosen (--env / DBKIT_ENV)
+    protected: bool = False  # that environment asks before destructive commands
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -115,24 +140,31 @@ def resolve(
     *,
     url: str | None = None,
     environ: dict[str, str] | None = None,
+    env: str | None = None,
 ) -> Settings:
     """Resolve settings with the precedence documented in this module's docstring."""
-    env = os.environ if environ is None else environ
+    environ_ = os.environ if environ is None else environ
     project = find_project_dir(Path(project_dir) if project_dir else None)
     config = read_project_config(project)
+    env_name = env or environ_.get("DBKIT_ENV") or None
+    env_config = environment(config, env_name) if env_name else {}
 
     chosen: tuple[str, str] | None = None
     for source, value in (
         ("--url", url),
-        ("DBKIT_DATABASE_URL", env.get("DBKIT_DATABASE_URL")),
-        ("DATABASE_URL", env.get("DATABASE_URL")),
+        (f"[env.{env_name}] url", env_config.get("url")),
+        ("DBKIT_DATABASE_URL", environ_.get("DBKIT_DATABASE_URL")),
+        ("DATABASE_URL", environ_.get("DATABASE_URL")),
         ("[tool.dbkit] url", config.get("url")),
     ):
         if value:
-            chosen = (source, value)
+            if not isinstance(value, str):
+                raise ProjectError(f"{source} must be a string")
+            chosen = (source, _expand(value, source, environ_))
             break
 
-    values = {key: config.get(key, default) for key, default in DEFAULTS.items()}
+    merged = {**config, **env_config}
+    values = {key: merged.get(key, default) for key, default in DEFAULTS.items()}
     for key in ("lock_timeout", "statement_timeout"):
         values[key] = validate_duration(str(values[key]), key)
     try:
@@ -143,18 +175,78 @@ def resolve(
         values["perf_threshold"] = float(values["perf_threshold"])
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"[tool.dbkit] has a setting of the wrong type: {exc}") from exc
-    extra = {k: v for k, v in config.items() if k not in DEFAULTS and k != "url"}
+    values["ids"] = validate_id_style(values["ids"])
+    protected = env_config.get("protected", False)
+    if not isinstance(protected, bool):
+        raise ProjectError(f"[env.{env_name}] protected must be true or false")
+    extra = {k: v for k, v in config.items() if k not in DEFAULTS and k not in ("url", "env")}
 
+    common = {"project_dir": project, "extra": extra, "env": env_name, "protected": protected}
     if chosen is None:
-        return Settings(project_dir=project, extra=extra, **values)
+        return Settings(**common, **values)
     source, raw_url = chosen
     return Settings(
-        project_dir=project,
         url=normalize_url(raw_url, source),
         url_source=source,
-        extra=extra,
+        **common,
         **values,
     )
+
+
+def environments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``[env.NAME]`` tables of a project's configuration."""
+    envs = config.get("env", {})
+    if not isinstance(envs, dict) or not all(isinstance(v, dict) for v in envs.values()):
+        raise ProjectError("`env` must hold tables: [env.staging], [env.production], ...")
+    return envs
+
+
+def environment(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The settings of environment ``name``; refuses an unknown name or key."""
+    envs = environments(config)
+    if name not in envs:
+        known = ", ".join(sorted(envs)) or "none"
+        raise UsageError(
+            f"unknown environment {name!r} (--env or DBKIT_ENV)",
+            hint=f"environments defined in dbkit.toml / [tool.dbkit]: {known}",
+        )
+    table = envs[name]
+    unknown = sorted(set(table) - set(ENV_KEYS))
+    if unknown:
+        raise ProjectError(
+            f"[env.{name}] has unknown setting {unknown[0]!r}",
+            hint=f"an environment may set: {', '.join(ENV_KEYS)}",
+        )
+    return table
+
+
+def _expand(value: str, source: str, environ: Any) -> str:
+    """``${VAR}`` replaced by the environment variable; an unset one is an error naming it."""
+
+    def variable(match: re.Match) -> str:
+        name = match[1]
+        if not environ.get(name):
+            raise UsageError(
+                f"{source} needs the environment variable {name}, which is not set",
+                hint=f"export {name}=postgresql://... or pass --url",
+            )
+        return environ[name]
+
+    return _VARIABLE.sub(variable, value)
+
+
+def validate_id_style(value: Any) -> str:
+    if value not in ID_STYLES:
+        raise ProjectError(
+            f"ids = {value!r} is not a revision id style",
+            hint=f"use one of: {', '.join(ID_STYLES)}",
+        )
+    return value
+
+
+def id_style(project_dir: Path) -> str:
+    """The project's revision id style (``ids`` in dbkit.toml / [tool.dbkit]), for ``new``."""
+    return validate_id_style(read_project_config(project_dir).get("ids", DEFAULTS["ids"]))
 
 
 def validate_duration(value: str, name: str) -> str:

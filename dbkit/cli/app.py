@@ -27,16 +27,25 @@ from dbkit.cli.base import (
 
 @main.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--ids",
+    type=click.Choice(["sequential", "timestamp"]),
+    default="sequential",
+    show_default=True,
+    help="How `dbkit new` numbers migrations: 0001, 0002, ... or UTC timestamps "
+    "(YYYYMMDDHHMMSS, fewer clashes between branches). Recorded as `ids` in dbkit.toml.",
+)
 @handle_errors
-def init(directory: str) -> None:
+def init(directory: str, ids: str) -> None:
     """Create a new dbkit project in DIRECTORY (default: the current directory).
 
-    Writes migrations/versions/, sql/, rollbacks/, validations/, dbkit.toml and the Alembic
-    environment (alembic.ini, migrations/env.py) so `alembic upgrade head` works too.
+    Writes migrations/versions/, sql/, rollbacks/, validations/, dbkit.toml, the lint
+    configurations (.sqlfluff, .squawk.toml) and the Alembic environment (alembic.ini,
+    migrations/env.py) so `alembic upgrade head` works too.
     """
     from dbkit.plan.scaffold import init_project
 
-    created = init_project(Path(directory))
+    created = init_project(Path(directory), ids=ids)
     for path in created:
         click.echo(f"created {path}")
 
@@ -331,7 +340,10 @@ def status(obj: Context, as_json: bool) -> None:
         current = result.current_revision or "base (nothing applied)"
         phase = f" [phase {result.current_phase}]" if result.current_phase else ""
         click.echo(f"current:   {current}{phase}")
-        click.echo(f"head:      {result.head or '(no migrations)'}")
+        if result.plan_problems:
+            click.echo(f"heads:     {', '.join(result.heads)} (the plan forks)")
+        else:
+            click.echo(f"head:      {result.head or '(no migrations)'}")
         if result.pending:
             click.echo(f"pending:   {len(result.pending)}")
             for m in result.pending:
@@ -345,6 +357,8 @@ def status(obj: Context, as_json: bool) -> None:
         if result.unrecorded:
             names = ", ".join(m.revision for m in result.unrecorded)
             click.echo(f"unrecorded: {names} (applied without dbkit history; checksums unknown)")
+        for problem in result.plan_problems:
+            click.echo(_style(f"plan:      {problem}", fg="red"))
     sys.exit(int(result.exit_code))
 
 

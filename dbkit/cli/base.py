@@ -32,15 +32,18 @@ Exit codes:
 class Context:
     """Options shared by every command, resolved into settings only when a command needs them."""
 
-    def __init__(self, project: str | None, url: str | None, traceback: bool) -> None:
+    def __init__(
+        self, project: str | None, url: str | None, traceback: bool, env: str | None = None
+    ) -> None:
         self.project = project
         self.url = url
         self.traceback = traceback
+        self.env = env
 
     def settings(self):
         from dbkit.settings import resolve
 
-        return resolve(self.project, url=self.url)
+        return resolve(self.project, url=self.url, env=self.env)
 
 
 def _use_color() -> bool:
@@ -114,10 +117,19 @@ json_option = click.option(
     help="Database URL. Overrides DBKIT_DATABASE_URL, DATABASE_URL and [tool.dbkit] url; "
     "without any of them dbkit uses its embedded server.",
 )
+@click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    help="Use the environment [env.NAME] of dbkit.toml / [tool.dbkit] (its url and settings; "
+    "default: DBKIT_ENV).",
+)
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
 @click.version_option(package_name="dbkit")
 @click.pass_context
-def main(ctx: click.Context, project: str | None, url: str | None, traceback: bool) -> None:
+def main(
+    ctx: click.Context, project: str | None, url: str | None, env: str | None, traceback: bool
+) -> None:
     """dbkit: schema-first PostgreSQL migrations with paired rollbacks.
 
     Each migration is a revision file in migrations/versions/ naming its phase and its SQL
@@ -125,4 +137,4 @@ def main(ctx: click.Context, project: str | None, url: str | None, traceback: bo
     transaction each, records every run in the dbkit.history table, keeps Alembic's
     alembic_version in step, and refuses to run when an applied migration was edited.
     """
-    ctx.obj = Context(project, url, traceback)
+    ctx.obj = Context(project, url, traceback, env)

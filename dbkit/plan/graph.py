@@ -26,7 +26,19 @@ _NAME = re.compile(r"^(?P<number>\d+)_(?P<slug>[a-z0-9_]+)$")
 # Optional rollback files for the lighter rollback levels, next to the paired rollback:
 # rollbacks/NNNN_slug.data.sql and rollbacks/NNNN_slug.feature.sql.
 ROLLBACK_LEVELS = ("data", "feature")
-_OPTIONS = {"transactional": bool, "lock_timeout": str, "statement_timeout": str}
+_OPTIONS = {
+    "transactional": bool,
+    "lock_timeout": str,
+    "statement_timeout": str,
+    "removes_data": list,
+}
+#: Problems of a plan whose files are all sound but whose chain forks: two branches each added
+#: migrations (``dbkit rebase`` linearizes it). Read-only commands still work on such a plan.
+BRANCH_RULES = ("dbkit/two-heads", "dbkit/duplicate-number")
+REBASE_HINT = (
+    "two branches each added migrations: run `dbkit rebase` to put one branch's unapplied "
+    "migrations on top of the other's head (docs/teams.md)"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,10 @@ class Migration:
     transactional: bool = True
     lock_timeout: str | None = None
     statement_timeout: str | None = None
+    #: tables whose rows (or whole existence) this migration removes on purpose
+    #: (``removes_data = ["public.old_events"]``): the zero-data-loss guard lets exactly these
+    #: through and records the removal in history.
+    removes_data: tuple[str, ...] = ()
 
     @property
     def revision_path(self) -> Path:
@@ -104,6 +120,7 @@ class Plan:
 
     project_dir: Path
     migrations: tuple[Migration, ...]
+    forked: bool = False  # two branches each added migrations (see load_readable_plan)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +135,36 @@ class Plan:
     @property
     def head(self) -> str | None:
         return self.migrations[-1].revision if self.migrations else None
+
+    @property
+    def heads(self) -> list[str]:
+        """The revisions no migration follows (one for a sound plan, more for a forked one)."""
+        parents = {m.down_revision for m in self.migrations}
+        return [m.revision for m in self.migrations if m.revision not in parents]
+
+    def ancestors(self, revision: str | None, checksum: str | None = None) -> list[Migration]:
+        """The migrations a database at ``revision`` has applied, base first.
+
+        In a plan with a duplicate revision number, ``checksum`` (the one recorded for
+        ``revision``) picks the file that ran."""
+        if revision is None:
+            return []
+        if not self.forked:
+            return list(self.migrations[: self.position(revision) + 1])
+        chain: list[Migration] = []
+        current: str | None = revision
+        while current is not None:
+            same = [m for m in self.migrations if m.revision == current]
+            if not same:
+                raise RevisionNotFound(f"unknown revision {current!r}")
+            pick = next((m for m in same if checksum and m.checksum == checksum), same[0])
+            chain.append(pick)
+            checksum = None
+            current = pick.down_revision
+        return chain[::-1]
+
+    def children(self, revision: str | None) -> list[Migration]:
+        return [m for m in self.migrations if m.down_revision == revision]
 
     @property
     def phases(self) -> list[str]:
@@ -252,6 +299,17 @@ def parse_revision_file(path: Path, project_dir: Path) -> Migration:
             if not isinstance(value, kind):
                 raise PlanError(f"{rel}: `{option}` must be a {kind.__name__} literal")
             options[option] = value
+    if "removes_data" in options:
+        tables = options["removes_data"]
+        if not tables or not all(
+            isinstance(t, str) and re.fullmatch(r"[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?", t)
+            for t in tables  # type: ignore[union-attr]
+        ):
+            raise PlanError(
+                f"{rel}: `removes_data` must be a non-empty list of table names like "
+                '["public.old_events"]'
+            )
+        options["removes_data"] = tuple(tables)  # type: ignore[arg-type]
     for option in ("lock_timeout", "statement_timeout"):
         if option in options:
             from dbkit.settings import validate_duration
@@ -317,11 +375,76 @@ def load_plan(project_dir: Path | str) -> Plan:
         raise scan.problems[0].error()
     problems = _file_problems(project, scan)
     if problems:
-        raise PlanError(_summarize([p.message for p in problems]))
+        raise PlanError(_summarize([p.message for p in problems]), hint=problems[0].hint)
     ordered, problems = _chain(scan.migrations)
     if problems:
         raise problems[0].error()
     return Plan(project, tuple(ordered))
+
+
+def load_readable_plan(project_dir: Path | str) -> tuple[Plan, list[Problem]]:
+    """The plan for read-only commands: like :func:`load_plan`, but a plan that only forks
+    (two heads, a duplicate revision number: two branches each added migrations) is returned
+    with its problems instead of refused.
+
+    The forked plan's migrations are in a parent-before-child order (each branch after the
+    other, by file name), so :meth:`Plan.ancestors` answers what a database at a revision has
+    applied; its :attr:`Plan.head` is meaningless and :attr:`Plan.heads` lists the branch tips.
+    """
+    try:
+        return load_plan(project_dir), []
+    except PlanError:
+        pass
+    project = _project(project_dir)
+    scan = _read_revisions(project)
+    problems = scan.problems + _file_problems(project, scan)
+    if any(p.rule not in BRANCH_RULES for p in problems):
+        raise next(p for p in problems if p.rule not in BRANCH_RULES).error()
+    ordered, problems = _tree(scan.migrations)
+    if any(p.rule not in BRANCH_RULES for p in problems):
+        raise next(p for p in problems if p.rule not in BRANCH_RULES).error()
+    problems = _file_problems(project, scan) + problems
+    return Plan(project, tuple(ordered), forked=True), problems
+
+
+def _tree(migrations: list[Migration]) -> tuple[list[Migration], list[Problem]]:
+    """A forked chain in parent-before-child order (by name among siblings), with its
+    problems; a two-heads problem for each fork (duplicate numbers are reported apart)."""
+    names = {m.name for m in migrations}
+    by_revision: dict[str, list[Migration]] = {}
+    for migration in migrations:
+        by_revision.setdefault(migration.revision, []).append(migration)
+    children: dict[str | None, list[Migration]] = {}
+    for migration in migrations:
+        children.setdefault(migration.down_revision, []).append(migration)
+    problems: list[Problem] = []
+    roots = children.get(None, [])
+    if len(roots) != 1:
+        return [], [Problem("dbkit/broken-chain", "no single base migration")]
+    ordered: list[Migration] = []
+    stack = [roots[0]]
+    seen: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        ordered.append(current)
+        kids = sorted(children.get(current.revision, []), key=lambda m: m.name)
+        if len(kids) > 1 and len(by_revision[current.revision]) == 1:
+            problems.append(
+                Problem(
+                    "dbkit/two-heads",
+                    f"two heads: revisions {', '.join(k.revision for k in kids)} all follow "
+                    f"{current.revision}",
+                    kids[-1].relpath(kids[-1].revision_path),
+                    hint=REBASE_HINT,
+                )
+            )
+        stack.extend(reversed(kids))
+    if seen != names:
+        return [], [Problem("dbkit/broken-chain", "revisions detached from base")]
+    return ordered, problems
 
 
 def scan_plan(project_dir: Path | str) -> tuple[list[Migration], list[Problem]]:
@@ -399,6 +522,7 @@ def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
                     "dbkit/duplicate-number",
                     f"duplicate revision number {number}: {', '.join(m.name for m in same)}",
                     same[-1].relpath(same[-1].revision_path),
+                    hint=REBASE_HINT,
                 )
             )
 
@@ -476,7 +600,7 @@ def _chain(migrations: list[Migration]) -> tuple[list[Migration], list[Problem]]
                     f"two heads: revisions {', '.join(k.revision for k in kids)} all follow "
                     f"{parent}",
                     kids[-1].relpath(kids[-1].revision_path),
-                    hint="renumber one of them so the chain is linear",
+                    hint=REBASE_HINT,
                 )
             )
     if problems:

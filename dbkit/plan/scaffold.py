@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from string import Template
 
-from dbkit.errors import UsageError
+from dbkit.errors import DbkitError, UsageError
 from dbkit.plan.graph import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, VERSIONS_DIR, load_plan
+from dbkit.settings import id_style
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -24,6 +26,8 @@ PROJECT_FILES = {
     Path("migrations") / "env.py": TEMPLATES / "project" / "migrations" / "env.py",
     Path("migrations") / "script.py.mako": TEMPLATES / "project" / "migrations" / "script.py.mako",
     Path("dbkit.toml"): TEMPLATES / "project" / "dbkit.toml",
+    Path(".sqlfluff"): TEMPLATES / "project" / ".sqlfluff",
+    Path(".squawk.toml"): TEMPLATES / "project" / ".squawk.toml",
 }
 PROJECT_DIRS = (VERSIONS_DIR, SQL_DIR, ROLLBACK_DIR, VALIDATION_DIR)
 GITIGNORE_LINE = ".dbkit/"
@@ -33,11 +37,19 @@ _PHASE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SLUG = 50
 
 
-def init_project(directory: Path) -> list[Path]:
+def init_project(directory: Path, *, ids: str = "sequential") -> list[Path]:
     """Create a dbkit project in ``directory`` (created if missing); return the paths written.
 
-    Refuses a directory that already holds a dbkit project, or any file it would write.
+    ``ids`` is the revision id style ``dbkit new`` uses (``sequential`` or ``timestamp``),
+    recorded in the new dbkit.toml. Refuses a directory that already holds a dbkit project,
+    or any file it would write.
     """
+    from dbkit.settings import validate_id_style
+
+    try:
+        validate_id_style(ids)
+    except DbkitError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
     directory = Path(directory)
     if (directory / VERSIONS_DIR).is_dir():
         raise UsageError(
@@ -61,7 +73,10 @@ def init_project(directory: Path) -> list[Path]:
         written.append(keep)
     for rel, template in PROJECT_FILES.items():
         target = directory / rel
-        target.write_bytes(template.read_bytes())
+        data = template.read_bytes()
+        if rel == Path("dbkit.toml") and ids != "sequential":
+            data = data.replace(b'# ids = "sequential"', f'ids = "{ids}"'.encode())
+        target.write_bytes(data)
         written.append(target)
     gitignore = directory / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
@@ -119,8 +134,7 @@ def new_migration(
             f"{phases[-1]!r} follows it",
             hint=f"a phase's migrations are consecutive; use phase {phases[-1]!r} or a new one",
         )
-    number = max((int(m.revision) for m in plan if m.revision.isdigit()), default=0) + 1
-    revision = f"{number:04d}"
+    revision = next_revision_id(plan, id_style(project_dir))
     file_name = f"{revision}_{slug}"
     description = name.strip()
     description = description[0].upper() + description[1:]
@@ -161,6 +175,26 @@ def new_migration(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return list(files)
+
+
+def next_revision_id(plan, style: str, *, taken: set[str] = frozenset(), now=None) -> str:
+    """The id ``dbkit new`` (and ``dbkit rebase``) gives the next migration.
+
+    ``sequential``: one more than the highest number in the plan (and in ``taken``), four
+    digits at least. ``timestamp``: the current UTC time as ``YYYYMMDDHHMMSS``, moved one
+    second on while it is not above every id already used (so ids keep increasing).
+    """
+    numbers = [int(m.revision) for m in plan if m.revision.isdigit()]
+    numbers += [int(t) for t in taken if t.isdigit()]
+    highest = max(numbers, default=0)
+    if style == "timestamp":
+        moment = now or datetime.now(UTC)
+        stamp = int(moment.strftime("%Y%m%d%H%M%S"))
+        if stamp <= highest and highest >= 10**13:
+            moment = datetime.strptime(str(highest), "%Y%m%d%H%M%S") + timedelta(seconds=1)
+            stamp = int(moment.strftime("%Y%m%d%H%M%S"))
+        return str(stamp)
+    return f"{highest + 1:04d}"
 
 
 def _options(non_transactional: bool) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from dbkit.errors import UsageError
 from dbkit.plan.checks import CheckFile
-from dbkit.plan.graph import load_plan
+from dbkit.plan.graph import load_readable_plan
 from dbkit.settings import DEFAULTS, read_project_config
 
 
@@ -63,11 +63,20 @@ def show(project_dir: Path | str, revision: str) -> RevisionView:
     """Describe ``revision`` (an id, a file name or its prefix, or ``head``)."""
     from dbkit.engine.workflow import CheckBook
 
-    plan = load_plan(project_dir)
-    resolved = plan.resolve(revision)
-    if resolved is None:
-        raise UsageError("base is not a revision: name one, e.g. `dbkit show head`")
-    index = plan.position(resolved)
+    plan, _ = load_readable_plan(project_dir)  # a forked plan still shows its revisions
+    by_name = [i for i, m in enumerate(plan.migrations) if m.name == revision]
+    if by_name:
+        index = by_name[0]
+    else:
+        if plan.forked and revision == "head":
+            raise UsageError(
+                f"the plan has several heads ({', '.join(plan.heads)}): name one",
+                hint="run `dbkit rebase` to make the chain linear again",
+            )
+        resolved = plan.resolve(revision)
+        if resolved is None:
+            raise UsageError("base is not a revision: name one, e.g. `dbkit show head`")
+        index = plan.position(resolved)
     migration = plan.migrations[index]
     project = plan.project_dir
     config = read_project_config(project)
@@ -100,7 +109,7 @@ def show(project_dir: Path | str, revision: str) -> RevisionView:
         position=index + 1,
         total=len(plan),
         down_revision=migration.down_revision,
-        next_revision=plan.migrations[index + 1].revision if index + 1 < len(plan) else None,
+        next_revision=", ".join(m.revision for m in plan.children(migration.revision)) or None,
         transactional=migration.transactional,
         options=options,
         checksum=migration.checksum,
