@@ -590,6 +590,168 @@ def _select_checks(plan, book, position, phase, want_pre, want_post):
     return [(list(checks), when) for checks, when in selected]
 
 
-from dbkit.plan.graph import Migration, Plan, load_plan, load_readable_plan
-from dbkit.secrets import scrub
-from dbkit.settings import Settings
+# -- moving from another tool (import, adopt, info) ----------------------------------------
+
+
+def import_migrations(
+    tool: str, source_dir: Path | str, project_dir: Path | str, *, phase: str = "imported"
+):
+    """Write another tool's migration directory as a dbkit project (files only, no database).
+
+    Returns a :class:`dbkit.plan.importers.ImportResult`; see docs/import.md.
+    """
+    from dbkit.plan.importers import import_project
+
+    return import_project(tool, source_dir, project_dir, phase=phase)
+
+
+# -- rebase ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RebaseResult:
+    """Outcome of ``dbkit rebase``: the migrations moved (or that would move)."""
+
+    project: str
+    dry_run: bool
+    moves: list = field(default_factory=list)  # dbkit.plan.rebase.Move
+    onto: str | None = None  # the revision the moved branch now follows
+    consulted: list[str] = field(default_factory=list)  # databases checked (masked)
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "dry_run": self.dry_run,
+            "onto": self.onto,
+            "consulted": self.consulted,
+            "moves": [m.to_dict() for m in self.moves],
+            "message": self.message,
+        }
+
+
+def rebase(
+    settings: Settings,
+    *,
+    move: tuple[str, ...] | list[str] = (),
+    onto: str | None = None,
+    applied_in: tuple[Settings, ...] | list[Settings] = (),
+    dry_run: bool = False,
+) -> RebaseResult:
+    """Put one branch of a forked plan on top of the other (see :mod:`dbkit.plan.rebase`).
+
+    The branch that moves is, in order of precedence: the migrations named in ``move`` (and
+    their descendants), the migrations whose revision file the git ref ``onto`` lacks, or the
+    branch that none of the ``applied_in`` databases has applied. Whatever decides it, a
+    migration applied in one of ``applied_in`` never moves.
+    """
+    from dbkit.plan import rebase as rebasing
+
+    project = settings.project_dir
+    plan, _ = load_readable_plan(project)
+    result = RebaseResult(str(project), dry_run)
+    if not plan.forked:
+        result.message = "nothing to rebase: the plan is one chain"
+        return result
+    applied: dict[str, set[str]] = {}  # database -> names of the migrations it has applied
+    for target in applied_in:
+        label = target.display_url()
+        with _session(target, lock=False) as conn:
+            state = registry.read_state(conn)
+        try:
+            chain = plan.ancestors(state.current, state.recorded_checksums.get(state.current or ""))
+        except DbkitError:
+            raise UsageError(
+                f"{label} is at revision {state.current}, which this project does not have",
+                hint="is this the right project and database?",
+            ) from None
+        applied[label] = {m.name for m in chain}
+        result.consulted.append(label)
+
+    if move:
+        moving = _named(plan, move)
+    elif onto is not None:
+        from dbkit.plan.gitref import files_at
+
+        present = files_at(project, onto)
+        moving = [m for m in plan.migrations if m.relpath(m.revision_path) not in present]
+        if not moving:
+            raise UsageError(f"every migration is already in {onto!r}: there is nothing to move")
+    elif applied_in:
+        sides = rebasing.branches(plan).sides
+        free = [
+            side for side in sides if not any(m.name in a for a in applied.values() for m in side)
+        ]
+        where = ", ".join(result.consulted)
+        if not free:
+            raise UsageError(
+                f"both branches are applied in {where}: neither can move",
+                hint="roll one branch back where it ran, then rebase it",
+            )
+        if len(free) > 1:
+            raise UsageError(
+                f"neither branch is applied in {where}, so dbkit cannot tell which one moves",
+                hint="name the migrations that move with --move",
+            )
+        moving = free[0]
+    else:
+        raise UsageError(
+            "say which migrations move: --move REV, --onto GIT_REF (the migrations it lacks "
+            "move) or --applied-in ENV|URL (the branch no such database has applied moves)"
+        )
+    for label, names in applied.items():
+        clash = [m.name for m in moving if m.name in names]
+        if clash:
+            raise UsageError(
+                f"{clash[0]} is applied in {label}: an applied migration never moves "
+                "(its id and checksum are recorded there)",
+                hint="move the other branch instead",
+            )
+    moves, staying = rebasing.plan_moves(project, moving, settings.ids)
+    result.moves = moves
+    result.onto = moves[0].new_parent if moves else None
+    if not dry_run:
+        rebasing.apply_moves(project, moves)
+    verb = "would move" if dry_run else "moved"
+    result.message = (
+        f"{verb} {len(moves)} migration{'s' if len(moves) != 1 else ''} on top of "
+        f"{result.onto}; the plan is one chain again"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    return result
+
+
+def _named(plan: Plan, names: tuple[str, ...] | list[str]) -> list[Migration]:
+    """The migrations ``names`` designate (a file name, its unique prefix, or a revision id
+    only one file uses), with their descendants, in plan order."""
+    chosen: set[str] = set()
+    for name in names:
+        matches = [m for m in plan.migrations if m.name == name]
+        if not matches:
+            matches = [m for m in plan.migrations if m.revision == name]
+        if not matches:
+            matches = [m for m in plan.migrations if m.name.startswith(name)]
+        if len(matches) != 1:
+            raise RevisionNotFound(
+                f"{'no' if not matches else 'several'} migration{'s' if matches else ''} "
+                f"match {name!r}" + (f": {', '.join(m.name for m in matches)}" if matches else ""),
+                hint="name the file, e.g. 0003_add_index",
+            )
+        chosen.add(matches[0].name)
+    counts: dict[str, int] = {}
+    for migration in plan.migrations:
+        counts[migration.revision] = counts.get(migration.revision, 0) + 1
+    grew = True
+    while grew:
+        grew = False
+        revisions = {m.revision for m in plan.migrations if m.name in chosen}
+        for migration in plan.migrations:
+            parent = migration.down_revision
+            if (
+                migration.name not in chosen
+                and parent in revisions
+                and counts.get(parent or "", 0) == 1
+            ):
+                chosen.add(migration.name)
+                grew = True
+    return [m for m in plan.migrations if m.name in chosen]
