@@ -103,6 +103,7 @@ class StatusResult:
     #: problems of a forked plan (two heads, duplicate number): status still reports, migrate
     #: refuses until `dbkit rebase` makes the chain linear again
     plan_problems: list[str] = field(default_factory=list)
+    notice: str | None = None  # e.g. tables but no dbkit history: points to baseline/adopt
 
     @property
     def exit_code(self) -> ExitCode:
@@ -121,6 +122,7 @@ class StatusResult:
             "unrecorded": [m.to_dict() for m in self.unrecorded],
             "heads": self.heads,
             "plan_problems": self.plan_problems,
+            "notice": self.notice,
         }
 
 
@@ -369,9 +371,14 @@ def status(settings: Settings) -> StatusResult:
 
     A forked plan (two branches each added migrations) is reported, not refused: its problems
     are in ``plan_problems`` and pending lists every migration the database lacks."""
+    from dbkit.engine.adopt import untracked_schema
+
     plan, problems = load_readable_plan(settings.project_dir)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
+        notice = None
+        if state.current is None and not state.recorded_checksums:
+            notice = untracked_schema(conn)
     _position(plan, state)  # an unknown recorded revision is an error, as for migrate
     applied = plan.ancestors(state.current, state.recorded_checksums.get(state.current or ""))
     names = {m.name for m in applied}
@@ -394,6 +401,7 @@ def status(settings: Settings) -> StatusResult:
         ],
         heads=plan.heads,
         plan_problems=[str(p.error()) for p in problems],
+        notice=notice,
     )
 
 
@@ -408,38 +416,93 @@ def history(settings: Settings, *, limit: int | None = None) -> list[registry.Hi
 # -- registry-only commands -----------------------------------------------------------------
 
 
-def baseline(settings: Settings, revision: str) -> RegistryChange:
-    """Adopt a database that already holds the schema up to ``revision``: no SQL is run."""
+def baseline(settings: Settings, revision: str, *, force: bool = False) -> RegistryChange:
+    """Adopt a database that already holds the schema up to ``revision``: no SQL is run.
+
+    The live schema is first compared with what the migrations up to ``revision`` build (the
+    ``dbkit drift`` comparison, in a throwaway database); a difference is refused (exit 4)
+    unless ``force``.
+    """
     plan = load_plan(settings.project_dir)
     target = plan.resolve(revision)
     if target is None:
         raise UsageError("baseline needs a revision, not base")
-    adopted = plan.migrations[: plan.position(target) + 1]
     with _session(settings) as conn:
-        registry.ensure_registry(conn)
-        state = registry.read_state(conn)
-        if state.current is not None:
-            raise UsageError(
-                f"the database is already at revision {state.current}; baseline only adopts "
-                "a database with no recorded revision"
+        return _baseline(settings, conn, plan, plan.position(target), force=force)
+
+
+def _baseline(
+    settings: Settings,
+    conn: psycopg.Connection,
+    plan: Plan,
+    position: int,
+    *,
+    force: bool,
+    command: str = "baseline",
+    source: str | None = None,
+    ignore_tables: tuple[str, ...] = (),
+    ignore_schemas: tuple[str, ...] = (),
+    notes: list[str] | None = None,
+) -> RegistryChange:
+    from dbkit.compare.baseline import compare_with_plan
+    from dbkit.engine.adopt import SchemaMismatch, found_histories
+
+    state = registry.read_state(conn)
+    if state.current is not None:
+        raise UsageError(
+            f"the database is already at revision {state.current}; {command} only adopts "
+            "a database with no recorded revision"
+        )
+    adopted = list(plan.migrations[: position + 1])
+    target = adopted[-1].revision if adopted else None
+    checked = False
+    if not force:
+        # other tools' bookkeeping is not schema, whether or not we adopt from it
+        for tool, table in found_histories(conn):
+            if tool == "sqitch":
+                ignore_schemas = (*ignore_schemas, "sqitch")
+            else:
+                ignore_tables = (*ignore_tables, table)
+        differences = compare_with_plan(
+            conn, settings, adopted, ignore_tables=ignore_tables, ignore_schemas=ignore_schemas
+        )
+        if differences:
+            at = f"revision {target}" if target else "base"
+            raise SchemaMismatch(
+                f"the live schema differs from what the migrations build at {at} "
+                f"({len(differences)} difference(s): "
+                f"{'; '.join(str(d) for d in differences[:3])}"
+                f"{'; ...' if len(differences) > 3 else ''}); nothing was recorded",
+                hint="`dbkit drift` after a --force baseline lists them all; baseline at the "
+                "right revision, or pass --force to record it anyway",
             )
-        with conn.transaction():
-            statement, params = registry.version_statement(None, target)
-            conn.execute(statement, params)
-            for migration in adopted:
-                registry.record(
-                    conn,
-                    migration,
-                    direction="baseline",
-                    message=f"adopted by baseline {target}; SQL not run",
-                )
+        checked = True
+    if not adopted:
+        raise UsageError(
+            f"nothing to {command}: the history holds no applied migration",
+            hint="`dbkit migrate` applies the plan from base",
+        )
+    origin = f"adopted from {source}" if source else f"adopted by baseline {target}"
+    with conn.transaction():
+        registry.ensure_registry(conn)
+        statement, params = registry.version_statement(None, target)
+        conn.execute(statement, params)
+        for migration in adopted:
+            registry.record(
+                conn,
+                migration,
+                direction="baseline",
+                message=f"{origin}; SQL not run"
+                + ("" if checked else "; schema check skipped (--force)"),
+            )
+    check = "the schema matched" if checked else "schema NOT checked (--force)"
     return RegistryChange(
-        command="baseline",
+        command=command,
         database=settings.display_url(),
         revisions=[m.revision for m in adopted],
         current_revision=target,
         message=f"database adopted at revision {target}: {len(adopted)} migrations marked "
-        "as applied, no SQL run",
+        f"as applied, no SQL run; {check}" + "".join(f"; {note}" for note in notes or []),
     )
 
 
@@ -603,6 +666,50 @@ def import_migrations(
     from dbkit.plan.importers import import_project
 
     return import_project(tool, source_dir, project_dir, phase=phase)
+
+
+def adopt(
+    settings: Settings, *, history_table: str | None = None, force: bool = False
+) -> RegistryChange:
+    """Baseline a database another tool migrated, at the revision its history ends at.
+
+    The project must come from ``dbkit import`` (its revisions carry ``source_version``). The
+    tool's history table is read (``history_table`` overrides its default name); a history
+    with failed rows, gaps or versions the project lacks is refused, then the baseline runs
+    as :func:`baseline` does, schema check included.
+    """
+    from dbkit.engine import adopt as adopting
+    from dbkit.plan.importers import source_versions
+
+    plan = load_plan(settings.project_dir)
+    mapping = source_versions(settings.project_dir)
+    tools = sorted({tool for tool, _ in mapping.values()})
+    if not tools:
+        raise UsageError(
+            f"{settings.project_dir}: no imported revisions (no `source_version = ...` in "
+            "migrations/versions/)",
+            hint="`dbkit import --from FORMAT DIR` writes them; for a dbkit-made schema use "
+            "`dbkit baseline REV`",
+        )
+    if len(tools) > 1:
+        raise UsageError(f"the project's revisions were imported from several tools: {tools}")
+    tool = tools[0]
+    with _session(settings) as conn:
+        history = adopting.read_history(conn, tool, history_table)
+        position = adopting.match(plan, mapping, history)
+        ignore_schemas = ("sqitch",) if tool == "sqitch" else ()
+        return _baseline(
+            settings,
+            conn,
+            plan,
+            position,
+            force=force,
+            command="adopt",
+            source=f"{tool} history ({history.table})",
+            ignore_tables=(history.table,) if tool != "sqitch" else (),
+            ignore_schemas=ignore_schemas,
+            notes=history.notes,
+        )
 
 
 # -- rebase ----------------------------------------------------------------------------------

@@ -65,3 +65,35 @@ def import_(
     for file in result.kept:
         click.echo(f"kept:         {file} (already there; not overwritten)")
     click.echo(result.message)
+
+
+@main.command()
+@click.option(
+    "--history-table",
+    metavar="TABLE",
+    help="The source tool's history table, when it was configured with another name or "
+    "schema (default: schema_migrations, goose_db_version, flyway_schema_history, "
+    "__diesel_schema_migrations or sqitch.changes).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record the baseline even though the live schema differs from what the migrations "
+    "build (the history checks still apply).",
+)
+@json_option
+@click.pass_obj
+@handle_errors
+def adopt(obj: Context, history_table: str | None, force: bool, as_json: bool) -> None:
+    """Take over a database another tool migrated, from that tool's history table.
+
+    The project must come from `dbkit import`. Reads the tool's history (which versions it
+    applied), finds the matching revision of the project and baselines there, without
+    running any SQL. Refuses (exit 2) a history with failed rows (Flyway success = false,
+    golang-migrate dirty), gaps, or versions the project lacks; refuses (exit 4) a live
+    schema that differs from what the migrations build, unless --force.
+    """
+    from dbkit import api
+
+    result = api.adopt(obj.settings(), history_table=history_table, force=force)
+    _emit_json(result.to_dict()) if as_json else click.echo(result.message)

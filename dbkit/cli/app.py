@@ -344,6 +344,8 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(f"heads:     {', '.join(result.heads)} (the plan forks)")
         else:
             click.echo(f"head:      {result.head or '(no migrations)'}")
+        if result.notice:
+            click.echo(_style(f"notice:    {result.notice}", fg="yellow"))
         if result.pending:
             click.echo(f"pending:   {len(result.pending)}")
             for m in result.pending:
@@ -393,17 +395,26 @@ def history(obj: Context, limit: int | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("revision")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record the baseline even though the live schema differs from what the migrations "
+    "up to REVISION build (or without comparing them).",
+)
 @json_option
 @click.pass_obj
 @handle_errors
-def baseline(obj: Context, revision: str, as_json: bool) -> None:
+def baseline(obj: Context, revision: str, force: bool, as_json: bool) -> None:
     """Adopt a database that already holds the schema up to REVISION.
 
     Records REVISION and the migrations before it as applied, without running their SQL.
+    First compares the live schema with what those migrations build in a throwaway
+    database (as `dbkit drift` does) and refuses a difference (exit 4) unless --force.
+    For a database another tool migrated, `dbkit adopt` finds REVISION from its history.
     """
     from dbkit import api
 
-    result = api.baseline(obj.settings(), revision)
+    result = api.baseline(obj.settings(), revision, force=force)
     _emit_json(result.to_dict()) if as_json else click.echo(result.message)
 
 
