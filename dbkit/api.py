@@ -27,7 +27,14 @@ from dbkit.errors import (
     UsageError,
 )
 from dbkit.plan.checks import CheckResult
-from dbkit.plan.graph import Migration, Plan, load_plan, load_readable_plan
+from dbkit.plan.graph import (
+    ROLLBACK_DIR,
+    SQL_DIR,
+    Migration,
+    Plan,
+    load_plan,
+    load_readable_plan,
+)
 from dbkit.secrets import scrub
 from dbkit.settings import Settings
 
@@ -862,3 +869,59 @@ def _named(plan: Plan, names: tuple[str, ...] | list[str]) -> list[Migration]:
                 chosen.add(migration.name)
                 grew = True
     return [m for m in plan.migrations if m.name in chosen]
+
+
+# -- lint ------------------------------------------------------------------------------------
+
+
+def lint(
+    project_dir: Path | str,
+    *,
+    fix: bool = False,
+    sources: tuple[str, ...] | list[str] = (),
+    changed: bool = False,
+    base: str = "main",
+    applied_in: Settings | None = None,
+):
+    """``dbkit lint``: :func:`dbkit.lint.rules.lint_project` with git and applied migrations.
+
+    ``changed`` lints only the migrations whose files are new or changed since the git ref
+    ``base`` (committed, staged, unstaged or untracked). ``fix`` never rewrites the sql/ and
+    rollbacks/ files of an applied migration; applied means: its files are already in
+    ``base`` (merged, so it may have run anywhere), or it is applied in the database
+    ``applied_in`` (given with --url/--env). Outside a git work tree and without a database
+    dbkit cannot tell, so ``fix`` is refused rather than risking a checksum everywhere.
+    Returns the :class:`~dbkit.lint.rules.LintReport`.
+    """
+    from dbkit.lint.rules import SOURCES, lint_project
+    from dbkit.plan import gitref
+
+    project = Path(project_dir)
+    only_files = sorted(gitref.changed_since(project, base)) if changed else None
+    protect: set[str] = set()
+    because: list[str] = []
+    if fix:
+        if gitref.is_work_tree(project):
+            for path in gitref.files_at(project, base):
+                if path.startswith((f"{SQL_DIR}/", f"{ROLLBACK_DIR}/")):
+                    protect.add(Path(path).name.split(".", 1)[0])
+            because.append(f"git ref {base}")
+        if applied_in is not None:
+            plan = load_plan(project)
+            with _session(applied_in, lock=False) as conn:
+                state = registry.read_state(conn)
+            protect.update(m.name for m in _applied(plan, state))
+            because.append(applied_in.display_url())
+        if not because:
+            raise UsageError(
+                "lint --fix cannot tell which migrations are applied here, and rewriting an "
+                "applied one changes its checksum everywhere it ran",
+                hint="run it in a git work tree (the migrations in --base REF count as applied) "
+                "or name the database with --url or --env",
+            )
+    report = lint_project(
+        project, fix=fix, sources=sources or SOURCES, only_files=only_files, protect=protect
+    )
+    report.protected_because = because
+    report.changed_since = base if changed else None
+    return report

@@ -436,6 +436,9 @@ def test_cli_json_shape(project):
         "errors",
         "warnings",
         "fixed",
+        "protected",
+        "protected_because",
+        "changed_since",
         "tools",
         "findings",
     }

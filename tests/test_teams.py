@@ -258,3 +258,94 @@ def test_rebase_refuses_to_split_a_phase_and_changes_nothing(tmp_path):
 @pytest.fixture(autouse=True)
 def _no_git_prompts(monkeypatch):
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+
+
+# -- lint: a new project is quiet, --changed, --fix leaves applied files alone -------------------
+
+CREATE = """\
+CREATE TABLE widgets (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name varchar(80) NOT NULL,
+    amount integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX widgets_name_idx ON widgets (name);
+"""
+SLOPPY = "create table gadgets (id int);\n"  # lowercase keywords: sqlfluff CP01, fixable
+
+
+def linear_repo(tmp_path: Path) -> Path:
+    """main: one committed migration with sloppy (fixable) SQL; branch work checked out."""
+    project = tmp_path / "lintrepo"
+    assert dbkit(project, "init", str(project)).exit_code == 0
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.email", "dev@example.com")
+    git(project, "config", "user.name", "dev")
+    add_migration(project, "gadgets", SLOPPY, "DROP TABLE gadgets;\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "gadgets")
+    git(project, "checkout", "-qb", "work")
+    return project
+
+
+def test_init_new_and_a_plain_create_table_lint_clean(tmp_path):
+    project = tmp_path / "quiet"
+    assert dbkit(project, "init", str(project)).exit_code == 0
+    assert "sqlfluff" in (project / ".sqlfluff").read_text()
+    assert "excluded_rules" in (project / ".squawk.toml").read_text()
+    add_migration(project, "create widgets", CREATE, "DROP TABLE widgets;\n")
+    result = dbkit(project, "lint")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "lint: clean (4 files checked)"
+
+
+def test_lint_changed_lints_only_what_the_branch_adds(tmp_path):
+    project = linear_repo(tmp_path)
+    assert dbkit(project, "lint").exit_code == 1  # main's migration has findings
+    stem = add_migration(project, "widgets", CREATE, "DROP TABLE widgets;\n")  # untracked
+    result = dbkit(project, "lint", "--changed", "--base", "main", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["changed_since"] == "main" and data["files_checked"] == 4
+    assert data["findings"] == []
+    # an edit of main's migration on the branch is linted too
+    with (project / "sql/0001_gadgets.sql").open("a") as f:
+        f.write("-- touched\n")
+    result = dbkit(project, "lint", "--changed")
+    assert result.exit_code == 1 and "sql/0001_gadgets.sql" in result.output
+    assert f"sql/{stem}.sql" not in result.output
+    bad = dbkit(project, "lint", "--changed", "--base", "nope")
+    assert bad.exit_code == 2 and "dbkit: error: unknown git ref 'nope'" in bad.output
+
+
+def test_lint_fix_never_rewrites_a_migration_of_the_base_ref(tmp_path):
+    project = linear_repo(tmp_path)
+    stem = add_migration(project, "more", SLOPPY.replace("gadgets", "more"), "DROP TABLE more;\n")
+    old = (project / "sql/0001_gadgets.sql").read_text()
+    result = dbkit(project, "lint", "--fix", "--only", "sqlfluff")
+    assert f"fixed sql/{stem}.sql" in result.output
+    assert "CREATE TABLE more" in (project / f"sql/{stem}.sql").read_text()
+    assert "not fixed (applied: git ref main;" in result.output
+    assert "sql/0001_gadgets.sql" in result.output
+    assert (project / "sql/0001_gadgets.sql").read_text() == old
+
+
+def test_lint_fix_leaves_migrations_applied_in_the_named_database_alone(tmp_path, db_url):
+    project = tmp_path / "nogit"
+    assert dbkit(project, "init", str(project)).exit_code == 0
+    add_migration(project, "gadgets", SLOPPY, "DROP TABLE gadgets;\n")
+    refused = dbkit(project, "lint", "--fix")
+    assert refused.exit_code == 2
+    assert "dbkit: error: lint --fix cannot tell which migrations are applied" in refused.output
+    assert (project / "sql/0001_gadgets.sql").read_text().endswith(SLOPPY)
+
+    assert dbkit(project, "--url", db_url, "migrate").exit_code == 0
+    add_migration(project, "more", SLOPPY.replace("gadgets", "more"), "DROP TABLE more;\n")
+    result = dbkit(project, "--url", db_url, "lint", "--fix", "--only", "sqlfluff", "--json")
+    data = json.loads(result.output)
+    assert data["fixed"] == ["sql/0002_more.sql"]
+    assert data["protected"] == ["sql/0001_gadgets.sql", "rollbacks/0001_gadgets.sql"]
+    assert (project / "sql/0001_gadgets.sql").read_text().endswith(SLOPPY)
+    status = dbkit(project, "--url", db_url, "status")
+    assert status.exit_code == 0 and "changed" not in status.output  # checksum intact

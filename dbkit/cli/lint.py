@@ -18,8 +18,22 @@ _COLORS = {"error": "red", "warning": "yellow"}
 @click.option(
     "--fix",
     is_flag=True,
-    help="Apply sqlfluff's fixes to the files first, then lint the result. An applied "
-    "migration whose SQL changes gets a new checksum: run `dbkit repair` where it ran.",
+    help="Apply sqlfluff's fixes to the files first, then lint the result. Never rewrites the "
+    "sql/ and rollbacks/ files of an applied migration (its checksum would change everywhere it "
+    "ran): applied means in the --base ref, or applied in the database given with --url/--env.",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Lint only the migrations whose files are new or changed since --base (committed, "
+    "staged, unstaged or untracked): what CI wants on a pull request.",
+)
+@click.option(
+    "--base",
+    default="main",
+    show_default=True,
+    metavar="GIT_REF",
+    help="The git ref --changed compares with, and whose migrations --fix leaves alone.",
 )
 @click.option(
     "--only",
@@ -31,7 +45,9 @@ _COLORS = {"error": "red", "warning": "yellow"}
 @json_option
 @click.pass_obj
 @handle_errors
-def lint(obj: Context, fix: bool, only: tuple[str, ...], as_json: bool) -> None:
+def lint(
+    obj: Context, fix: bool, changed: bool, base: str, only: tuple[str, ...], as_json: bool
+) -> None:
     """Lint the migrations, rollbacks and validations, without a database.
 
     \b
@@ -41,21 +57,36 @@ def lint(obj: Context, fix: bool, only: tuple[str, ...], as_json: bool) -> None:
       squawk    migration safety, with the project's .squawk.toml (squawk/RULE)
 
     Findings are listed by file with their line and rule. Exits 1 when a finding of
-    severity error exists, 0 otherwise (warnings are reported only).
+    severity error exists, 0 otherwise (warnings are reported only). A database is only
+    read with --fix and --url/--env, to know which migrations are applied.
     """
+    import os
+
+    from dbkit import api
     from dbkit.errors import LintFailed
-    from dbkit.lint.rules import SOURCES, lint_project
     from dbkit.settings import find_project_dir
 
     project = find_project_dir(Path(obj.project) if obj.project else None)
-    report = lint_project(project, fix=fix, sources=only or SOURCES)
+    database = (
+        obj.settings() if fix and (obj.url or obj.env or os.environ.get("DBKIT_ENV")) else None
+    )
+    report = api.lint(
+        project, fix=fix, sources=only, changed=changed, base=base, applied_in=database
+    )
     if as_json:
         _emit_json(report.to_dict())
         if not report.ok:
             click.get_current_context().exit(int(LintFailed.exit_code))
         return
+    if changed:
+        click.echo(f"linting the migrations changed since {base}")
     for path in report.fixed:
         click.echo(f"fixed {path}")
+    if report.protected:
+        click.echo(
+            f"not fixed (applied: {', '.join(report.protected_because)}; a rewrite would change "
+            f"their checksums): {', '.join(report.protected)}"
+        )
     for path, findings in report.by_file().items():
         click.echo(_style(path or "(project)", bold=True))
         for f in findings:

@@ -92,6 +92,9 @@ class LintReport:
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
     fixed: list[str] = field(default_factory=list)  # files --fix rewrote
+    protected: list[str] = field(default_factory=list)  # files --fix left alone (applied)
+    protected_because: list[str] = field(default_factory=list)  # what said they are applied
+    changed_since: str | None = None  # the git ref of `lint --changed`
     tools: dict[str, str] = field(default_factory=dict)  # source -> version ("" if missing)
 
     @property
@@ -131,18 +134,31 @@ class LintReport:
             "errors": self.errors,
             "warnings": self.warnings,
             "fixed": self.fixed,
+            "protected": self.protected,
+            "protected_because": self.protected_because,
+            "changed_since": self.changed_since,
             "tools": self.tools,
             "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
         }
 
 
 def lint_project(
-    project_dir: Path | str, *, fix: bool = False, sources: Iterable[str] = SOURCES
+    project_dir: Path | str,
+    *,
+    fix: bool = False,
+    sources: Iterable[str] = SOURCES,
+    only_files: Iterable[str] | None = None,
+    protect: Iterable[str] = (),
 ) -> LintReport:
     """Lint a project's migrations, rollbacks and validations; never touches a database.
 
-    ``fix`` first applies sqlfluff's fixes to the files (then lints the fixed files).
-    ``sources`` picks among ``dbkit``, ``sqlfluff`` and ``squawk`` (default: all three).
+    ``fix`` first applies sqlfluff's fixes to the files (then lints the fixed files), except
+    the sql/ and rollbacks/ files of the migrations named in ``protect`` (applied ones: a
+    rewrite would change their checksum everywhere they ran); those are linted as they are
+    and listed in :attr:`LintReport.protected`. ``sources`` picks among ``dbkit``,
+    ``sqlfluff`` and ``squawk`` (default: all three). ``only_files`` (project-relative
+    paths) restricts the SQL and validation files linted to those of the migrations these
+    paths belong to (``lint --changed``); the plan's structural rules still cover the plan.
     """
     from dbkit.lint import tools as lint_tools
 
@@ -159,12 +175,23 @@ def lint_project(
     validation_files = sorted(
         p.relative_to(project) for p in (project / VALIDATION_DIR).rglob("*.sql") if p.is_file()
     )
+    if only_files is not None:
+        wanted = set(only_files)
+        touched = {migration_name(Path(f)) for f in wanted}
+        sql_files = [f for f in sql_files if migration_name(f) in touched]
+        validation_files = [
+            f for f in validation_files if migration_name(f) in touched or str(f) in wanted
+        ]
     report.files_checked = len(sql_files) + len(validation_files)
+    protected_names = set(protect)
+    kept = [f for f in sql_files if fix and migration_name(f) in protected_names]
+    report.protected = [str(f) for f in kept]
 
     if "sqlfluff" in sources:
-        findings, version, fixed = lint_tools.run_sqlfluff(
-            project, [*sql_files, *validation_files], fix=fix
-        )
+        fixable = [f for f in [*sql_files, *validation_files] if f not in kept]
+        findings, version, fixed = lint_tools.run_sqlfluff(project, fixable, fix=fix)
+        if kept:
+            findings += lint_tools.run_sqlfluff(project, kept, fix=False)[0]
         report.findings += findings
         report.fixed = fixed
         report.tools["sqlfluff"] = version
@@ -176,8 +203,13 @@ def lint_project(
             Finding(p.path or "", p.line, p.rule, p.detail + (f" ({p.hint})" if p.hint else ""))
             for p in problems
         ]
-        report.findings += _sql_rules(project, migrations)
-        report.findings += _validation_rules(project, migrations, validation_files)
+        linted = {str(f) for f in [*sql_files, *validation_files]}
+        report.findings += [
+            f
+            for f in _sql_rules(project, migrations)
+            + _validation_rules(project, migrations, validation_files)
+            if only_files is None or f.path in linted or not f.path.startswith(_FILE_DIRS)
+        ]
     if "squawk" in sources:
         transactional = {m.name: m.transactional for m in migrations}
         findings, version = lint_tools.run_squawk(project, sql_files, transactional)
@@ -187,6 +219,9 @@ def lint_project(
         _downgrade_sqlfluff_parse_gaps(report)
     report.findings.sort(key=Finding.sort_key)
     return report
+
+
+_FILE_DIRS = (f"{SQL_DIR}/", f"{ROLLBACK_DIR}/", f"{VALIDATION_DIR}/")
 
 
 def _files(project: Path, directory: Path) -> list[Path]:
