@@ -719,6 +719,28 @@ def adopt(
         )
 
 
+def info(settings: Settings):
+    """Every migration of the plan with its state, in order, then those out of plan (read-only).
+
+    Returns a :class:`dbkit.engine.info.InfoResult`; a forked plan is reported, not refused.
+    """
+    from dbkit.engine.info import InfoResult, migration_states
+    from dbkit.plan.importers import source_versions
+
+    plan, problems = load_readable_plan(settings.project_dir)
+    with _session(settings, lock=False) as conn:
+        state = registry.read_state(conn)
+        rows = registry.read_history(conn)
+    migrations, note = migration_states(plan, state, rows, source_versions(settings.project_dir))
+    result = InfoResult(
+        database=settings.display_url(),
+        current_revision=state.current,
+        migrations=migrations,
+        plan_problems=[str(p.error()) for p in problems] + ([note] if note else []),
+    )
+    return result
+
+
 # -- rebase ----------------------------------------------------------------------------------
 
 

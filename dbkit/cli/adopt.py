@@ -97,3 +97,53 @@ def adopt(obj: Context, history_table: str | None, force: bool, as_json: bool) -
 
     result = api.adopt(obj.settings(), history_table=history_table, force=force)
     _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def info(obj: Context, as_json: bool) -> None:
+    """Show every migration of the plan with its state, in order.
+
+    States: applied, baseline (recorded without running, by baseline or adopt), left
+    applied (a check failed after it ran; --no-auto-rollback), failed (its last run failed,
+    nothing of it stayed), pending, and out of plan (recorded in the database, absent from
+    the files). Applied ones show when, by whom, how long, and whether their files still
+    match the checksum recorded (ok / edited). Read-only.
+    """
+    from dbkit import api
+
+    result = api.info(obj.settings())
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    colours = {
+        "applied": "green",
+        "baseline": "green",
+        "left applied": "red",
+        "failed": "red",
+        "pending": "yellow",
+        "out of plan": "red",
+    }
+    click.echo(f"database: {result.database}")
+    click.echo(f"current:  {result.current_revision or 'base (nothing applied)'}")
+    sources = any(m.source_version for m in result.migrations)
+    header = f"{'migration':<40} " + (f"{'source':<16} " if sources else "")
+    header += f"{'phase':<12} {'state':<13} {'applied at':<24} {'ms':>9}  {'checksum':<8} by"
+    click.echo(header)
+    for m in result.migrations:
+        when = f"{m.applied_at:%Y-%m-%d %H:%M:%S%z}" if m.applied_at else ""
+        ms = f"{m.duration_ms:.1f}" if m.duration_ms is not None else ""
+        source = f"{m.source_version or '':<16} " if sources else ""
+        line = (
+            f"{m.name or m.revision:<40} {source}{m.phase or '':<12} "
+            f"{_style(f'{m.state:<13}', fg=colours[m.state])} {when:<24} {ms:>9}  "
+            f"{m.checksum or '':<8} {m.applied_by or ''}"
+        )
+        click.echo(line.rstrip())
+        if m.message and m.state in ("left applied", "failed", "out of plan"):
+            click.echo(f"    {m.message}")
+    for problem in result.plan_problems:
+        click.echo(_style(f"plan: {problem}", fg="red"))
+    click.echo(result.summary)
