@@ -118,7 +118,7 @@ def test_failed_migration_leaves_nothing_of_itself(project, db_url, monkeypatch)
     )
     config = alembic_config(project, db_url, monkeypatch)
 
-    with pytest.raises(Exception, match="no_such_function"):
+    with pytest.raises(psycopg.errors.UndefinedFunction, match="no_such_function"):
         command.upgrade(config, "head")
 
     # One transaction per migration: 0001 stays, 0002 left no table and no history row.

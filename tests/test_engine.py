@@ -441,7 +441,7 @@ def test_unknown_revision_in_database_is_reported(project, db_url):
     s = resolve(project, db_url)
     api.migrate(s, to="0001")
     query(db_url, "UPDATE alembic_version SET version_num = '0999'")
-    with pytest.raises(Exception, match="revision 0999, which is not in"):
+    with pytest.raises(DatabaseStateError, match="revision 0999, which is not in"):
         api.migrate(s)
 
 

@@ -58,7 +58,10 @@ def test_pg_major_matches_server(pg_server, pg_major, db_url):
 
 def test_admin_url_reaches_maintenance_database(pg_server):
     with psycopg.connect(pg_server.admin_url) as conn:
-        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        (is_super,) = conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert is_super is True
 
 
 def test_psql_from_bindir_connects(pg_server, db_url):

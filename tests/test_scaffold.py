@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from dbkit.cli.app import main
-from dbkit.errors import PlanError, UsageError
+from dbkit.errors import PlanError, ProjectError, UsageError
 from dbkit.plan.graph import load_plan, parse_revision_file
 from dbkit.plan.scaffold import PROJECT_FILES, init_project, new_migration, slugify
 
@@ -148,7 +148,7 @@ def test_new_refuses_a_broken_plan(tmp_path):
 
 
 def test_new_outside_a_project_is_refused(tmp_path):
-    with pytest.raises(Exception, match="not a dbkit project"):
+    with pytest.raises(ProjectError, match="not a dbkit project"):
         new_migration(tmp_path, "accounts", "core")
 
 
