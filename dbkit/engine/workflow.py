@@ -29,7 +29,13 @@ from dbkit.engine.runner import Runner
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch, steps_down
 from dbkit.errors import ValidationFailed
 from dbkit.plan import sqltext
-from dbkit.plan.checks import EVERY_PHASE, CheckFile, CheckResult, parse_check_file
+from dbkit.plan.checks import (
+    EVERY_PHASE,
+    CheckFile,
+    CheckResult,
+    check_cache,
+    parse_check_file,
+)
 from dbkit.plan.graph import VALIDATION_DIR, Migration, Plan
 
 if TYPE_CHECKING:
@@ -46,10 +52,11 @@ class CheckBook:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self._files: dict[Path, CheckFile] = {}
+        self._cache = check_cache(plan.project_dir)
 
     def file(self, path: Path) -> CheckFile:
         if path not in self._files:
-            self._files[path] = parse_check_file(path)
+            self._files[path] = parse_check_file(path, self._cache)
         return self._files[path]
 
     def phase_file(self, phase: str, kind: str) -> CheckFile:
@@ -63,12 +70,15 @@ class CheckBook:
 
     def preload(self, migrations: list[Migration]) -> None:
         """Parse every file the given migrations and their phases may need."""
-        for migration in migrations:
-            self.file(migration.pre_check_path)
-            self.file(migration.post_check_path)
-        for phase in {m.phase for m in migrations}:
-            for kind in ("pre", "post", "perf"):
-                self.phase_file(phase, kind)
+        try:
+            for migration in migrations:
+                self.file(migration.pre_check_path)
+                self.file(migration.post_check_path)
+            for phase in {m.phase for m in migrations}:
+                for kind in ("pre", "post", "perf"):
+                    self.phase_file(phase, kind)
+        finally:
+            self._cache.save()  # parsed files (and their errors) are not parsed again
 
 
 class Workflow:

@@ -37,6 +37,8 @@ from dbkit.errors import PlanError
 if TYPE_CHECKING:
     import psycopg
 
+    from dbkit.plan.cache import ResultCache
+
 _HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
 _PRESERVE = re.compile(r"^--\s*preserve\s*:\s*(?P<tables>.+?)\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -111,11 +113,53 @@ def describe_failures(failed: list[CheckResult], *, with_when: bool = False) -> 
     return "; ".join(parts)
 
 
-def parse_check_file(path: Path) -> CheckFile:
-    """Parse a check file; a malformed one is a PlanError naming file and line."""
+def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
+    """Parse a check file; a malformed one is a PlanError naming file and line.
+
+    With a ``cache`` (:func:`check_cache`), a file whose content was parsed before is not
+    parsed again (no SQL parser is imported); its PlanError is stored too.
+    """
     if not path.is_file():
         return CheckFile(path, ())
     text = path.read_text(encoding="utf-8")
+    if cache is None:
+        return _parse_check_text(path, text)
+    from dbkit.plan.cache import digest
+
+    key = digest(str(path), text)
+    stored = cache.get(key)
+    if stored is None:
+        try:
+            parsed = _parse_check_text(path, text)
+        except PlanError as exc:
+            cache.put(key, {"error": [exc.message, exc.hint]})
+            raise
+        stored = {
+            "checks": [[c.name, c.kind, c.query, c.line, c.description] for c in parsed.checks],
+            "preserve": list(parsed.preserve),
+        }
+        cache.put(key, stored)
+        return parsed
+    if "error" in stored:
+        message, hint = stored["error"]
+        raise PlanError(message, hint=hint)
+    checks = tuple(
+        Check(name=name, kind=kind, query=query, path=path, line=line, description=description)
+        for name, kind, query, line, description in stored["checks"]
+    )
+    return CheckFile(path, checks, tuple(stored["preserve"]))
+
+
+def check_cache(project_dir: Path) -> ResultCache:
+    """The project's cache of parsed check files (``.dbkit/cache/checks.json``), salted with
+    this module's and the SQL module's code and pglast's installation."""
+    from dbkit.plan.cache import ResultCache, code_stamp, package_stamp
+
+    salt = code_stamp("dbkit.plan.checks", "dbkit.plan.sqltext") + "|" + package_stamp("pglast")
+    return ResultCache(project_dir, "checks", salt)
+
+
+def _parse_check_text(path: Path, text: str) -> CheckFile:
     lines = text.splitlines()
     checks: list[Check] = []
     preserve: list[str] = []
@@ -160,18 +204,17 @@ def parse_check_file(path: Path) -> CheckFile:
 
 
 def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
-    from dbkit.plan import sqltext
-
-    statements = sqltext.split(query)
     where = f"{path}:{header['line']}"
+    if not query:
+        raise PlanError(f"{where}: check {header['name']!r} has no query")
+    statements = _statements(query)
+    if statements is None:
+        raise PlanError(f"{where}: check {header['name']!r} does not parse as SQL")
     if not statements:
         raise PlanError(f"{where}: check {header['name']!r} has no query")
     if len(statements) > 1:
         raise PlanError(f"{where}: check {header['name']!r} holds more than one statement")
-    statement = statements[0].text
-    kind = _statement_kind(statement)
-    if kind is None:
-        raise PlanError(f"{where}: check {header['name']!r} does not parse as SQL")
+    kind, statement = statements[0]
     if kind != "SelectStmt":
         raise PlanError(
             f"{where}: check {header['name']!r} must be a SELECT (or WITH ... SELECT) returning "
@@ -187,14 +230,30 @@ def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
     )
 
 
-def _statement_kind(text: str) -> str | None:
-    import pglast
+_LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
+def _statements(text: str) -> list[tuple[str, str]] | None:
+    """``[(node kind, statement text)]`` of ``text`` from one parse (None if it does not
+    parse); the text without leading comments and the closing semicolon."""
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
 
     try:
-        parsed = pglast.parse_sql(text)
-    except pglast.parser.ParseError:
+        parsed = json.loads(parse_sql_json(text))
+    except ParseError:
         return None
-    return type(parsed[0].stmt).__name__
+    data = text.encode("utf-8")  # the parser's locations count bytes
+    statements = []
+    for raw in parsed.get("stmts", []):
+        ((kind, _),) = raw["stmt"].items()
+        start = raw.get("stmt_location", 0)
+        length = raw.get("stmt_len", 0)
+        piece = data[start : start + length if length else len(data)].decode("utf-8")
+        piece = piece[_LEADING.match(piece).end() :].rstrip().removesuffix(";").rstrip()
+        statements.append((kind, piece))
+    return statements
 
 
 def run_check(
@@ -204,7 +263,7 @@ def run_check(
     t0 = time.perf_counter()
     cursor = conn.execute(
         f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
-        f"FROM ({check.query}) AS offending LIMIT {SAMPLE_ROWS}"
+        f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
     )
     rows = cursor.fetchall()
     columns = [c.name for c in cursor.description or []][1:]

@@ -75,22 +75,80 @@ def split(sql: str) -> list[Statement]:
     Text the parser rejects comes back whole, as one statement: the server then reports the
     syntax error itself with its position (pglast's scanner-only split is not used because it
     silently drops text it cannot tokenise).
+
+    Linear in the length of ``sql``: the text is parsed in chunks (see :func:`_parsed_chunks`),
+    and line numbers are counted from one statement to the next.
     """
     import pglast
 
+    def slices(chunk: str):
+        return pglast.split(chunk, with_parser=True, only_slices=True)
+
+    statements: list[Statement] = []
+    line, counted_to = 1, 0
     try:
-        slices = pglast.split(sql, with_parser=True, only_slices=True)
+        for base, chunk, pieces in _parsed_chunks(sql, slices):
+            for piece in pieces:
+                text = chunk[piece]
+                if not text.strip():
+                    continue
+                offset = base + piece.start
+                line += sql.count("\n", counted_to, offset)
+                counted_to = offset
+                statements.append(Statement(text=text, line=line, offset=offset))
     except pglast.parser.ParseError:
         return [Statement(text=sql, line=1, offset=0)] if sql.strip() else []
-    statements = []
-    for piece in slices:
-        text = sql[piece]
-        if not text.strip():
-            continue
-        statements.append(
-            Statement(text=text, line=sql.count("\n", 0, piece.start) + 1, offset=piece.start)
-        )
     return statements
+
+
+#: Size of the first try at a chunk of SQL parsed in one go (see :func:`_parsed_chunks`): small
+#: enough that pglast's per-call costs that grow faster than the text (converting byte offsets
+#: of text that is not ASCII) stay small, large enough that calls are few.
+CHUNK = 16_384
+# a statement's end at a line's end: where a chunk may stop
+_CHUNK_END = re.compile(r";[ \t]*(?:--[^\n]*)?\r?\n")
+
+
+def _parsed_chunks(sql: str, parse):
+    """``(offset, chunk, parse(chunk))`` for consecutive chunks of ``sql`` that each parse.
+
+    A chunk ends at a semicolon that ends a line, after at least :data:`CHUNK` characters. A cut
+    that is not a statement's real end (inside a string, a comment, a dollar-quoted or a
+    ``BEGIN ATOMIC`` body) leaves the chunk unterminated, so the parser rejects it; the chunk
+    is then tried to the next few such semicolons, then twice as long. A chunk that parses
+    therefore ends where a statement does, and the next one starts at a statement's start.
+    The doubling keeps the work linear even for a real syntax error, which raises the parser's
+    error once the chunk reaches the end of the text.
+    """
+    from pglast.parser import ParseError
+
+    position, size = 0, CHUNK
+    while position < len(sql):
+        ends = []
+        if position + size < len(sql):
+            for cut in _CHUNK_END.finditer(sql, position + size):
+                ends.append(cut.end())
+                if len(ends) == _TRIES:
+                    break
+        if len(ends) < _TRIES:
+            ends.append(len(sql))
+        for end in ends:
+            chunk = sql[position:end]
+            try:
+                result = parse(chunk)
+            except ParseError:
+                if end == len(sql):
+                    raise
+                continue
+            yield position, chunk, result
+            position, size = end, CHUNK
+            break
+        else:
+            size *= 2
+
+
+# how many successive line-ending semicolons a chunk is tried to before it doubles
+_TRIES = 3
 
 
 # Words of every statement that can remove or rewrite rows, directly or by running code
@@ -169,6 +227,8 @@ def could_remove_rows(sql: str) -> bool:
     A quick word scan settles most files; otherwise each statement is classified by the
     parser: creating objects, and ALTER TABLE actions that keep every row, are harmless;
     anything else (DML, DROP, DO, CALL, SELECT, RENAME, text that does not parse) may not be.
+    The text is parsed chunk by chunk, and the first statement that may remove rows ends the
+    scan: linear in the text, with memory bounded by a chunk's parse tree.
     """
     if not _ROW_CHANGING_WORDS.search(sql):
         return False
@@ -177,19 +237,24 @@ def could_remove_rows(sql: str) -> bool:
     from pglast.parser import ParseError, parse_sql_json
 
     try:
-        parsed = json.loads(parse_sql_json(sql))  # far cheaper than building pglast nodes
+        for _, _, parsed in _parsed_chunks(sql, parse_sql_json):
+            # JSON is far cheaper than building pglast nodes
+            if any(_may_remove_rows(raw) for raw in json.loads(parsed).get("stmts", [])):
+                return True
     except ParseError:
         return True
-    for raw in parsed.get("stmts", []):
-        ((kind, node),) = raw["stmt"].items()
-        if kind in _CREATES_ONLY:
-            continue
-        if kind == "AlterTableStmt" and all(
-            cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS for cmd in node["cmds"]
-        ):
-            continue
-        return True
     return False
+
+
+def _may_remove_rows(raw: dict) -> bool:
+    ((kind, node),) = raw["stmt"].items()
+    if kind in _CREATES_ONLY:
+        return False
+    if kind != "AlterTableStmt":
+        return True
+    return not all(
+        cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS for cmd in node["cmds"]
+    )
 
 
 def _parse_one(text: str):  # -> pglast node or None

@@ -1,0 +1,135 @@
+"""The cache of parsed check files (``.dbkit/cache/``): a run that changed nothing parses nothing
+and imports no SQL parser; a changed file is parsed again; a changed salt, a corrupt or an
+unwritable cache changes no result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from projects import BASIC, write_project
+
+from dbkit import api
+from dbkit.cli.app import main
+from dbkit.plan import cache as cache_module
+from dbkit.plan.cache import ResultCache
+from dbkit.settings import resolve
+
+CHECK = "-- check: emails_are_lowercase\nSELECT id FROM accounts WHERE email <> lower(email);\n"
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = write_project(tmp_path / "proj", BASIC)
+    (root / "validations" / "0001_accounts.post.sql").write_text(CHECK)
+    (root / "validations" / "phases").mkdir()
+    (root / "validations" / "phases" / "core.pre.sql").write_text(
+        "-- check: no_accounts_table_yet_or_empty\nSELECT 1 WHERE false;\n"
+    )
+    return root
+
+
+def run_in_subprocess(project, db_url, *args):
+    """``dbkit migrate`` in a fresh interpreter; returns (exit code, output, pglast imported)."""
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from dbkit.cli.app import main\n"
+        f"r = CliRunner().invoke(main, ['--project', {str(project)!r}, '--url', {db_url!r}, "
+        f"*{list(args)!r}])\n"
+        "print(r.exit_code)\n"
+        "print('pglast' in sys.modules)\n"
+        "print(r.output)\n"
+    )
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    exit_code, imported, output = done.stdout.split("\n", 2)
+    return int(exit_code), output, imported == "True"
+
+
+def test_a_run_that_changed_nothing_imports_no_sql_parser(project, db_url):
+    api.migrate(resolve(project, url=db_url, environ={}))
+    assert (project / ".dbkit" / "cache" / "checks.json").is_file()
+    code, output, imported = run_in_subprocess(project, db_url, "migrate")
+    assert code == 0 and "nothing to do: the database is at 0003" in output
+    assert imported is False
+    code, output, imported = run_in_subprocess(project, db_url, "status")
+    assert code == 0 and imported is False
+    # without the cache the same run parses the check files, with pglast
+    (project / ".dbkit" / "cache" / "checks.json").unlink()
+    code, output, imported = run_in_subprocess(project, db_url, "migrate")
+    assert code == 0 and imported is True
+
+
+def history_rows(db_url):
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT count(*) FROM dbkit.history").fetchone()[0]
+
+
+def test_a_changed_check_file_is_parsed_again(project, db_url):
+    s = resolve(project, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    rows = history_rows(db_url)
+    post = project / "validations" / "0001_accounts.post.sql"
+    post.write_text("-- check: emails_are_lowercase\nDELETE FROM accounts;\n")
+    for _ in range(2):  # parsed, then the same error from the cache
+        result = CliRunner().invoke(
+            main, ["--project", str(project), "--url", db_url, "migrate"], env={"NO_COLOR": "1"}
+        )
+        assert result.exit_code != 0
+        assert result.output.strip().splitlines()[-1] == (
+            f"dbkit: error: {post}:1: check 'emails_are_lowercase' must be a SELECT (or WITH "
+            "... SELECT) returning the offending rows, not a DeleteStmt"
+        )
+        assert history_rows(db_url) == rows  # nothing ran
+    post.write_text(CHECK.replace("lower(email)", "lower(email) AND id > 0"))
+    result = api.migrate(s)
+    assert [c.name for c in result.checks if c.name == "emails_are_lowercase"] == []
+    assert history_rows(db_url) == rows + 2
+    stored = json.loads((project / ".dbkit" / "cache" / "checks.json").read_text())
+    queries = [e["checks"][0][2] for e in stored["entries"].values() if e.get("checks")]
+    assert "SELECT id FROM accounts WHERE email <> lower(email) AND id > 0" in queries
+
+
+def test_the_salt_the_content_and_a_broken_cache(tmp_path, monkeypatch):
+    first = ResultCache(tmp_path, "t", "salt 1")
+    assert first.get_or_compute("k", lambda: {"v": 1}) == {"v": 1}
+    first.save()
+    assert ResultCache(tmp_path, "t", "salt 1").get("k") == {"v": 1}
+    assert ResultCache(tmp_path, "t", "salt 2").get("k") is None  # another tool or dbkit
+    path = tmp_path / ".dbkit" / "cache" / "t.json"
+    path.write_text("{not json")
+    assert ResultCache(tmp_path, "t", "salt 1").get("k") is None
+    # entries not used by a run are dropped past MAX_ENTRIES; used ones always kept
+    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
+    many = ResultCache(tmp_path, "t", "s")
+    for i in range(5):
+        many.put(f"k{i}", i)
+    many.save()
+    again = ResultCache(tmp_path, "t", "s")
+    again.put("new", 1)
+    again.save()
+    kept = json.loads(path.read_text())["entries"]
+    assert "new" in kept and len(kept) == 3
+
+
+def test_an_unwritable_cache_changes_nothing(tmp_path):
+    (tmp_path / ".dbkit").write_text("a file where the directory would go")
+    cache = ResultCache(tmp_path, "t", "s")
+    cache.put("k", 1)
+    cache.save()  # no error
+    assert ResultCache(tmp_path, "t", "s").get("k") is None
+
+
+def test_code_stamp_changes_with_the_code(tmp_path):
+    stamp = cache_module.code_stamp("dbkit.plan.checks")
+    assert "dbkit.plan.checks " in stamp and stamp == cache_module.code_stamp("dbkit.plan.checks")
+    assert cache_module.code_stamp("dbkit.plan.sqltext") != stamp
+    assert cache_module.package_stamp("pglast").startswith("pglast ")
+    assert cache_module.package_stamp("no_such_package_here") == "no_such_package_here missing"
