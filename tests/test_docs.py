@@ -60,7 +60,7 @@ def _numbered_list(text: str, after: str) -> list[str]:
 
 def _quoted(item: str) -> set[str]:
     """The words of a list item quoted as code (Markdown `x` or reST ``x``)."""
-    return set(re.findall(r"`+([^`]+)`+", item))
+    return {word for quoted in re.findall(r"`+([^`]+)`+", item) for word in quoted.split()}
 
 
 def test_settings_precedence_is_documented_where_it_is_implemented():
@@ -71,7 +71,7 @@ def test_settings_precedence_is_documented_where_it_is_implemented():
 
     readme = _numbered_list((ROOT / "README.md").read_text(), "The database URL is resolved")
     code = _numbered_list(dbkit.settings.__doc__ or "", "Precedence for the database URL")
-    expected = ["--url", "DBKIT_DATABASE_URL", "DATABASE_URL", "[tool.dbkit]"]
+    expected = ["--url", "--env", "DBKIT_DATABASE_URL", "DATABASE_URL", "[tool.dbkit]"]
     assert len(readme) == len(code) == len(expected) + 1, (readme, code)
     for in_readme, in_code, source in zip(readme, code, expected, strict=False):
         assert source in _quoted(in_readme), (source, in_readme)

@@ -323,6 +323,90 @@ def test_fix_applies_sqlfluffs_fixes(project):
     assert after.ok
 
 
+# -- the cache of sqlfluff's and squawk's findings ----------------------------------------------
+
+
+def counting_runs(monkeypatch):
+    """How many files sqlfluff and squawk are actually run on, lint after lint."""
+    linted: list[str] = []
+    many, squawk = lint_tools._sqlfluff_many, lint_tools._squawk_findings
+
+    def counting_many(project, items):
+        linted.extend(f"sqlfluff {rel}" for rel, _ in items)
+        return many(project, items)
+
+    def counting_squawk(project, command):
+        linted.extend(f"squawk {p}" for p in command if p.endswith(".sql"))
+        return squawk(project, command)
+
+    monkeypatch.setattr(lint_tools, "_sqlfluff_many", counting_many)
+    monkeypatch.setattr(lint_tools, "_squawk_findings", counting_squawk)
+    return linted
+
+
+def test_lint_results_are_cached_by_content_config_and_tool_version(project, monkeypatch):
+    linted = counting_runs(monkeypatch)
+    path = project / "sql" / "0002_orders.sql"
+    first = lint_project(project)
+    assert len([x for x in linted if x.startswith("sqlfluff")]) == first.files_checked
+    assert (project / ".dbkit" / "cache" / "lint.json").is_file()
+    linted.clear()
+    assert lint_project(project).findings == first.findings
+    assert linted == []  # nothing changed: nothing linted again
+
+    original = path.read_text()
+    path.write_text(original + "select 1 ;\n")  # a changed file, and only it, is linted again
+    changed = lint_project(project)
+    assert linted == ["sqlfluff sql/0002_orders.sql", "squawk sql/0002_orders.sql"]
+    assert ("sql/0002_orders.sql", "sqlfluff/LT01") in {(f.path, f.rule) for f in changed.findings}
+    linted.clear()
+    path.write_text(original)
+    assert lint_project(project).findings == first.findings
+    assert linted == []  # the old content's results are still there
+
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)  # a changed configuration
+    configured = lint_project(project, sources=["sqlfluff"])
+    assert len(linted) == first.files_checked
+    linted.clear()
+    (project / ".squawk.toml").write_text('excluded_rules = ["prefer-robust-stmts"]\n')
+    lint_project(project, sources=["squawk"])
+    assert sorted(linted) == sorted(f"squawk {p}" for p in ("sql/0001_accounts.sql",
+        "sql/0002_orders.sql", "sql/0003_orders_index.sql", "rollbacks/0001_accounts.sql",
+        "rollbacks/0002_orders.sql", "rollbacks/0003_orders_index.sql"))  # fmt: skip
+    linted.clear()
+
+    version = lint_tools._installed_version
+    monkeypatch.setattr(
+        lint_tools, "_installed_version", lambda name: version(name) + ".post-upgrade"
+    )
+    again = lint_project(project, sources=["sqlfluff"])  # another sqlfluff version
+    assert len(linted) == first.files_checked
+    assert again.findings == configured.findings
+
+
+def test_fix_bypasses_the_cache(project, monkeypatch):
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    path = project / "sql" / "0002_orders.sql"
+    path.write_text("create table orders (id bigint,total numeric(12,2));")
+    assert not lint_project(project, sources=["sqlfluff"]).ok  # cached: three findings
+    after = lint_project(project, fix=True, sources=["sqlfluff"])
+    assert after.fixed == ["sql/0002_orders.sql"] and after.findings == []
+    assert lint_project(project, sources=["sqlfluff"]).findings == []
+
+
+def test_sqlfluff_in_worker_processes_finds_what_one_process_finds(project, monkeypatch):
+    (project / ".sqlfluff").write_text(SQLFLUFF_CONFIG)
+    for i in range(3):
+        (project / "sql" / f"000{i + 1}_x.sql").write_text(f"select {i} ;\n")
+    files = sorted(p.relative_to(project) for p in (project / "sql").glob("*.sql"))
+    items = [(rel, (project / rel).read_text()) for rel in files]
+    monkeypatch.setattr(lint_tools, "BATCH", 1)
+    parallel = lint_tools._sqlfluff_many(project, items)
+    serial = lint_tools._sqlfluff_batch(project, items)
+    assert parallel == serial and len(parallel) == len(files)
+    assert any(violations for _, violations in parallel)
+
+
 # -- squawk ---------------------------------------------------------------------------------------
 
 
@@ -468,6 +552,9 @@ def test_lint_on_a_project_made_by_init_and_new(tmp_path):
 
 
 def test_the_unified_schema_is_clean():
+    """sqlfluff (formatting), squawk (migration safety) and dbkit's rules on the repository's
+    own sql/, rollbacks/ and validations/: the one place the suite lints them (it fills the
+    repository's lint cache, which `make test-gate` and `make lint` then use)."""
     report = lint_project(REPO)
     listing = "\n".join(f"{f.path}:{f.line} {f.rule} {f.message}" for f in report.findings)
     assert report.findings == [], listing

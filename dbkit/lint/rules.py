@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dbkit.errors import PlanError
+from dbkit.plan.cache import ResultCache, code_stamp
 from dbkit.plan.checks import EVERY_PHASE
 from dbkit.plan.graph import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, Migration, scan_plan
 
@@ -186,12 +187,14 @@ def lint_project(
     protected_names = set(protect)
     kept = [f for f in sql_files if fix and migration_name(f) in protected_names]
     report.protected = [str(f) for f in kept]
+    # sqlfluff's and squawk's findings per file content, tool version and configuration
+    cache = ResultCache(project, "lint", code_stamp("dbkit.lint.tools"))
 
     if "sqlfluff" in sources:
         fixable = [f for f in [*sql_files, *validation_files] if f not in kept]
-        findings, version, fixed = lint_tools.run_sqlfluff(project, fixable, fix=fix)
+        findings, version, fixed = lint_tools.run_sqlfluff(project, fixable, fix=fix, cache=cache)
         if kept:
-            findings += lint_tools.run_sqlfluff(project, kept, fix=False)[0]
+            findings += lint_tools.run_sqlfluff(project, kept, fix=False, cache=cache)[0]
         report.findings += findings
         report.fixed = fixed
         report.tools["sqlfluff"] = version
@@ -212,12 +215,13 @@ def lint_project(
         ]
     if "squawk" in sources:
         transactional = {m.name: m.transactional for m in migrations}
-        findings, version = lint_tools.run_squawk(project, sql_files, transactional)
+        findings, version = lint_tools.run_squawk(project, sql_files, transactional, cache=cache)
         report.findings += findings
         report.tools["squawk"] = version
     if "sqlfluff" in sources and "dbkit" in sources:
         _downgrade_sqlfluff_parse_gaps(report)
     report.findings.sort(key=Finding.sort_key)
+    cache.save()
     return report
 
 

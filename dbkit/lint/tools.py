@@ -14,10 +14,16 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from dataclasses import astuple
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbkit.lint.rules import Finding, migration_name
+from dbkit.plan.cache import digest
 from dbkit.plan.graph import ROLLBACK_DIR
+
+if TYPE_CHECKING:
+    from dbkit.plan.cache import ResultCache
 
 # squawk rules dbkit always leaves out, and why (docs/ci.md repeats this):
 #   require-lock-timeout, require-statement-timeout: dbkit sets lock_timeout and
@@ -82,48 +88,145 @@ def _pyproject_has_sqlfluff(project: Path) -> bool:
         return False
 
 
+def sqlfluff_config_key(project: Path) -> str:
+    """What sqlfluff's configuration for ``project`` is made of, without importing sqlfluff:
+    dbkit's default, and the content of every configuration file sqlfluff could read (the
+    project's directory and its parents, the user's own)."""
+    parts = [repr(DEFAULT_SQLFLUFF)]
+    candidates = [Path.home() / ".sqlfluff", Path.home() / ".config" / "sqlfluff" / ".sqlfluff"]
+    for directory in [project.resolve(), *project.resolve().parents]:
+        for name in (".sqlfluff", "setup.cfg", "tox.ini", "pyproject.toml"):
+            candidates.append(directory / name)
+    for path in candidates:
+        try:
+            parts.append(f"{path}\n{path.read_text(encoding='utf-8', errors='replace')}")
+        except OSError:
+            continue
+    return digest(*parts)
+
+
+def _installed_version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return ""
+
+
 def run_sqlfluff(
-    project: Path, files: list[Path], *, fix: bool = False
+    project: Path, files: list[Path], *, fix: bool = False, cache: ResultCache | None = None
 ) -> tuple[list[Finding], str, list[str]]:
     """Lint ``files`` (after fixing them first with ``fix``); returns the findings, sqlfluff's
     version and the files rewritten.
 
     Files are linted one by one with the configuration at the project's root (configuration
-    files in sql/ or rollbacks/ themselves are not read).
+    files in sql/ or rollbacks/ themselves are not read). With a ``cache``, a file whose
+    content was linted before with the same sqlfluff and configuration is not linted again
+    (``fix`` bypasses the cache); the others are linted in parallel processes when there are
+    enough of them (sqlfluff takes a quarter of a second per file or more).
     """
-    try:
-        import sqlfluff
-        from sqlfluff.core import Linter
-    except ImportError:
+    version = _installed_version("sqlfluff")
+    if not version:
         return [_missing("sqlfluff", "pip install sqlfluff")], "", []
-    linter = Linter(config=sqlfluff_config(project))
-    findings: list[Finding] = []
-    fixed: list[str] = []
+    texts: dict[Path, str] = {}
     for rel in files:
-        path = project / rel
         try:
-            text = path.read_text(encoding="utf-8")
+            texts[rel] = (project / rel).read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # dbkit's own rules report it
-        linted = linter.lint_string(text, fname=str(path), fix=fix)
+    if fix:
+        cache = None
+    config_key = sqlfluff_config_key(project) if cache is not None else ""
+    keys = {
+        rel: digest("sqlfluff", version, config_key, str(rel), text) for rel, text in texts.items()
+    }
+    results: dict[Path, list] = {}
+    if cache is not None:
+        for rel, key in keys.items():
+            stored = cache.get(key)
+            if stored is not None:
+                results[rel] = stored
+    todo = [rel for rel in texts if rel not in results]
+    fixed: list[str] = []
+    if todo:
+        try:
+            import sqlfluff  # noqa: F401
+        except ImportError:
+            return [_missing("sqlfluff", "pip install sqlfluff")], "", []
         if fix:
-            new_text, _ = linted.fix_string()
-            if new_text != text:
-                path.write_text(new_text, encoding="utf-8")
-                fixed.append(str(rel))
-                linted = linter.lint_string(new_text, fname=str(path))
-        for violation in linted.get_violations():
-            findings.append(
-                Finding(
-                    str(rel),
-                    violation.line_no or None,
-                    f"sqlfluff/{violation.rule_code()}",
-                    _one_line(violation.desc()),
-                    "error",
-                    "sqlfluff",
-                )
-            )
-    return findings, sqlfluff.__version__, fixed
+            for rel in todo:
+                results[rel], was_fixed = _sqlfluff_one(project, rel, texts[rel], fix=True)
+                if was_fixed:
+                    fixed.append(str(rel))
+        else:
+            for rel, violations in _sqlfluff_many(project, [(rel, texts[rel]) for rel in todo]):
+                results[rel] = violations
+                if cache is not None:
+                    cache.put(keys[rel], violations)
+    findings = [
+        Finding(str(rel), line, f"sqlfluff/{code}", desc, "error", "sqlfluff")
+        for rel in texts
+        for line, code, desc in results[rel]
+    ]
+    return findings, version, fixed
+
+
+_LINTER = None  # the worker processes' sqlfluff Linter, made once per process
+
+
+def _linter(project: Path):
+    global _LINTER
+    if _LINTER is None or _LINTER[0] != project:
+        from sqlfluff.core import Linter
+
+        _LINTER = (project, Linter(config=sqlfluff_config(project)))
+    return _LINTER[1]
+
+
+def _sqlfluff_one(project: Path, rel: Path, text: str, *, fix: bool = False):
+    """``([(line, code, description)], rewritten)`` for one file."""
+    linter = _linter(project)
+    path = project / rel
+    linted = linter.lint_string(text, fname=str(path), fix=fix)
+    rewritten = False
+    if fix:
+        new_text, _ = linted.fix_string()
+        if new_text != text:
+            path.write_text(new_text, encoding="utf-8")
+            rewritten = True
+            linted = linter.lint_string(new_text, fname=str(path))
+    violations = [
+        [v.line_no or None, v.rule_code(), _one_line(v.desc())] for v in linted.get_violations()
+    ]
+    return violations, rewritten
+
+
+def _sqlfluff_batch(project: Path, batch: list[tuple[Path, str]]) -> list[tuple[Path, list]]:
+    return [(rel, _sqlfluff_one(project, rel, text)[0]) for rel, text in batch]
+
+
+#: files per job handed to a worker process
+BATCH = 4
+
+
+def _sqlfluff_many(project: Path, items: list[tuple[Path, str]]) -> list[tuple[Path, list]]:
+    """sqlfluff on many files: in worker processes (one per CPU, forked so that sqlfluff is
+    imported once) when there are more files than one batch, else in this process."""
+    import multiprocessing
+    import os
+
+    workers = min(len(os.sched_getaffinity(0)), -(-len(items) // BATCH))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _sqlfluff_batch(project, items)
+    from concurrent.futures import ProcessPoolExecutor
+
+    _linter(project)  # import sqlfluff and read the configuration once, before forking
+    batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        done = pool.map(_sqlfluff_batch, [project] * len(batches), batches)
+        return [pair for batch in done for pair in batch]
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -143,7 +246,11 @@ def squawk_executable() -> str | None:
 
 
 def run_squawk(
-    project: Path, files: list[Path], transactional: dict[str, bool]
+    project: Path,
+    files: list[Path],
+    transactional: dict[str, bool],
+    *,
+    cache: ResultCache | None = None,
 ) -> tuple[list[Finding], str]:
     """Run squawk on the migration and rollback ``files`` with the project's .squawk.toml.
 
@@ -169,13 +276,30 @@ def run_squawk(
             ], version
     excluded = [*config.get("excluded_rules", []), *ALWAYS_EXCLUDED]
 
+    config_text = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
     groups: dict[tuple[bool, bool], list[str]] = {}
+    keys: dict[str, str] = {}
+    findings: list[Finding] = []
     for rel in files:
         is_rollback = rel.parts[0] == str(ROLLBACK_DIR)
         in_transaction = transactional.get(migration_name(rel), True)
+        if cache is not None:
+            try:
+                content = (project / rel).read_bytes().decode("utf-8", "surrogateescape")
+            except OSError:
+                content = None
+            if content is not None:
+                key = digest(
+                    "squawk", version, config_text, str(is_rollback), str(in_transaction),
+                    ",".join(excluded), str(rel), content,
+                )  # fmt: skip
+                stored = cache.get(key)
+                if stored is not None:
+                    findings += [Finding(*each) for each in stored]
+                    continue
+                keys[str(rel)] = key
         groups.setdefault((is_rollback, in_transaction), []).append(str(rel))
 
-    findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="dbkit-squawk-") as tmp:
         if not config_path.is_file():
             # an empty config, so that squawk does not pick up one from a parent directory
@@ -194,7 +318,16 @@ def run_squawk(
                 ",".join(dict.fromkeys(rules)),
                 *paths,
             ]
-            findings += _squawk_findings(project, command)
+            found = _squawk_findings(project, command)
+            findings += found
+            attributable = all(f.path in paths for f in found)  # one file each, no failure
+            if cache is not None and attributable:
+                by_file: dict[str, list] = {path: [] for path in paths}
+                for f in found:
+                    by_file[f.path].append(list(astuple(f)))
+                for path, stored in by_file.items():
+                    if path in keys:
+                        cache.put(keys[path], stored)
     return findings, version
 
 
