@@ -130,6 +130,10 @@ def test_adopt_baselines_at_the_revision_the_tool_history_ends_at(
     rows = json.loads(history.output)
     assert [r["direction"] for r in rows[:applied]] == ["baseline"] * applied
     assert f"adopted from {tool} history" in rows[0]["message"]
+    # the old tool's history table stays behind: drift says so, and does not count it
+    drift = run_cli("--project", str(project), "drift", "--json", url=db_url)
+    assert drift.exit_code == 0, drift.output
+    assert any(f"{tool}'s history" in note for note in json.loads(drift.output)["notes"])
 
 
 @pytest.mark.parametrize(

@@ -59,9 +59,11 @@ def compare_with_plan(
             expected = catalog.snapshot(replay, exclude_schemas=excluded)
         finally:
             replay.close()
-    names = tuple(t.rsplit(".", 1)[-1].strip('"') for t in ignore_tables)
-    return [
-        d
-        for d in catalog.diff(expected, live)
-        if not (d.kind == "extra" and any(name in d.key for name in names))
-    ]
+    return without_tables(catalog.diff(expected, live), ignore_tables)
+
+
+def without_tables(differences: list[Difference], tables: tuple[str, ...]) -> list[Difference]:
+    """``differences`` without the extra objects of ``tables`` (their columns, constraints,
+    indexes and sequences are named after them)."""
+    names = tuple(t.rsplit(".", 1)[-1].strip('"') for t in tables)
+    return [d for d in differences if not (d.kind == "extra" and any(n in d.key for n in names))]

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbkit.compare import catalog
+from dbkit.compare.baseline import without_tables
 from dbkit.compare.catalog import Difference
 from dbkit.compare.scratch import scratch_database
 from dbkit.engine import database, registry
+from dbkit.engine.adopt import found_histories
 from dbkit.engine.database import one_line
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_up
@@ -109,7 +111,12 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
         state = registry.read_state(live)
         position = registry.position_in(plan, state)
         applied = list(plan.migrations[: position + 1])
-        live_snapshot = catalog.snapshot(live)
+        # another tool's history table (left behind by `dbkit adopt`) is bookkeeping
+        foreign = found_histories(live)
+        foreign_schemas = tuple("sqitch" for tool, _ in foreign if tool == "sqitch")
+        live_snapshot = catalog.snapshot(
+            live, exclude_schemas=(*catalog.DEFAULT_EXCLUDED_SCHEMAS, *foreign_schemas)
+        )
     except psycopg.Error as exc:
         raise DbkitError(
             f"reading the live database failed: {one_line(scrub(str(exc), live_url))}"
@@ -163,7 +170,15 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
         finally:
             conn.close()
 
-    result.differences = catalog.diff(expected, live_snapshot)
+    result.differences = without_tables(
+        catalog.diff(expected, live_snapshot),
+        tuple(table for tool, table in foreign if tool != "sqitch"),
+    )
+    for tool, table in foreign:
+        where = "schema sqitch" if tool == "sqitch" else table
+        result.notes.append(
+            f"{tool}'s history ({where}) is not compared; drop it once nothing needs it"
+        )
     result.objects_compared = len(expected)
     live_major = (live_snapshot.server_version or 0) // 10000
     scratch_major = (expected.server_version or 0) // 10000
