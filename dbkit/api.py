@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from dbkit.engine.steps import Reporter, StepResult, steps_down, steps_up
 from dbkit.engine.workflow import CheckBook, Workflow
 from dbkit.errors import (
     ChecksumMismatch,
+    DatabaseStateError,
     DbkitError,
     ExitCode,
     RevisionNotFound,
@@ -947,3 +949,121 @@ def lint(
     report.protected_because = because
     report.changed_since = base if changed else None
     return report
+# -- synth ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SynthResult:
+    """Outcome of ``dbkit synth``: rows loaded per table, or what ``--cleanup`` removed."""
+
+    database: str
+    seed: int | None
+    profiles: list[str]
+    tables: list[Any] = field(default_factory=list)  # dbkit.synth.loader.TableLoad
+    expires_at: str | None = None
+    duration_ms: float = 0.0
+    cleanup: bool = False
+    removed: int = 0
+    removed_by_table: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / (self.duration_ms / 1000) if self.duration_ms else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.cleanup:
+            return {
+                "database": self.database,
+                "cleanup": True,
+                "removed": self.removed,
+                "removed_by_table": self.removed_by_table,
+                "duration_ms": round(self.duration_ms, 1),
+            }
+        return {
+            "database": self.database,
+            "seed": self.seed,
+            "profiles": self.profiles,
+            "expires_at": self.expires_at,
+            "rows": self.rows,
+            "duration_ms": round(self.duration_ms, 1),
+            "rows_per_second": round(self.rows_per_second),
+            "tables": [t.to_dict() for t in self.tables],
+        }
+
+
+def synth(
+    settings: Settings,
+    *,
+    profiles: list[str] | None = None,
+    scale: int | None = None,
+    rows: dict[str, int] | None = None,
+    seed: int = 0,
+    ttl: str = "7d",
+    cleanup: bool = False,
+    progress: Any = None,
+) -> SynthResult:
+    """Fill the migrated database with synthetic rows (or, with ``cleanup``, remove expired ones).
+
+    Generators come from the catalog (types, NOT NULL, CHECK ranges, enums, unique and foreign
+    keys) and the project's profiles (``synth/profiles/NAME.toml``; default: all of them). The
+    database must be at the plan's head. The load is one transaction: on any error nothing is
+    written. Same ``seed``, same rows (``expires_at = now() + ttl`` aside).
+    """
+    from dbkit.synth import catalog as synth_catalog
+    from dbkit.synth import loader
+    from dbkit.synth import profiles as synth_profiles
+
+    t0 = time.perf_counter()
+    lifetime = loader.parse_ttl(ttl)
+    if cleanup and (profiles or scale is not None or rows):
+        raise UsageError(
+            "--cleanup removes expired synthetic rows; it takes no --profile, --scale or --rows"
+        )
+    plan = load_plan(settings.project_dir)
+    loaded = [] if cleanup else None
+    chosen = synth_profiles.load(settings.project_dir, profiles) if not cleanup else None
+    with _session(settings) as conn:
+        state = registry.read_state(conn)
+        position = _position(plan, state)
+        if position != len(plan.migrations) - 1:
+            raise DatabaseStateError(
+                f"the database is at {state.current or 'base'}, not at the head "
+                f"{plan.head}: dbkit synth fills a fully migrated database",
+                hint="run `dbkit migrate` first",
+            )
+        tables = synth_catalog.read_tables(conn)
+        if cleanup:
+            outcome = loader.cleanup(conn, tables)
+            return SynthResult(
+                settings.display_url(),
+                None,
+                [],
+                cleanup=True,
+                removed=outcome.removed,
+                removed_by_table=outcome.by_table,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+            )
+        loaded = loader.run(
+            conn,
+            tables,
+            chosen,
+            scale=scale,
+            rows=rows or {},
+            seed=seed,
+            ttl=lifetime,
+            progress=progress,
+        )
+    from datetime import datetime
+
+    return SynthResult(
+        settings.display_url(),
+        seed,
+        chosen.names,
+        loaded,
+        expires_at=(datetime.now(UTC) + lifetime).isoformat(timespec="seconds"),
+        duration_ms=(time.perf_counter() - t0) * 1000,
+    )

@@ -147,3 +147,13 @@ class ScratchDatabaseError(DbkitError):
     Usually the role lacks CREATEDB on that server: the message says which server and role,
     and the hint how to point the scratch database elsewhere.
     """
+
+
+class SynthError(DbkitError):
+    """``dbkit synth`` cannot generate what was asked (a CHECK it cannot satisfy, a unique
+    column too small for the rows, a COPY the server refused); nothing was written."""
+
+
+class SynthUsageError(UsageError):
+    """``dbkit synth`` was asked for something that does not exist: an unknown table, profile,
+    or profile column, or a malformed profile file."""

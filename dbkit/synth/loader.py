@@ -1,0 +1,444 @@
+"""Stream generated rows into the database through COPY, parents before children.
+
+The whole load is one transaction: every problem a generator can foresee (an unknown table or
+column, a CHECK it cannot satisfy, a unique column too small) is found while compiling, before
+the first row is sent; a row the server refuses rolls everything back, so a failed run leaves
+nothing behind. Rows go out in COPY batches of :data:`BATCH` rows (one ``COPY`` statement
+each, so the server's queue of foreign-key checks stays bounded), each batch written as text
+chunks of :data:`~dbkit.synth.generate.CHUNK` rows: memory stays flat whatever the row count.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from dbkit.errors import SynthError, SynthUsageError
+from dbkit.synth import catalog as synth_catalog
+from dbkit.synth.generate import CHUNK, Compiler, KeySource, TablePlan
+from dbkit.synth.profiles import Profiles
+
+if TYPE_CHECKING:
+    import psycopg
+
+BATCH = 100_000
+SAMPLE = 100_000  # keys read from a parent table this run does not generate
+DEFAULT_SCALE = 100
+_PICK = re.compile(r"""pick\(\s*['"]([\w.]+)['"]\s*\)""")
+
+
+@dataclass
+class TableLoad:
+    table: str
+    rows: int
+    duration_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / (self.duration_ms / 1000) if self.duration_ms else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "rows": self.rows,
+            "duration_ms": round(self.duration_ms, 1),
+            "rows_per_second": round(self.rows_per_second),
+            "notes": self.notes,
+        }
+
+
+class Progress:
+    """What the loader reports as it goes (the CLI draws a progress bar from it)."""
+
+    def start(self, total_rows: int, tables: list[tuple[str, int]]) -> None: ...
+
+    def table(self, name: str, rows: int) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+    def done(self) -> None: ...
+
+
+def parse_ttl(text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``45s``, ``2w`` or combinations (``1d12h``); ``0`` is allowed."""
+    value = text.strip().lower()
+    if value in ("0", "0s"):
+        return timedelta(0)
+    parts = re.findall(r"(\d+)\s*([smhdw])", value)
+    if not parts or re.sub(r"(\d+)\s*([smhdw])", "", value).strip():
+        raise SynthUsageError(
+            f"--ttl {text!r} is not a duration: use e.g. 7d, 12h, 30m, 45s or 1d12h"
+        )
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return timedelta(seconds=sum(int(n) * unit[u] for n, u in parts))
+
+
+def parse_rows(items: list[str] | tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, count = item.partition("=")
+        if not sep or not name.strip() or not count.strip().isdigit():
+            raise SynthUsageError(f"--rows {item!r}: expected TABLE=N (for example users=1000)")
+        out[name.strip()] = int(count)
+    return out
+
+
+def plan_rows(
+    tables: dict[str, synth_catalog.Table],
+    profiles: Profiles,
+    scale: int | None,
+    rows: dict[str, int],
+) -> dict[str, int]:
+    """How many rows each table gets: scale x the profile's weight, then --rows overrides."""
+    for name in rows:
+        if name not in tables:
+            raise SynthUsageError(f"unknown table {name!r} in --rows", hint=_suggest(name, tables))
+    if scale is not None and scale < 0:
+        raise SynthUsageError(f"--scale must be 0 or more, not {scale}")
+    if scale is None and not rows:
+        scale = DEFAULT_SCALE
+    counts: dict[str, int] = {}
+    if scale is not None:
+        for name in tables:
+            profile = profiles.tables.get(name)
+            weight = profile.rows if profile and profile.rows is not None else 1.0
+            counts[name] = max(1, round(scale * weight)) if scale and weight else 0
+    counts.update(rows)
+    # per_parent tables follow their parent
+    for name, profile in profiles.tables.items():
+        if profile.per_parent and name not in rows:
+            fk = next(
+                (f for f in tables[name].foreign_keys if profile.per_parent.column in f.columns),
+                None,
+            )
+            if fk is None:
+                raise SynthUsageError(
+                    f"profile {profile.origin}: tables.{name}.per_parent: "
+                    f"{profile.per_parent.column} is not a foreign key of {name}"
+                )
+            parent_rows = counts.get(fk.ref_table, 0)
+            wanted = profile.rows if profile.rows is not None else 1.0
+            counts[name] = parent_rows * profile.per_parent.count if wanted else 0
+    return {n: c for n, c in counts.items() if c > 0}
+
+
+def _suggest(name: str, tables) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(tables), n=1)
+    return f"did you mean {close[0]}?" if close else None
+
+
+def order_tables(
+    tables: dict[str, synth_catalog.Table], counts: dict[str, int], profiles: Profiles
+) -> tuple[list[str], set[str]]:
+    """Tables to load, parents first; foreign keys cut to break a cycle (filled with NULL)."""
+    wanted = set(counts)
+    deps: dict[str, dict[str, list]] = {n: {} for n in wanted}
+    for name in wanted:
+        for fk in tables[name].foreign_keys:
+            if fk.ref_table in wanted and fk.ref_table != name:
+                deps[name].setdefault(fk.ref_table, []).append(fk)
+        profile = profiles.tables.get(name)
+        if profile:
+            for spec in profile.columns.values():
+                for target in _PICK.findall(spec.expr):
+                    if target in wanted and target != name:
+                        deps[name].setdefault(target, [])
+    order: list[str] = []
+    cut: set[str] = set()
+    remaining = set(wanted)
+    while remaining:
+        ready = sorted(n for n in remaining if not (set(deps[n]) & remaining))
+        if not ready:
+            cycle = _find_cycle(deps, remaining)
+            for child, parent in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+                fks = deps[child].get(parent) or []
+                if fks and all(
+                    all(not tables[child].columns[c].not_null for c in fk.columns) for fk in fks
+                ):
+                    cut.update(fk.name for fk in fks)
+                    del deps[child][parent]
+                    break
+            else:
+                names = ", ".join(cycle)
+                raise SynthError(
+                    f"cannot order {names}: their foreign keys form a cycle of NOT NULL columns"
+                )
+            continue
+        order.extend(ready)
+        remaining.difference_update(ready)
+    return order, cut
+
+
+def _find_cycle(deps: dict[str, dict[str, list]], remaining: set[str]) -> list[str]:
+    """One cycle among the remaining tables: [a, b, c] where a needs b, b needs c, c needs a."""
+    node = sorted(remaining)[0]
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = sorted(p for p in deps[node] if p in remaining)[0]
+    return path[seen[node] :]
+
+
+def run(
+    conn: psycopg.Connection,
+    tables: dict[str, synth_catalog.Table],
+    profiles: Profiles,
+    *,
+    scale: int | None,
+    rows: dict[str, int],
+    seed: int,
+    ttl: timedelta,
+    progress: Progress | None = None,
+) -> list[TableLoad]:
+    """Compile every table's generator, then load them all in one transaction."""
+    for name in profiles.tables:
+        if name not in tables:
+            origin = profiles.tables[name].origin
+            raise SynthUsageError(
+                f"profile {origin}: unknown table {name!r}", hint=_suggest(name, tables)
+            )
+    counts = plan_rows(tables, profiles, scale, rows)
+    order, cut = order_tables(tables, counts, profiles)
+    expires = datetime.now(UTC) + ttl
+    compiler = Compiler(seed, expires, profiles.constants)
+    int_offsets = _int_offsets(conn, tables, order)
+    keys: dict[str, KeySource] = {}
+    plans: list[TablePlan] = []
+
+    def compile_one(name: str) -> TablePlan:
+        table = tables[name]
+        for fk in table.foreign_keys:
+            if fk.ref_table not in keys and fk.ref_table not in counts:
+                keys[fk.ref_table] = _sample_keys(conn, fk)
+        if any(fk.ref_table == name for fk in table.foreign_keys):
+            own = _self_source(table, counts[name], seed)
+            if own is not None:
+                keys[name] = own
+        plan = compiler.compile_table(
+            table, counts[name], profiles.tables.get(name), keys, int_offsets, cut
+        )
+        key_fn = _key_for(plan, table)
+        keys[name] = KeySource(
+            name,
+            counts[name],
+            key_fn,
+            None,
+            plan.attrs_fn or _id_only(key_fn),
+            plan.key_fns,
+            deferred=key_fn is None,
+        )
+        return plan
+
+    # pass 1: compile every table, so a problem stops the run before any row is written
+    for name in order:
+        plans.append(compile_one(name))
+    total = sum(p.rows for p in plans)
+    if progress:
+        progress.start(total, [(p.table.qualified, p.rows) for p in plans])
+    loads: list[TableLoad] = []
+    import psycopg
+    import psycopg.errors
+
+    try:
+        with conn.transaction():
+            for index, plan in enumerate(plans):
+                name = plan.table.qualified
+                deferred = [
+                    fk
+                    for fk in plan.table.foreign_keys
+                    if fk.ref_table in keys and keys[fk.ref_table].deferred and fk.ref_table != name
+                ]
+                if deferred:
+                    # pass 2: parents whose keys PostgreSQL generated; sample them now
+                    for fk in deferred:
+                        keys[fk.ref_table] = _sample_keys(conn, fk)
+                    plan = plans[index] = compile_one(name)
+                loads.append(_load(conn, plan, progress))
+    except psycopg.Error as exc:
+        current = plans[len(loads)].table.qualified if len(loads) < len(plans) else "?"
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        context = getattr(exc.diag, "context", None) or ""
+        where = f" ({context.splitlines()[0]})" if context else ""
+        hint = "check the profile's expression for that column"
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            hint = (
+                f"keys depend on the seed: the table may already hold rows of seed {seed}; "
+                "pass another --seed"
+            )
+        raise SynthError(
+            f"the server refused a generated row of {current}: {message}{where}; nothing was "
+            "written",
+            hint=hint,
+        ) from None
+    finally:
+        if progress:
+            progress.done()
+    return loads
+
+
+def _key_for(plan: TablePlan, table: synth_catalog.Table):
+    """row number -> tuple of key texts, for the key children reference (the primary key)."""
+    if table.primary_key and tuple(table.primary_key) in plan.key_fns:
+        return plan.key_fns[tuple(table.primary_key)]
+    return None
+
+
+def _id_only(key_fn):
+    if key_fn is None:
+        return None
+    from dbkit.synth.generate import Row
+
+    return lambda i: Row({"id": key_fn(i)[0]})
+
+
+def _self_source(table, rows, seed) -> KeySource | None:
+    """Keys of the table itself, known before it is generated (uuid or integer primary key)."""
+    if len(table.primary_key) != 1:
+        return None
+    from dbkit.synth.generate import uuid_prefix
+
+    pk = table.columns[table.primary_key[0]]
+    if pk.base == "uuid":
+        prefix = uuid_prefix(seed, table.qualified)
+        return KeySource(table.qualified, rows, lambda i: (prefix + "%012x" % i,))
+    return None
+
+
+def _int_offsets(conn, tables, order) -> dict[str, int]:
+    """For integer key columns: the first free value (max + 1), so new rows never collide."""
+    from psycopg import sql
+
+    out: dict[str, int] = {}
+    for name in order:
+        table = tables[name]
+        keysets = ([table.primary_key] if table.primary_key else []) + table.unique_keys
+        for key in keysets:
+            for column in key:
+                base = table.columns[column].base
+                if base in ("int2", "int4", "int8"):
+                    expr = "coalesce(max({}), 0) + 1"
+                elif base == "date":
+                    expr = "coalesce(max({}) - date '2000-01-01' + 1, 0)"
+                elif base in ("timestamp", "timestamptz"):
+                    expr = (
+                        "coalesce(floor(extract(epoch FROM max({})::timestamp - "
+                        "timestamp '2000-01-01'))::bigint + 1, 0)"
+                    )
+                else:
+                    continue
+                query = sql.SQL("SELECT " + expr + " FROM {}").format(
+                    sql.Identifier(column), sql.Identifier(table.schema, table.name)
+                )
+                out[f"{name}.{column}"] = max(0, int(conn.execute(query).fetchone()[0]))
+    return out
+
+
+def _sample_keys(conn, fk) -> KeySource:
+    """Existing keys of a parent this run does not fill (at most SAMPLE of them)."""
+    from psycopg import sql
+
+    schema, _, name = fk.ref_table.rpartition(".")
+    ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+    query = sql.SQL("SELECT {} FROM {} LIMIT {}").format(
+        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in fk.ref_columns),
+        ident,
+        sql.Literal(SAMPLE),
+    )
+    sample = [tuple(r) for r in conn.execute(query).fetchall()]
+    return KeySource(fk.ref_table, len(sample), None, sample)
+
+
+def _load(conn, plan: TablePlan, progress: Progress | None) -> TableLoad:
+    from psycopg import sql
+
+    table = plan.table
+    t0 = time.perf_counter()
+    if progress:
+        progress.table(table.qualified, plan.rows)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.schema, table.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns),
+    )
+    with conn.cursor() as cursor:
+        start = 0
+        while start < plan.rows:
+            stop = min(plan.rows, start + BATCH)
+            with cursor.copy(statement) as copy:
+                pos = start
+                while pos < stop:
+                    end = min(stop, pos + CHUNK)
+                    copy.write(plan.chunk(pos, end))
+                    if progress:
+                        progress.advance(end - pos)
+                    pos = end
+            start = stop
+        for column in plan.sequences:
+            cursor.execute(
+                "SELECT setval(s, greatest((SELECT max("
+                + _quote(column)
+                + ") FROM "
+                + _qualified(table)
+                + "), 1)) FROM pg_get_serial_sequence(%s, %s) AS s "
+                "WHERE s IS NOT NULL",
+                (_qualified(table), column),
+            )
+        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.schema, table.name)))
+    return TableLoad(table.qualified, plan.rows, (time.perf_counter() - t0) * 1000, plan.notes)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _qualified(table) -> str:
+    return _quote(table.schema) + "." + _quote(table.name)
+
+
+# -- cleanup ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanupResult:
+    removed: int
+    by_table: dict[str, int]
+
+
+def cleanup(conn: psycopg.Connection, tables: dict[str, synth_catalog.Table]) -> CleanupResult:
+    """Run seed 001's ``cleanup_expired_synthetic_data()`` and count what it removed per table."""
+    exists = conn.execute(
+        "SELECT to_regprocedure('cleanup_expired_synthetic_data()') IS NOT NULL"
+    ).fetchone()[0]
+    if not exists:
+        raise SynthError(
+            "this database has no cleanup_expired_synthetic_data() function (seed 001's "
+            "synthetic-data cleanup); migrate to the revision that creates it"
+        )
+    synthetic = [
+        t for t in tables.values() if "is_synthetic" in t.columns and "expires_at" in t.columns
+    ]
+    counts = (
+        "SELECT "
+        + ", ".join(f"(SELECT count(*) FROM {_qualified(t)} WHERE is_synthetic)" for t in synthetic)
+        if synthetic
+        else None
+    )
+    with conn.transaction():
+        before = conn.execute(counts).fetchone() if counts else ()
+        removed = int(conn.execute("SELECT cleanup_expired_synthetic_data()").fetchone()[0] or 0)
+        after = conn.execute(counts).fetchone() if counts else ()
+    by_table = {
+        t.qualified: int(b) - int(a) for t, b, a in zip(synthetic, before, after, strict=True)
+    }
+    return CleanupResult(removed, {k: v for k, v in by_table.items() if v})
+
+
+Reporter = Callable[[str], None]

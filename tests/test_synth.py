@@ -1,0 +1,378 @@
+"""``dbkit synth`` on real PostgreSQL: the unified schema with its profiles, and small projects
+built here from the catalog alone (self-references, cycles, enums, CHECKs, unique keys)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from projects import Spec, write_project
+from psycopg import sql
+
+from dbkit import api, settings
+from dbkit.cli import main
+from dbkit.errors import DatabaseStateError, SynthError, SynthUsageError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "synth" / "profiles"
+
+
+def rows(url, query, params=None):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def scalar(url, query, params=None):
+    return rows(url, query, params)[0][0]
+
+
+def table_counts(url) -> dict[str, int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1"
+            )
+        ]
+        count = sql.SQL("SELECT count(*) FROM {}")
+        return {n: conn.execute(count.format(sql.Identifier(n))).fetchone()[0] for n in names}
+
+
+# -- the unified schema, migrated once per module and cloned per test -------------------------
+
+
+@pytest.fixture(scope="module")
+def unified_template(pg_server):
+    name = pg_server.create_database()
+    url = pg_server.url(name)
+    api.migrate(settings.resolve(ROOT, url=url, environ={}))
+    yield name
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def unified(pg_server, unified_template):
+    """A fresh database at the unified schema's head (a clone of the module's template)."""
+    made = []
+
+    def make() -> str:
+        name = f"{unified_template}_c{len(made)}"
+        pg_server._execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(unified_template)
+            )
+        )
+        made.append(name)
+        return pg_server.url(name)
+
+    yield make
+    for name in made:
+        pg_server.drop_database(name)
+
+
+def s_for(url, project=ROOT):
+    return settings.resolve(project, url=url, environ={})
+
+
+pytestmark = pytest.mark.unified
+
+
+def test_every_unified_table_is_filled_and_every_constraint_holds(unified):
+    url = unified()
+    before = table_counts(url)
+    result = api.synth(s_for(url), scale=30, seed=1)
+    after = table_counts(url)
+    loaded = {t.table: t.rows for t in result.tables}
+    # every table the profiles do not leave alone got its rows; the load committed as a whole
+    skipped = {"subscription_plans", "free_tier_assignments", "data_retention_policies"}
+    skipped |= {"billing_audit_log", "alembic_version"}
+    for table in after:
+        if table in skipped:
+            continue
+        assert loaded.get(table, 0) > 0, f"{table} got no rows"
+        assert after[table] - before[table] >= loaded[table], table
+    # the audit triggers ran on the billing tables (COPY fires row triggers)
+    assert after["billing_audit_log"] > before["billing_audit_log"]
+    # PostgreSQL enforced every NOT NULL, CHECK, unique and foreign key on the way in; the
+    # schema's own checks agree (every post-check of the head state passes)
+    report = api.validate(s_for(url), post=True)
+    assert report.checks and not report.failed, [c.name for c in report.failed]
+    # nullable catalog columns are sometimes NULL, not always
+    nulls, total = rows(url, "SELECT count(*) FILTER (WHERE utm_campaign IS NULL), count(*) "
+                             "FROM analytics_events")[0]  # fmt: skip
+    assert 0 < nulls < total
+    # per_parent: twelve ESG months and twelve trajectory months per company
+    companies = loaded["companies"]
+    assert loaded["esg_metrics"] == 12 * companies
+    assert loaded["portfolio_metrics"] == 12 * companies
+    # every synthetic row is marked and expires in about a week
+    assert scalar(url, "SELECT bool_and(is_synthetic) FROM companies") is True
+    left = "SELECT min(extract(epoch FROM expires_at - now())) / 86400 FROM investments"
+    days = scalar(url, left)
+    assert 6.9 < float(days) <= 7.0
+
+
+def _digest(url, table):
+    return scalar(
+        url,
+        sql.SQL(
+            "SELECT md5(string_agg((to_jsonb(t) - 'expires_at' - 'updated_at')::text, '|' "
+            "ORDER BY t.id)) FROM {} AS t"
+        ).format(sql.Identifier(table)),
+    )
+
+
+def test_same_seed_same_rows_other_seed_other_rows(unified):
+    first, second, third = unified(), unified(), unified()
+    for url, seed in ((first, 7), (second, 7), (third, 8)):
+        api.synth(s_for(url), scale=10, seed=seed)
+    for table in ("users", "companies", "esg_metrics", "investments", "leads", "activities"):
+        assert _digest(first, table) == _digest(second, table), table
+        assert _digest(first, table) != _digest(third, table), table
+
+
+def test_seed_001_patterns(unified):
+    url = unified()
+    api.synth(s_for(url), scale=60, seed=3, profiles=["auxeira", "billing"])
+    patterns = json.loads(json.dumps(_constants()["PATTERNS"]))
+    # growth within the industry's range (stored as a percentage)
+    for industry, growth in rows(url, "SELECT industry, growth_rate FROM companies"):
+        low, high = patterns[industry]["growth_rate_range"]
+        assert low * 100 - 0.01 <= float(growth) <= high * 100 + 0.01, (industry, growth)
+    # runway = funding / burn
+    for funding, burn, runway in rows(
+        url, "SELECT funding_raised, burn_rate, runway_months FROM companies"
+    ):
+        assert runway == round(float(funding) / float(burn))
+    # ESG scores improve over the year: every company's last month beats its first on average
+    improving = rows(
+        url,
+        """
+        SELECT avg(last.overall_esg_score - first.overall_esg_score)
+        FROM esg_metrics AS first
+        JOIN esg_metrics AS last ON last.company_id = first.company_id
+        WHERE first.metric_date = (SELECT min(metric_date) FROM esg_metrics)
+          AND last.metric_date = (SELECT max(metric_date) FROM esg_metrics)
+        """,
+    )[0][0]
+    assert float(improving) > 3  # +0.5 a month over 11 months, variance -3..+5 around it
+    # the industry baseline shows: Clean Energy's environmental score beats Fintech's
+    by_industry = dict(
+        rows(
+            url,
+            "SELECT c.industry, avg(e.environmental_score) FROM esg_metrics e "
+            "JOIN companies c ON c.id = e.company_id GROUP BY 1",
+        )
+    )
+    if "Clean Energy" in by_industry and "Fintech" in by_industry:
+        assert by_industry["Clean Energy"] > by_industry["Fintech"] + 15
+    # investments: post-money = pre-money + amount; equity = amount / post-money
+    for pre, amount, post, equity in rows(
+        url,
+        "SELECT pre_money_valuation, amount, post_money_valuation, equity_percentage "
+        "FROM investments",
+    ):
+        assert abs(float(pre) + float(amount) - float(post)) < 0.02
+        assert abs(float(amount) / float(post) * 100 - float(equity)) < 0.01
+    # investors are VCs and angels, partners corporates
+    kinds = {r[0] for r in rows(url, "SELECT u.user_type FROM investments i "
+                                     "JOIN users u ON u.id = i.investor_id")}  # fmt: skip
+    assert kinds <= {"vc", "angel"} and kinds
+    assert {r[0] for r in rows(url, "SELECT u.user_type FROM corporate_partnerships p "
+                                    "JOIN users u ON u.id = p.corporate_partner_id")} == {
+        "corporate"
+    }  # fmt: skip
+
+
+def _constants():
+    import tomllib
+
+    return tomllib.loads((PROFILES / "auxeira.toml").read_text())["constants"]
+
+
+def test_cleanup_removes_expired_synthetic_rows_and_reports_them(unified):
+    url = unified()
+    api.synth(s_for(url), scale=10, seed=4, profiles=["auxeira", "billing"], ttl="7d")
+    kept = api.synth(s_for(url), cleanup=True)
+    assert kept.removed == 0 and kept.removed_by_table == {}
+    api.synth(s_for(url), scale=10, seed=5, profiles=["auxeira", "billing"], ttl="0s")
+    before = scalar(url, "SELECT count(*) FROM esg_metrics")
+    result = api.synth(s_for(url), cleanup=True)
+    # the seed-5 rows expired at once; the seed-4 rows (a week to live) stay
+    assert result.removed_by_table["esg_metrics"] == 120
+    assert scalar(url, "SELECT count(*) FROM esg_metrics") == before - 120
+    assert result.removed == sum(result.removed_by_table.values())
+    out = CliRunner().invoke(main, ["--project", str(ROOT), "--url", url, "synth", "--cleanup"])
+    assert out.exit_code == 0, out.output
+    assert "removed 0 expired rows" in out.output
+
+
+def test_cli_json_and_text(unified):
+    url = unified()
+    runner = CliRunner()
+    out = runner.invoke(
+        main,
+        ["--project", str(ROOT), "--url", url, "synth", "--rows", "users=50", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["rows"] == 50 and data["tables"][0]["table"] == "users"
+    out = runner.invoke(
+        main,
+        ["--project", str(ROOT), "--url", url, "synth", "--rows", "organizations=3", "--seed", "9"],
+    )
+    assert out.exit_code == 0, out.output
+    assert "3 rows in 1 tables" in out.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--rows", "nosuch=10"], 2, "unknown table 'nosuch' in --rows"),
+        (["--rows", "users"], 2, "expected TABLE=N"),
+        (["--profile", "nosuch"], 2, "unknown profile 'nosuch'"),
+        (["--ttl", "soon"], 2, "is not a duration"),
+        (["--rows", "data_retention_policies=10"], 1, "is too small for 10 rows"),
+        (["--cleanup", "--scale", "3"], 2, "it takes no --profile"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(unified, args, code, message):
+    url = unified()
+    before = table_counts(url)
+    out = CliRunner().invoke(main, ["--project", str(ROOT), "--url", url, "synth", *args])
+    assert out.exit_code == code, out.output
+    assert out.output.startswith("dbkit: error: ") and message in out.output
+    assert out.output.count("\n") == 1
+    assert table_counts(url) == before
+
+
+def test_unique_key_of_foreign_keys_too_small(unified):
+    url = unified()
+    with pytest.raises(SynthError, match="unique key .* too small"):
+        wanted = {"users": 2, "portfolios": 2, "companies": 2, "portfolio_businesses": 5}
+        api.synth(s_for(url), rows=wanted)
+
+
+# -- any project, from the catalog alone ------------------------------------------------------
+
+SCHEMA = Spec(
+    "catalog",
+    "core",
+    """\
+CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');
+CREATE TABLE departments (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    code varchar(4) NOT NULL UNIQUE,
+    head_id uuid
+);
+CREATE TABLE people (
+    id uuid PRIMARY KEY,
+    department_id bigint NOT NULL REFERENCES departments (id),
+    manager_id uuid REFERENCES people (id),
+    email text NOT NULL UNIQUE,
+    age smallint NOT NULL CHECK (age BETWEEN 18 AND 70),
+    rating numeric(3, 1) CHECK (rating > 0 AND rating <= 5),
+    level text NOT NULL CHECK (level IN ('junior', 'senior', 'staff')),
+    feeling mood NOT NULL,
+    started date NOT NULL,
+    left_on date,
+    CHECK (left_on >= started)
+);
+ALTER TABLE departments ADD FOREIGN KEY (head_id) REFERENCES people (id);
+CREATE TABLE badges (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_id uuid NOT NULL REFERENCES people (id),
+    label text NOT NULL
+);
+CREATE TABLE awards (
+    badge_id bigint NOT NULL REFERENCES badges (id),
+    given date NOT NULL DEFAULT current_date
+);
+""",
+    "DROP TABLE awards, badges, people, departments CASCADE; DROP TYPE mood;",
+)
+
+
+@pytest.fixture
+def small(tmp_path, db_url):
+    project = write_project(tmp_path / "proj", [SCHEMA])
+    api.migrate(s_for(db_url, project))
+    return project, db_url
+
+
+def test_catalog_alone_satisfies_types_checks_keys_and_order(small):
+    project, url = small
+    result = api.synth(s_for(url, project), scale=300, seed=2)
+    assert result.profiles == []
+    assert {t.table: t.rows for t in result.tables} == {
+        "departments": 300, "people": 300, "badges": 300, "awards": 300,
+    }  # fmt: skip
+    assert [t.table for t in result.tables].index("departments") < [
+        t.table for t in result.tables
+    ].index("people")
+    # self-reference: managers are people; some have none
+    assert scalar(url, "SELECT count(*) FROM people WHERE manager_id IS NULL") > 0
+    assert scalar(url, "SELECT count(*) FROM people WHERE manager_id IS NOT NULL") > 0
+    # the cycle departments.head_id -> people was cut on its nullable side and said so
+    notes = {t.table: t.notes for t in result.tables}
+    assert any("cycle" in n for n in notes["departments"])
+    # enum, IN list, range, order
+    assert {r[0] for r in rows(url, "SELECT DISTINCT feeling::text FROM people")} == {
+        "happy", "sad", "meh",
+    }  # fmt: skip
+    assert scalar(url, "SELECT min(age) >= 18 AND max(age) <= 70 FROM people")
+    assert scalar(url, "SELECT count(*) FROM people WHERE rating IS NOT NULL AND rating <= 0") == 0
+    # badges' keys come from its identity; awards reference them through a sample
+    assert scalar(url, "SELECT count(DISTINCT badge_id) FROM awards") > 1
+    # the identity of departments was moved past the generated keys
+    rows(url, "INSERT INTO departments (code) VALUES ('zz')")
+    # a second run with another seed adds rows without collisions
+    again = api.synth(s_for(url, project), rows={"people": 50}, seed=3)
+    assert again.rows == 50
+
+
+def test_profile_errors_name_the_file_and_write_nothing(small):
+    project, url = small
+    profiles = project / "synth" / "profiles"
+    profiles.mkdir(parents=True)
+    cases = [
+        ("[tables.nosuch]\nrows = 1\n", SynthUsageError, "unknown table 'nosuch'"),
+        ('[tables.people.columns]\nshoe_size = "3"\n', SynthUsageError, "has no column shoe_size"),
+        ('[tables.people.columns]\nage = "agge + 1"\n', SynthUsageError, "unknown name 'agge'"),
+        ('[tables.people.columns]\nage = "1 +"\n', SynthUsageError, "invalid expression"),
+        ("[tables.people]\nrows = -1\n", SynthUsageError, "rows must be a number >= 0"),
+        ('[tables.people.columns]\nage = "200"\n', SynthError, "check constraint"),
+    ]
+    for text, error, message in cases:
+        (profiles / "bad.toml").write_text(text)
+        with pytest.raises(error, match=message):
+            api.synth(s_for(url, project), scale=20, seed=1)
+        assert scalar(url, "SELECT count(*) FROM departments") == 0  # nothing written
+    shutil.rmtree(profiles)
+
+
+def test_unsatisfiable_check_and_not_at_head(tmp_path, db_url, make_db):
+    spec = Spec(
+        "odd",
+        "core",
+        "CREATE TABLE codes (code text NOT NULL CHECK (upper(code) = code));\n",
+        "DROP TABLE codes;\n",
+    )
+    project = write_project(tmp_path / "p", [spec, SCHEMA])
+    url = db_url
+    api.migrate(s_for(url, project), to="0001")
+    with pytest.raises(DatabaseStateError, match="not at the head 0002"):
+        api.synth(s_for(url, project), scale=5)
+    api.migrate(s_for(url, project))
+    with pytest.raises(SynthError, match="cannot satisfy CHECK codes_code_check"):
+        api.synth(s_for(url, project), scale=5)
+    assert scalar(url, "SELECT count(*) FROM people") == 0
+    assert api.synth(s_for(url, project), rows={"people": 5, "departments": 2}).rows == 7
+    with pytest.raises(UsageError):
+        api.synth(s_for(url, project), scale=-1)
