@@ -949,6 +949,8 @@ def lint(
     report.protected_because = because
     report.changed_since = base if changed else None
     return report
+
+
 # -- synth ----------------------------------------------------------------------------------
 
 
