@@ -102,7 +102,6 @@ def verify_checks(verify: str, slug: str, origin: str) -> tuple[str, int, str | 
     returns a row.
     """
     from dbkit.plan import sqltext
-    from dbkit.plan.checks import _statement_kind
 
     body, _ = strip_transaction(verify, rollback_end=True)
     statements = sqltext.split(body)
@@ -129,6 +128,17 @@ def verify_checks(verify: str, slug: str, origin: str) -> tuple[str, int, str | 
             "",
         ]
     return "\n".join(lines), len(statements), None
+
+
+def _statement_kind(text: str) -> str | None:
+    """The parse node's name of one statement (``SelectStmt``...), ``None`` if it does not parse."""
+    import pglast
+
+    try:
+        parsed = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    return type(parsed[0].stmt).__name__ if parsed else None
 
 
 def _strip_comments(text: str) -> str:
