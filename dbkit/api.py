@@ -7,7 +7,7 @@ calling them with a :class:`~dbkit.settings.Settings` from :func:`dbkit.settings
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -203,6 +203,31 @@ def _changed(plan: Plan, state: registry.DatabaseState) -> list[Migration]:
     ]
 
 
+# -- the production guard -----------------------------------------------------------------
+
+#: Asked before a destructive command runs on a ``protected = true`` environment: given the
+#: text naming the database and what will run, True to go ahead. The CLI asks on the terminal
+#: (or answers yes for ``--yes``); without a terminal it passes None, which refuses.
+Confirm = Callable[[str], bool]
+
+
+def _guard(settings: Settings, confirm: Confirm | None, command: str, actions: list[str]) -> None:
+    """Refuse or confirm a destructive ``command`` on a protected environment; nothing has
+    been changed when this raises."""
+    if not settings.protected or not actions:
+        return
+    where = f"environment {settings.env} (protected), database {settings.display_url()}"
+    if confirm is None:
+        raise UsageError(
+            f"{command} on {where} needs confirmation and there is no terminal to ask on; "
+            "nothing was changed",
+            hint="run it on a terminal, or pass --yes to confirm",
+        )
+    text = f"{command} on {where}:\n" + "\n".join(f"  {action}" for action in actions)
+    if not confirm(text):
+        raise UsageError(f"{command} on {where} was not confirmed; nothing was changed")
+
+
 # -- migrate / rollback ---------------------------------------------------------------------
 
 
@@ -213,6 +238,7 @@ class RunOptions:
     dry_run: bool = False
     auto_rollback: bool = True
     perf_threshold: float | None = None  # default: settings' perf_threshold
+    confirm: Confirm | None = None  # asked before a destructive run on a protected environment
 
 
 def migrate(
@@ -224,6 +250,7 @@ def migrate(
     auto_rollback: bool = True,
     perf_threshold: float | None = None,
     reporter: Reporter | None = None,
+    confirm: Confirm | None = None,
 ) -> RunResult:
     """Apply pending migrations up to ``to`` (default head) or to the end of ``phase``."""
     if to is not None and phase is not None:
@@ -243,7 +270,7 @@ def migrate(
             )
         return plan.between(current, target)
 
-    options = RunOptions(dry_run, auto_rollback, perf_threshold)
+    options = RunOptions(dry_run, auto_rollback, perf_threshold, confirm)
     return _run(settings, plan, "migrate", choose, options, reporter)
 
 
@@ -257,6 +284,7 @@ def rollback(
     dry_run: bool = False,
     auto_rollback: bool = True,
     reporter: Reporter | None = None,
+    confirm: Confirm | None = None,
 ) -> RunResult:
     """Roll back to ``to`` (a revision or ``base``), to before ``phase``, or by ``steps``.
 
@@ -297,8 +325,26 @@ def rollback(
             )
         return plan.between(target, current)
 
-    run_options = RunOptions(dry_run, auto_rollback)
+    run_options = RunOptions(dry_run, auto_rollback, confirm=confirm)
     return _run(settings, plan, "rollback", choose, run_options, reporter, level=level)
+
+
+def _destructive(command: str, chosen: list[Migration], level: str) -> list[str]:
+    """What a run does that a protected environment confirms: every rollback; a migrate
+    only when a migration in it declares data removal (``removes_data``)."""
+    if command == "rollback":
+        if level != "schema":
+            return [
+                f"run {m.relpath(m.level_path(level))} ({level}-level rollback of {m.name})"
+                for m in reversed(chosen)
+                if m.level_path(level).is_file()
+            ]
+        return [f"roll back {m.name} with {m.relpath(m.down_path)}" for m in reversed(chosen)]
+    return [
+        f"apply {m.name}, which removes data from {', '.join(m.removes_data)}"
+        for m in chosen
+        if m.removes_data
+    ]
 
 
 def _run(
@@ -328,6 +374,8 @@ def _run(
             _check_checksums(plan, state)
             chosen = choose(_position(plan, state))
             steps = steps_up(chosen) if command == "migrate" else steps_down(chosen)
+            if not options.dry_run:
+                _guard(settings, options.confirm, command, _destructive(command, chosen, level))
             moves = level == "schema" and bool(steps)
             result = RunResult(
                 command=command,
@@ -425,7 +473,9 @@ def history(settings: Settings, *, limit: int | None = None) -> list[registry.Hi
 # -- registry-only commands -----------------------------------------------------------------
 
 
-def baseline(settings: Settings, revision: str, *, force: bool = False) -> RegistryChange:
+def baseline(
+    settings: Settings, revision: str, *, force: bool = False, confirm: Confirm | None = None
+) -> RegistryChange:
     """Adopt a database that already holds the schema up to ``revision``: no SQL is run.
 
     The live schema is first compared with what the migrations up to ``revision`` build (the
@@ -437,7 +487,7 @@ def baseline(settings: Settings, revision: str, *, force: bool = False) -> Regis
     if target is None:
         raise UsageError("baseline needs a revision, not base")
     with _session(settings) as conn:
-        return _baseline(settings, conn, plan, plan.position(target), force=force)
+        return _baseline(settings, conn, plan, plan.position(target), force=force, confirm=confirm)
 
 
 def _baseline(
@@ -452,6 +502,7 @@ def _baseline(
     ignore_tables: tuple[str, ...] = (),
     ignore_schemas: tuple[str, ...] = (),
     notes: list[str] | None = None,
+    confirm: Confirm | None = None,
 ) -> RegistryChange:
     from dbkit.compare.baseline import compare_with_plan
     from dbkit.engine.adopt import SchemaMismatch, found_histories
@@ -491,6 +542,15 @@ def _baseline(
             f"nothing to {command}: the history holds no applied migration",
             hint="`dbkit migrate` applies the plan from base",
         )
+    _guard(
+        settings,
+        confirm,
+        command,
+        [
+            f"record {len(adopted)} migrations up to {adopted[-1].name} as applied, without "
+            "running their SQL" + ("" if checked else " (schema NOT checked: --force)")
+        ],
+    )
     origin = f"adopted from {source}" if source else f"adopted by baseline {target}"
     with conn.transaction():
         registry.ensure_registry(conn)
@@ -515,7 +575,7 @@ def _baseline(
     )
 
 
-def repair(settings: Settings) -> RegistryChange:
+def repair(settings: Settings, *, confirm: Confirm | None = None) -> RegistryChange:
     """Accept the current files of edited (or unrecorded) applied migrations, on purpose."""
     plan = load_plan(settings.project_dir)
     with _session(settings) as conn:
@@ -523,6 +583,12 @@ def repair(settings: Settings) -> RegistryChange:
         state = registry.read_state(conn)
         applied = _applied(plan, state)
         to_fix = [m for m in applied if state.recorded_checksums.get(m.revision) != m.checksum]
+        _guard(
+            settings,
+            confirm,
+            "repair",
+            [f"accept the current files of {m.name} as applied (new checksum)" for m in to_fix],
+        )
         with conn.transaction():
             for migration in to_fix:
                 old = state.recorded_checksums.get(migration.revision)
@@ -678,7 +744,11 @@ def import_migrations(
 
 
 def adopt(
-    settings: Settings, *, history_table: str | None = None, force: bool = False
+    settings: Settings,
+    *,
+    history_table: str | None = None,
+    force: bool = False,
+    confirm: Confirm | None = None,
 ) -> RegistryChange:
     """Baseline a database another tool migrated, at the revision its history ends at.
 
@@ -718,6 +788,7 @@ def adopt(
             ignore_tables=(history.table,) if tool != "sqitch" else (),
             ignore_schemas=ignore_schemas,
             notes=history.notes,
+            confirm=confirm,
         )
 
 

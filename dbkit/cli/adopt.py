@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from dbkit.cli.base import Context, _emit_json, _style, handle_errors, json_option, main
+from dbkit.cli.base import (
+    Context,
+    _emit_json,
+    _style,
+    confirmer,
+    handle_errors,
+    json_option,
+    main,
+    yes_option,
+)
 
 FORMAT_NAMES = ("golang-migrate", "dbmate", "goose", "flyway", "diesel", "sqitch")
 
@@ -81,10 +90,11 @@ def import_(
     help="Record the baseline even though the live schema differs from what the migrations "
     "build (the history checks still apply).",
 )
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
-def adopt(obj: Context, history_table: str | None, force: bool, as_json: bool) -> None:
+def adopt(obj: Context, history_table: str | None, force: bool, yes: bool, as_json: bool) -> None:
     """Take over a database another tool migrated, from that tool's history table.
 
     The project must come from `dbkit import`. Reads the tool's history (which versions it
@@ -95,7 +105,9 @@ def adopt(obj: Context, history_table: str | None, force: bool, as_json: bool) -
     """
     from dbkit import api
 
-    result = api.adopt(obj.settings(), history_table=history_table, force=force)
+    result = api.adopt(
+        obj.settings(), history_table=history_table, force=force, confirm=confirmer(yes)
+    )
     _emit_json(result.to_dict()) if as_json else click.echo(result.message)
 
 

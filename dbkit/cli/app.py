@@ -17,9 +17,11 @@ from dbkit.cli.base import (
     _emit_json,
     _style,
     auto_rollback_option,
+    confirmer,
     handle_errors,
     json_option,
     main,
+    yes_option,
 )
 
 # -- project files -------------------------------------------------------------------------
@@ -191,6 +193,7 @@ def _render_run(result, as_json: bool) -> None:
     help="Roll a phase back when a key query gets slower by more than this (default 0.2 = 20%, "
     "or perf_threshold in [tool.dbkit]).",
 )
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
@@ -201,6 +204,7 @@ def migrate(
     dry_run: bool,
     auto_rollback: bool,
     perf_threshold: float | None,
+    yes: bool,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, each in its own transaction, with their checks.
@@ -223,6 +227,7 @@ def migrate(
         auto_rollback=auto_rollback,
         perf_threshold=perf_threshold,
         reporter=reporter,
+        confirm=confirmer(yes),
     )
     _render_run(result, as_json)
 
@@ -246,6 +251,7 @@ def migrate(
     help="Run the rollbacks inside one transaction and roll it back.",
 )
 @auto_rollback_option
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
@@ -257,6 +263,7 @@ def rollback(
     level: str,
     dry_run: bool,
     auto_rollback: bool,
+    yes: bool,
     as_json: bool,
 ) -> None:
     """Roll back migrations in reverse order; an explicit target is required.
@@ -278,6 +285,7 @@ def rollback(
         dry_run=dry_run,
         auto_rollback=auto_rollback,
         reporter=reporter,
+        confirm=confirmer(yes),
     )
     _render_run(result, as_json)
 
@@ -401,10 +409,11 @@ def history(obj: Context, limit: int | None, as_json: bool) -> None:
     help="Record the baseline even though the live schema differs from what the migrations "
     "up to REVISION build (or without comparing them).",
 )
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
-def baseline(obj: Context, revision: str, force: bool, as_json: bool) -> None:
+def baseline(obj: Context, revision: str, force: bool, yes: bool, as_json: bool) -> None:
     """Adopt a database that already holds the schema up to REVISION.
 
     Records REVISION and the migrations before it as applied, without running their SQL.
@@ -414,19 +423,20 @@ def baseline(obj: Context, revision: str, force: bool, as_json: bool) -> None:
     """
     from dbkit import api
 
-    result = api.baseline(obj.settings(), revision, force=force)
+    result = api.baseline(obj.settings(), revision, force=force, confirm=confirmer(yes))
     _emit_json(result.to_dict()) if as_json else click.echo(result.message)
 
 
 @main.command()
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
-def repair(obj: Context, as_json: bool) -> None:
+def repair(obj: Context, yes: bool, as_json: bool) -> None:
     """Accept on purpose the edited files of applied migrations (records their new checksums)."""
     from dbkit import api
 
-    result = api.repair(obj.settings())
+    result = api.repair(obj.settings(), confirm=confirmer(yes))
     _emit_json(result.to_dict()) if as_json else click.echo(result.message)
 
 

@@ -96,6 +96,32 @@ auto_rollback_option = click.option(
     "(stated loudly; exit code 3 all the same).",
 )
 
+yes_option = click.option(
+    "--yes",
+    "-y",
+    "yes",
+    is_flag=True,
+    help="Confirm a destructive run on a protected environment without asking (needed when "
+    "there is no terminal).",
+)
+
+
+def confirmer(yes: bool):
+    """How a destructive command on a ``protected = true`` environment is confirmed:
+    ``--yes`` answers for the user; on a terminal the user is asked (default no); without a
+    terminal there is no one to ask, so the library refuses (exit 2, nothing changed)."""
+    if yes:
+        return lambda text: True
+    if not sys.stdin.isatty():
+        return None
+
+    def ask(text: str) -> bool:
+        click.echo(text, err=True)
+        return click.confirm("Proceed?", default=False, err=True)
+
+    return ask
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (for machines)."
 )

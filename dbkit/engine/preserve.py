@@ -69,6 +69,24 @@ class Snapshot:
         )
 
 
+def without(snapshot: Snapshot, tables: tuple[str, ...]) -> Snapshot:
+    """The snapshot without the tables a migration declares it removes data from
+    (``removes_data``): their rows may go, and later steps of the phase must not count them.
+
+    Names match the snapshot's ``schema.table`` keys; a bare name means ``public``."""
+    if not tables:
+        return snapshot
+    gone = {_key(t) for t in tables}
+    kept = {n: s for n, s in snapshot.tables.items() if _key(n) not in gone}
+    return Snapshot(snapshot.phase, kept, snapshot.id)
+
+
+def _key(name: str) -> str:
+    """``schema.table`` in lower case without quotes (``old_events`` -> ``public.old_events``)."""
+    plain = name.replace('"', "").lower()
+    return plain if "." in plain else f"public.{plain}"
+
+
 def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
     """Count every table's rows in one query; note the columns of the preserved ones."""
     listed = {row[0]: row[1] for row in conn.execute(_TABLES)}

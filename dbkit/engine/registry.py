@@ -143,7 +143,13 @@ def migration_params(
     message: str | None = None,
     level: str = "schema",
 ) -> dict[str, Any]:
-    """:func:`history_params` for a run of ``migration``."""
+    """:func:`history_params` for a run of ``migration``.
+
+    A successful ``up`` of a migration that declares ``removes_data`` says so in its message,
+    so the history shows which data went on purpose."""
+    if migration.removes_data and direction == "up" and outcome == "success":
+        declared = f"declared data removal: {', '.join(migration.removes_data)}"
+        message = f"{message}; {declared}" if message else declared
     return history_params(
         revision=migration.revision,
         phase=migration.phase,
