@@ -48,18 +48,12 @@ def _run(path: Path, project_dir: Path, direction: str) -> None:
     from alembic import op
 
     from dbkit.plan.graph import parse_revision_file
-    from dbkit.settings import DEFAULTS, read_project_config
+    from dbkit.settings import resolve
 
     migration = parse_revision_file(path, project_dir)
-    # Only the timeouts are needed: reading the URL settings here could fail on an unrelated
-    # DATABASE_URL, and Alembic already has its connection.
-    config = read_project_config(project_dir)
-    lock_timeout = migration.lock_timeout or str(
-        config.get("lock_timeout", DEFAULTS["lock_timeout"])
-    )
-    statement_timeout = migration.statement_timeout or str(
-        config.get("statement_timeout", DEFAULTS["statement_timeout"])
-    )
+    # The one resolver, without the URL sources: Alembic already has its connection, and an
+    # unrelated DATABASE_URL must not fail the run.
+    lock_timeout, statement_timeout = resolve(project_dir, need_url=False).limits(migration)
     sql_text = migration.sql(direction)
     context = op.get_context()
     started_at = datetime.now(UTC)
@@ -81,8 +75,9 @@ def _run(path: Path, project_dir: Path, direction: str) -> None:
                 for statement in split(sql_text):
                     conn.execute(statement.text)
             finally:
-                conn.execute("RESET lock_timeout")
-                conn.execute("RESET statement_timeout")
+                from dbkit.plan.preamble import reset_sql
+
+                conn.execute(reset_sql())
 
     last_runs[(migration.revision, direction)] = (
         started_at,
@@ -93,29 +88,29 @@ def _run(path: Path, project_dir: Path, direction: str) -> None:
 def _set_timeouts(conn, lock_timeout: str, statement_timeout: str, *, local: bool) -> None:
     """The same limits dbkit's runner sets: per transaction, or per session around a
     non-transactional migration (reset afterwards)."""
-    conn.execute(
-        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-        (lock_timeout, local, statement_timeout, local),
-    )
+    from dbkit.plan.preamble import preamble_sql
+
+    conn.execute(preamble_sql(lock_timeout, statement_timeout, local=local))
 
 
 def _emit_offline(context, migration, sql_text: str, lock_timeout: str, statement_timeout: str):
     """Write the SQL as text for ``alembic ... --sql`` (same shape as ``dbkit sql``)."""
-    from dbkit.plan.render import literal, terminated
+    from dbkit.plan.preamble import preamble, reset
+    from dbkit.plan.render import terminated
 
     out = context.impl.static_output
     if migration.transactional:
-        out(f"SET LOCAL lock_timeout = {literal(lock_timeout)};")
-        out(f"SET LOCAL statement_timeout = {literal(statement_timeout)};")
+        for line in preamble(lock_timeout, statement_timeout, local=True):
+            out(line)
         out(terminated(sql_text))
         return
     from dbkit.plan.sqltext import split
 
     with context.autocommit_block():
         out(f"-- {migration.name}: non-transactional, runs outside a transaction")
-        out(f"SET lock_timeout = {literal(lock_timeout)};")
-        out(f"SET statement_timeout = {literal(statement_timeout)};")
+        for line in preamble(lock_timeout, statement_timeout, local=False):
+            out(line)
         for statement in split(sql_text):
             out(statement.text + ";")
-        out("RESET lock_timeout;")
-        out("RESET statement_timeout;")
+        for line in reset():
+            out(line)

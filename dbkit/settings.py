@@ -82,6 +82,8 @@ class Settings:
     env: str | None = None  # the named environment chosen (--env / DBKIT_ENV)
     protected: bool = False  # that environment asks before destructive commands
     extra: dict[str, Any] = field(default_factory=dict)
+    #: where each limit came from: "project" (dbkit.toml / [tool.dbkit]) or "default"
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def uses_embedded(self) -> bool:
@@ -94,6 +96,13 @@ class Settings:
         from dbkit.embedded import server as embedded
 
         return embedded.ensure_running(self.project_dir)
+
+    def limits(self, migration: Any) -> tuple[str, str]:
+        """``(lock_timeout, statement_timeout)`` for ``migration``: its revision file's own
+        values, else these settings'. Every path that runs or renders a migration asks here."""
+        from dbkit.plan.preamble import limits_for
+
+        return limits_for(migration, self.lock_timeout, self.statement_timeout)
 
     def display_url(self) -> str:
         if self.url is None:
@@ -114,15 +123,86 @@ def find_project_dir(start: Path | None = None) -> Path:
 
 
 def read_project_config(project_dir: Path) -> dict[str, Any]:
-    """``[tool.dbkit]`` from pyproject.toml, then ``dbkit.toml`` on top of it."""
+    """``[tool.dbkit]`` from pyproject.toml, then ``dbkit.toml`` on top of it.
+
+    Each file is checked on its own (:func:`check_config`), so an error names the file, the
+    key and what was expected.
+    """
     config: dict[str, Any] = {}
     pyproject = project_dir / "pyproject.toml"
     if pyproject.is_file():
-        config.update(_load_toml(pyproject).get("tool", {}).get("dbkit", {}))
+        table = _load_toml(pyproject).get("tool", {}).get("dbkit", {})
+        config.update(check_config(table, f"{pyproject} [tool.dbkit]"))
     dbkit_toml = project_dir / "dbkit.toml"
     if dbkit_toml.is_file():
-        config.update(_load_toml(dbkit_toml))
+        config.update(check_config(_load_toml(dbkit_toml), str(dbkit_toml)))
     return config
+
+
+#: What each key of ``[tool.dbkit]`` / ``dbkit.toml`` holds: the accepted Python types (as TOML
+#: reads them) and how to say it. ``url`` and ``env`` are the keys that are not a DEFAULTS limit.
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "url": ((str,), "a string (postgresql://user@host/db)"),
+    "env": ((dict,), "a table of environments ([env.NAME])"),
+    "lock_timeout": ((str, int), "a duration string such as '5s'"),
+    "statement_timeout": ((str, int), "a duration string such as '30s', or '0'"),
+    "lock_retries": ((int,), "an integer, 0 or more"),
+    "lock_retry_delay": ((int, float), "a number of seconds, 0 or more"),
+    "lock_wait": ((int, float), "a number of seconds, 0 or more"),
+    "connect_timeout": ((int,), "an integer number of seconds, 0 or more"),
+    "perf_threshold": ((int, float), "a number, 0 or more (0.2 = 20%)"),
+}
+_NOT_NEGATIVE = (
+    "lock_retries",
+    "lock_retry_delay",
+    "lock_wait",
+    "connect_timeout",
+    "perf_threshold",
+)
+
+
+def known_keys() -> list[str]:
+    """Every key a project's configuration may hold."""
+    return sorted({*DEFAULTS, "url", "env"})
+
+
+def check_config(
+    table: dict[str, Any], where: str, *, known: list[str] | tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """Refuse an unknown key (suggesting the nearest known one) and a value of the wrong type
+    or out of range, naming ``where`` (the file, and the table in it)."""
+    import difflib
+
+    known = list(known) if known is not None else known_keys()
+    for key, value in table.items():
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            raise ProjectError(
+                f"{where}: unknown setting {key!r}",
+                hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(known)}",
+            )
+        types, expected = _KINDS.get(key, ((object,), "any value"))
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ProjectError(
+                f"{where}: {key} = {value!r} is {_toml_type(value)}, expected {expected}"
+            )
+        if key in _NOT_NEGATIVE and value < 0:
+            raise ProjectError(f"{where}: {key} = {value!r} is negative, expected {expected}")
+        if key in ("lock_timeout", "statement_timeout"):
+            validate_duration(str(value), f"{where}: {key}")
+    return table
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -141,13 +221,26 @@ def resolve(
     url: str | None = None,
     environ: dict[str, str] | None = None,
     env: str | None = None,
+    need_url: bool = True,
 ) -> Settings:
-    """Resolve settings with the precedence documented in this module's docstring."""
+    """Resolve settings with the precedence documented in this module's docstring.
+
+    This is the one place configuration is read: commands that need no database (``dbkit
+    sql``, ``dbkit show``, the Alembic path) pass ``need_url=False`` and get the same limits
+    without the URL sources being consulted.
+    """
     environ_ = os.environ if environ is None else environ
     project = find_project_dir(Path(project_dir) if project_dir else None)
     config = read_project_config(project)
     env_name = env or environ_.get("DBKIT_ENV") or None
     env_config = environment(config, env_name) if env_name else {}
+    if env_config:
+        check_config(env_config, f"[env.{env_name}]", known=ENV_KEYS)
+    if url is not None and not url.strip():
+        raise UsageError(
+            "--url is empty",
+            hint="give a database URL, or leave --url out to use the configured one",
+        )
 
     chosen: tuple[str, str] | None = None
     for source, value in (
@@ -157,7 +250,7 @@ def resolve(
         ("DATABASE_URL", environ_.get("DATABASE_URL")),
         ("[tool.dbkit] url", config.get("url")),
     ):
-        if value:
+        if value and need_url:
             if not isinstance(value, str):
                 raise ProjectError(f"{source} must be a string")
             chosen = (source, _expand(value, source, environ_))
@@ -165,6 +258,10 @@ def resolve(
 
     merged = {**config, **env_config}
     values = {key: merged.get(key, default) for key, default in DEFAULTS.items()}
+    sources = {
+        key: ("environment" if key in env_config else "project" if key in config else "default")
+        for key in DEFAULTS
+    }
     for key in ("lock_timeout", "statement_timeout"):
         values[key] = validate_duration(str(values[key]), key)
     try:
@@ -181,7 +278,13 @@ def resolve(
         raise ProjectError(f"[env.{env_name}] protected must be true or false")
     extra = {k: v for k, v in config.items() if k not in DEFAULTS and k not in ("url", "env")}
 
-    common = {"project_dir": project, "extra": extra, "env": env_name, "protected": protected}
+    common = {
+        "project_dir": project,
+        "extra": extra,
+        "env": env_name,
+        "protected": protected,
+        "sources": sources,
+    }
     if chosen is None:
         return Settings(**common, **values)
     source, raw_url = chosen

@@ -62,7 +62,9 @@ def test_bad_settings_are_clear_errors(project):
     with pytest.raises(UsageError, match="lock_timeout = 'soon' is not a duration"):
         settings.resolve(project, environ={})
     (project / "dbkit.toml").write_text("lock_retries = [1]\n")
-    with pytest.raises(ProjectError, match="wrong type"):
+    with pytest.raises(
+        ProjectError, match=r"lock_retries = \[1\] is an array, expected an integer"
+    ):
         settings.resolve(project, environ={})
     (project / "dbkit.toml").write_text("url = \n")
     with pytest.raises(ProjectError, match="not valid TOML"):

@@ -458,17 +458,16 @@ def sql(obj: Context, direction: str, from_rev: str | None, to_rev: str | None) 
     """
     from dbkit.plan.graph import load_plan
     from dbkit.plan.render import render_script
-    from dbkit.settings import find_project_dir, read_project_config
+    from dbkit.settings import resolve
 
-    project = find_project_dir(Path(obj.project) if obj.project else None)
-    config = read_project_config(project)
+    limits = resolve(obj.project, need_url=False)
     script = render_script(
-        load_plan(project),
+        load_plan(limits.project_dir),
         direction,
         from_rev,
         to_rev,
-        lock_timeout=str(config.get("lock_timeout", "5s")),
-        statement_timeout=str(config.get("statement_timeout", "0")),
+        lock_timeout=limits.lock_timeout,
+        statement_timeout=limits.statement_timeout,
     )
     click.echo(script, nl=False)
 

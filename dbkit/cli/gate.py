@@ -60,7 +60,7 @@ def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
     from dbkit.compare.verify import verify as run_verify
     from dbkit.settings import normalize_url, resolve
 
-    settings = resolve(obj.project)  # only the project and its timeouts; never its URL
+    settings = resolve(obj.project, need_url=False)  # the project and its limits, not its URL
     chosen = server_url or obj.url
     if chosen:
         chosen = normalize_url(chosen, "--url")
@@ -182,10 +182,13 @@ def _render_show(view) -> None:
         + ("yes" if view.transactional else "no (runs statement by statement outside one)")
     )
     for option, setting in view.options.items():
-        source = {"revision": "set by the revision", "project": "project setting"}.get(
-            setting["source"], "dbkit default"
-        )
+        source = {
+            "revision": "set by the revision",
+            "project": "project setting",
+            "environment": "environment setting",
+        }.get(setting["source"], "dbkit default")
         click.echo(f"{option + ':':<19}{setting['value']} ({source})")
+    click.echo(f"preamble:          {' '.join(view.preamble)}")
     click.echo(f"checksum:          sha256 {view.checksum}")
     click.echo(f"revision file:     {view.files['revision']}")
     rule(f"up: {view.files['up']}")

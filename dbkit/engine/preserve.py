@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbkit.plan.checks import CheckResult
+from dbkit.plan.literals import literal
 
 if TYPE_CHECKING:
     import psycopg
@@ -199,7 +200,7 @@ def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
     """Exact row counts of the named tables, in one round trip."""
     if not names:
         return {}
-    union = " UNION ALL ".join(f"SELECT {_literal(name)}, count(*) FROM {name}" for name in names)
+    union = " UNION ALL ".join(f"SELECT {literal(name)}, count(*) FROM {name}" for name in names)
     return {name: count for name, count in conn.execute(union)}
 
 
@@ -255,10 +256,6 @@ def _sql(template: str, name: str, columns: tuple[str, ...]):
 
     row = sql.SQL("ROW({})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
     return sql.SQL(template).format(hash=sql.SQL("md5({}::text)").format(row), table=sql.SQL(name))
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _qualified(conn: psycopg.Connection, name: str) -> str | None:

@@ -21,6 +21,7 @@ from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult
 from dbkit.errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
 from dbkit.plan import sqltext
 from dbkit.plan.checks import CheckResult, run_check
+from dbkit.plan.preamble import preamble_sql, reset_sql
 from dbkit.settings import Settings
 
 if TYPE_CHECKING:
@@ -432,22 +433,15 @@ class Runner:
         )
 
     def _timeouts(self, migration: Migration) -> tuple[str, str]:
-        return (
-            migration.lock_timeout or self.settings.lock_timeout,
-            migration.statement_timeout or self.settings.statement_timeout,
-        )
+        return self.settings.limits(migration)
 
     def _set_timeouts(self, migration: Migration, *, local: bool) -> None:
         lock_timeout, statement_timeout = self._timeouts(migration)
-        self.conn.execute(
-            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-            (lock_timeout, local, statement_timeout, local),
-        )
+        self.conn.execute(preamble_sql(lock_timeout, statement_timeout, local=local))
 
     def _reset_timeouts(self) -> None:
         if not self.conn.closed and not self.conn.broken:
-            self.conn.execute("RESET lock_timeout")
-            self.conn.execute("RESET statement_timeout")
+            self.conn.execute(reset_sql())
 
     def _should_retry(
         self,
@@ -588,11 +582,6 @@ class Runner:
         )
 
 
-def _quote(value: str) -> str:
-    """A SQL string literal (values here are validated durations, quoted all the same)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 class _Transaction:
     """One migration's transaction: BEGIN (a savepoint inside a dry run) with its timeouts.
 
@@ -607,10 +596,7 @@ class _Transaction:
         self.conn = conn
         self.nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         start = "SAVEPOINT dbkit_step" if self.nested else "BEGIN"
-        self.begin_sql = (
-            f"{start}; SET LOCAL lock_timeout = {_quote(lock_timeout)}; "
-            f"SET LOCAL statement_timeout = {_quote(statement_timeout)};\n"
-        )
+        self.begin_sql = f"{start}; {preamble_sql(lock_timeout, statement_timeout, local=True)}\n"
         self.open = False
 
     def begin(self) -> None:

@@ -19,8 +19,6 @@ the point is to avoid importing a driver.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from dbkit import __version__
@@ -33,13 +31,11 @@ from dbkit.engine.registry import (
 )
 from dbkit.errors import RevisionNotFound, UsageError
 from dbkit.plan.graph import Migration, Plan
+from dbkit.plan.literals import SqlExpr, literal
+from dbkit.plan.preamble import limits_for, preamble, reset
 from dbkit.settings import DEFAULTS
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
-
-
-class SqlExpr(str):
-    """A raw SQL expression to render as is (``now()``), not as a quoted literal."""
 
 
 #: History values a script must take from the server when it runs, not from the machine that
@@ -50,35 +46,6 @@ RUN_TIME_HISTORY: dict[str, Any] = {
     "os_user": None,
     "client_host": SqlExpr("host(inet_client_addr())"),
 }
-
-
-def literal(value: Any) -> str:
-    """``value`` as a SQL literal that means the same under any ``standard_conforming_strings``."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, SqlExpr):
-        return str(value)
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return f"'{value}'::float8"
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'::timestamptz"
-    if isinstance(value, date):
-        return f"'{value.isoformat()}'::date"
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise UsageError("cannot render a value containing a NUL character as SQL")
-        quoted = "'" + value.replace("'", "''") + "'"
-        if "\\" in value:
-            # E'' keeps backslashes literal whatever standard_conforming_strings says.
-            return "E" + quoted.replace("\\", "\\\\")
-        return quoted
-    raise TypeError(f"cannot render {type(value).__name__} as a SQL literal")
 
 
 def bind(sql: str, params: tuple | list | dict) -> str:
@@ -188,10 +155,7 @@ def render_script(
         ]
     for migration in migrations:
         out += _render_migration(
-            migration,
-            direction,
-            migration.lock_timeout or lock_timeout,
-            migration.statement_timeout or statement_timeout,
+            migration, direction, *limits_for(migration, lock_timeout, statement_timeout)
         )
     out.append(f"-- end of script: the database is now at revision {_label(end)}")
     return "\n".join(out) + "\n"
@@ -239,8 +203,7 @@ def _render_migration(
         return [
             title,
             "BEGIN;",
-            f"SET LOCAL lock_timeout = {literal(lock_timeout)};",
-            f"SET LOCAL statement_timeout = {literal(statement_timeout)};",
+            *preamble(lock_timeout, statement_timeout, local=True),
             f"-- {path}",
             terminated(sql_text).rstrip("\n"),
             f"-- end of {path}",
@@ -254,12 +217,11 @@ def _render_migration(
         title,
         f"-- {path} is non-transactional: its statements run one by one outside a transaction;",
         "-- if one fails, the statements before it stay applied and the revision is not recorded.",
-        f"SET lock_timeout = {literal(lock_timeout)};",
-        f"SET statement_timeout = {literal(statement_timeout)};",
+        *preamble(lock_timeout, statement_timeout, local=False),
     ]
     for statement in split(sql_text):
         lines += [f"-- {path}:{statement.line}", statement.text + ";"]
-    lines += ["RESET lock_timeout;", "RESET statement_timeout;", "BEGIN;", *record, "COMMIT;", ""]
+    lines += [*reset(), "BEGIN;", *record, "COMMIT;", ""]
     return lines
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from dbkit.errors import UsageError
 from dbkit.plan.checks import CheckFile
 from dbkit.plan.graph import load_readable_plan
-from dbkit.settings import DEFAULTS, read_project_config
+from dbkit.plan.preamble import LIMITS, preamble
+from dbkit.settings import resolve
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RevisionView:
     post_checks: list[CheckView] = field(default_factory=list)
     phase_pre_checks: list[CheckView] = field(default_factory=list)  # when it opens the phase
     phase_post_checks: list[CheckView] = field(default_factory=list)  # when it closes it
+    preamble: list[str] = field(default_factory=list)  # what the runner sends before the file
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -79,16 +81,11 @@ def show(project_dir: Path | str, revision: str) -> RevisionView:
         index = plan.position(resolved)
     migration = plan.migrations[index]
     project = plan.project_dir
-    config = read_project_config(project)
+    settings = resolve(project, need_url=False)
     options = {}
-    for option in ("lock_timeout", "statement_timeout"):
-        own = getattr(migration, option)
-        if own is not None:
-            options[option] = {"value": own, "source": "revision"}
-        elif option in config:
-            options[option] = {"value": str(config[option]), "source": "project"}
-        else:
-            options[option] = {"value": str(DEFAULTS[option]), "source": "default"}
+    for option, value in zip(LIMITS, settings.limits(migration), strict=True):
+        source = "revision" if getattr(migration, option) else settings.sources[option]
+        options[option] = {"value": value, "source": source}
     book = CheckBook(plan)
     first, last = plan.phase_span(migration.phase)
 
@@ -126,6 +123,7 @@ def show(project_dir: Path | str, revision: str) -> RevisionView:
         post_checks=views(book.file(migration.post_check_path)),
         phase_pre_checks=views(book.phase_file(migration.phase, "pre")) if index == first else [],
         phase_post_checks=views(book.phase_file(migration.phase, "post")) if index == last else [],
+        preamble=preamble(*settings.limits(migration), local=migration.transactional),
     )
 
 
