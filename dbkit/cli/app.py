@@ -460,7 +460,7 @@ def sql(obj: Context, direction: str, from_rev: str | None, to_rev: str | None) 
     from dbkit.plan.render import render_script
     from dbkit.settings import resolve
 
-    limits = resolve(obj.project, need_url=False)
+    limits = resolve(obj.project, env=obj.env, need_url=False)
     script = render_script(
         load_plan(limits.project_dir),
         direction,

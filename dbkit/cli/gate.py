@@ -60,7 +60,7 @@ def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
     from dbkit.compare.verify import verify as run_verify
     from dbkit.settings import normalize_url, resolve
 
-    settings = resolve(obj.project, need_url=False)  # the project and its limits, not its URL
+    settings = resolve(obj.project, env=obj.env, need_url=False)  # limits, never its URL
     chosen = server_url or obj.url
     if chosen:
         chosen = normalize_url(chosen, "--url")
