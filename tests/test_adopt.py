@@ -248,3 +248,51 @@ def test_adopt_needs_an_imported_project(tmp_path, db_url):
     result = run_cli("--project", str(project), "adopt", url=db_url)
     assert result.exit_code == 2
     assert "no imported revisions" in result.output
+
+
+def run_psql(pg_server, url: str, sql: str, tmp_path) -> None:
+    script = tmp_path / "extra.sql"
+    script.write_text(sql)
+    run = subprocess.run(
+        [psql(pg_server), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", script],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_flyway_baseline_and_undo_rows_count(tmp_path, db_url, pg_server):
+    project = imported("flyway", tmp_path)
+    migrate_with_tool("flyway", db_url, 3, pg_server, tmp_path)
+    flyway = FIXTURES / "flyway"
+    run_psql(pg_server, db_url, (flyway / "V2__order_status_values.sql").read_text(), tmp_path)
+    run_psql(pg_server, db_url, (flyway / "U2__order_status_values.sql").read_text(), tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # Flyway was baselined at 1.1 on this database, then ran 1.2, then 2 and its undo
+        conn.execute("DELETE FROM flyway_schema_history")
+        conn.execute(
+            "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+            "script, installed_by, execution_time, success) VALUES "
+            "(1, '1.1', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', 'f', 0, "
+            "true), (2, '1.2', 'x', 'SQL', 'V1_2__x.sql', 'f', 5, true), "
+            "(3, '2', 'x', 'SQL', 'V2__x.sql', 'f', 5, true), "
+            "(4, '2', 'x', 'UNDO_SQL', 'U2__x.sql', 'f', 5, true), "
+            "(5, NULL, 'report', 'SQL', 'R__order_report_view.sql', 'f', 5, true)"
+        )
+    result = run_cli("--project", str(project), "adopt", url=db_url)
+    assert result.exit_code == 0, result.output
+    assert "database adopted at revision 0003" in result.output
+    assert "Flyway was baselined at 1.1" in result.output
+    assert "repeatable migration R__order_report_view.sql in the history ignored" in result.output
+
+
+def test_goose_down_rows_unapply(tmp_path, db_url, pg_server):
+    project = imported("goose", tmp_path)
+    migrate_with_tool("goose", db_url, 4, pg_server, tmp_path)
+    text = (FIXTURES / "goose" / "00009_order_status_values.sql").read_text()
+    run_psql(pg_server, db_url, text.split("-- +goose Down", 1)[1], tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (9, false)")
+    result = run_cli("--project", str(project), "adopt", url=db_url)
+    assert result.exit_code == 0, result.output
+    assert version_row(db_url) == ("0003",)

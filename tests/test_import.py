@@ -294,3 +294,66 @@ def test_bad_import_input_is_one_line_and_exit_2(tool, setup, expected, tmp_path
     assert len(lines) == 1 and lines[0].startswith("dbkit: error: "), result.output
     assert expected in lines[0]
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("tool", "files", "expected"),
+    [
+        (
+            "golang-migrate",
+            {"1_a.up.sql": "SELECT 1;", "001_b.up.sql": "SELECT 1;"},
+            "two up files for version 1",
+        ),
+        ("dbmate", {"1_a.sql": "CREATE TABLE a (id int);\n"}, "exactly one `-- migrate:up`"),
+        ("goose", {"1_a.sql": "CREATE TABLE a (id int);\n"}, "no `-- +goose Up` annotation"),
+        (
+            "flyway",
+            {"V1__a.sql": "SELECT 1;", "V1.0__b.sql": "SELECT 1;"},
+            "more than one migration with version 1",
+        ),
+        (
+            "diesel",
+            {"2024-01-02-030405_a/up.sql": "SELECT 1;", "20240102030405_b/up.sql": "SELECT 1;"},
+            "have the same version 20240102030405",
+        ),
+        (
+            "sqitch",
+            {"sqitch.plan": "%project=x\n\nmissing 2024-01-02T03:04:05Z A <a@b.c>\n"},
+            "change missing has no deploy script deploy/missing.sql",
+        ),
+    ],
+)
+def test_what_the_source_tool_would_refuse_is_refused(tool, files, expected, tmp_path):
+    source = tmp_path / "src"
+    for rel, text in files.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(text)
+    result = run_cli("import", "--from", tool, str(source), "--into", str(tmp_path / "p"))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("dbkit: error: ") and expected in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_each_tool_orders_by_its_own_rule(tmp_path):
+    from dbkit.plan.importers import scan_source
+
+    cases = {
+        "golang-migrate": (["10_c.up.sql", "9_b.up.sql", "0001_a.up.sql"], ["1", "9", "10"]),
+        "goose": (
+            ["20240101000000_c.sql", "00002_b.sql", "00001_a.sql"],
+            ["1", "2", "20240101000000"],
+        ),
+        "flyway": (
+            ["V1_10__d.sql", "V1.9__c.sql", "V1.2.3__b.sql", "V1__a.sql"],
+            ["1", "1.2.3", "1.9", "1.10"],
+        ),
+        # dbmate sorts file names as strings: "20240102_" before "2024010_" ('2' < '_')
+        "dbmate": (["2024010_a.sql", "20240102_b.sql"], ["20240102", "2024010"]),
+    }
+    bodies = {"dbmate": "-- migrate:up\nSELECT 1;\n", "goose": "-- +goose Up\nSELECT 1;\n"}
+    for tool, (names, order) in cases.items():
+        source = tmp_path / tool
+        source.mkdir()
+        for name in names:
+            (source / name).write_text(bodies.get(tool, "SELECT 1;\n"))
+        assert [m.version for m in scan_source(tool, source).migrations] == order, tool
