@@ -16,6 +16,7 @@ from projects import BASIC, write_project
 
 from dbkit import api
 from dbkit.cli.app import main
+from dbkit.errors import PlanError
 from dbkit.plan import cache as cache_module
 from dbkit.plan.cache import ResultCache
 from dbkit.settings import resolve
@@ -133,3 +134,25 @@ def test_code_stamp_changes_with_the_code(tmp_path):
     assert cache_module.code_stamp("dbkit.plan.sqltext") != stamp
     assert cache_module.package_stamp("pglast").startswith("pglast ")
     assert cache_module.package_stamp("no_such_package_here") == "no_such_package_here missing"
+
+
+def test_revision_files_are_read_from_the_cache_until_they_change(tmp_path):
+    from dbkit.plan.graph import load_plan
+
+    root = write_project(tmp_path / "proj", BASIC)
+    first = load_plan(root)
+    stored = json.loads((root / ".dbkit" / "cache" / "revisions.json").read_text())
+    assert len(stored["entries"]) == 3
+    again = load_plan(root)
+    assert [(m.revision, m.down_revision, m.phase, m.transactional) for m in again] == [
+        (m.revision, m.down_revision, m.phase, m.transactional) for m in first
+    ]
+    assert again.get("0003").transactional is False
+    path = root / "migrations" / "versions" / "0002_orders.py"
+    path.write_text(path.read_text().replace('phase = "core"', 'phase = "billing"'))
+    assert load_plan(root).get("0002").phase == "billing"  # a changed file is read again
+    path.write_text(path.read_text().replace('phase = "billing"', "phase = PHASE"))
+    with pytest.raises(PlanError, match="phase"):
+        load_plan(root)
+    with pytest.raises(PlanError, match="phase"):
+        load_plan(root)  # the same refusal, from the cache

@@ -14,8 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbkit.errors import PlanError, ProjectError, RevisionNotFound
+
+if TYPE_CHECKING:
+    from dbkit.plan.cache import ResultCache
 
 VERSIONS_DIR = Path("migrations") / "versions"
 SQL_DIR = Path("sql")
@@ -236,27 +240,28 @@ def _read_text(path: Path) -> str:
         raise PlanError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def parse_revision_file(path: Path, project_dir: Path) -> Migration:
-    """Read one revision file's declarations without executing it."""
-    source = _read_text(path)
-    try:
-        tree = ast.parse(source, filename=str(path))
-    except SyntaxError as exc:
-        raise PlanError(f"{path}:{exc.lineno}: not valid Python: {exc.msg}") from None
+def parse_revision_file(
+    path: Path, project_dir: Path, cache: ResultCache | None = None
+) -> Migration:
+    """Read one revision file's declarations without executing it.
 
-    values: dict[str, object] = {}
-    uses_sql_pair = False
-    for node in tree.body:
-        if not isinstance(node, ast.Assign):
-            continue
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                try:
-                    values[target.id] = ast.literal_eval(node.value)
-                except ValueError:
-                    values[target.id] = _NOT_LITERAL
-            elif isinstance(target, ast.Tuple) and _calls(node.value, "sql_pair"):
-                uses_sql_pair = True
+    With a ``cache``, the declarations of a file whose content was read before are taken from
+    it instead of parsing the file's Python again."""
+    source = _read_text(path)
+    if cache is None:
+        values, uses_sql_pair, docstring = _declarations(path, source)
+    else:
+        from dbkit.plan.cache import digest
+
+        key = digest(str(path), source)
+        stored = cache.get(key)
+        if stored is None:
+            values, uses_sql_pair, docstring = _declarations(path, source)
+            encoded = {k: _encode(v) for k, v in values.items()}
+            cache.put(key, [encoded, uses_sql_pair, docstring])
+        else:
+            values = {k: _decode(v) for k, v in stored[0].items()}
+            uses_sql_pair, docstring = stored[1], stored[2]
 
     rel = path.relative_to(project_dir) if path.is_relative_to(project_dir) else path
     name = path.stem
@@ -315,7 +320,7 @@ def parse_revision_file(path: Path, project_dir: Path) -> Migration:
             from dbkit.settings import validate_duration
 
             validate_duration(str(options[option]), f"{rel}: {option}")
-    doc = (ast.get_docstring(tree) or "").strip()
+    doc = docstring
     return Migration(
         revision=revision,
         down_revision=down,
@@ -485,14 +490,68 @@ def _project(project_dir: Path | str) -> Path:
     return project
 
 
+def _declarations(path: Path, source: str) -> tuple[dict[str, object], bool, str]:
+    """The literal assignments of a revision file, whether it calls ``sql_pair``, and its
+    docstring."""
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise PlanError(f"{path}:{exc.lineno}: not valid Python: {exc.msg}") from None
+    values: dict[str, object] = {}
+    uses_sql_pair = False
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    values[target.id] = _NOT_LITERAL
+            elif isinstance(target, ast.Tuple) and _calls(node.value, "sql_pair"):
+                uses_sql_pair = True
+    return values, uses_sql_pair, (ast.get_docstring(tree) or "").strip()
+
+
+def _encode(value: object) -> object:
+    """A declaration as JSON: plain scalars as they are, anything else by its repr."""
+    if value is _NOT_LITERAL:
+        return {"not_literal": True}
+    if value is None or type(value) in (str, int, bool):
+        return value
+    return {"repr": repr(value)}
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, dict):
+        return _NOT_LITERAL if value.get("not_literal") else ast.literal_eval(value["repr"])
+    return value
+
+
+def revision_cache(project: Path) -> ResultCache:
+    """The project's cache of revision files' declarations (``.dbkit/cache/revisions.json``)."""
+    from dbkit.plan.cache import ResultCache, code_stamp
+
+    return ResultCache(project, "revisions", code_stamp("dbkit.plan.graph"))
+
+
 def _read_revisions(project: Path) -> _Scan:
     scan = _Scan([], [], set())
+    cache = revision_cache(project)
+    try:
+        _read_each_revision(project, scan, cache)
+    finally:
+        cache.save()
+    return scan
+
+
+def _read_each_revision(project: Path, scan: _Scan, cache: ResultCache) -> None:
     for path in sorted((project / VERSIONS_DIR).glob("*.py")):
         if path.name.startswith("_"):
             continue
         scan.names.add(path.stem)
         try:
-            scan.migrations.append(parse_revision_file(path, project))
+            scan.migrations.append(parse_revision_file(path, project, cache))
         except PlanError as exc:
             rel = str(VERSIONS_DIR / path.name)
             message = exc.message.replace(str(path), rel, 1)
@@ -506,7 +565,6 @@ def _read_revisions(project: Path) -> _Scan:
                     exc.hint,
                 )
             )
-    return scan
 
 
 def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
