@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(into)
         median = statistics.median(times)
         print(
-            f"{tool:<16} {median:>9.2f} {min(times):>7.2f} "
-            f"{median * 1000 / len(migrations):>13.1f}"
+            f"{tool:<16} {median:>9.2f} {min(times):>7.2f} {median * 1000 / len(migrations):>13.1f}"
         )
     shutil.rmtree(WORK, ignore_errors=True)
     return 0
