@@ -84,10 +84,19 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
     #: where each limit came from: "project" (dbkit.toml / [tool.dbkit]) or "default"
     sources: dict[str, str] = field(default_factory=dict)
+    # Schema-per-tenant (``dbkit fleet``): the migrations run with ``search_path`` set to this
+    # schema, which holds its own ``alembic_version``; the history lives in ``dbkit_<schema>``.
+    # None (every single-database command): the connection's own search_path, registry ``dbkit``.
+    schema: str | None = None
 
     @property
     def uses_embedded(self) -> bool:
         return self.url is None
+
+    @property
+    def registry_schema(self) -> str:
+        """The schema holding dbkit's history tables for this target."""
+        return "dbkit" if self.schema is None else f"dbkit_{self.schema}"
 
     def database_url(self) -> str:
         """The URL to connect to, starting the embedded server when none is configured."""
@@ -106,8 +115,10 @@ class Settings:
 
     def display_url(self) -> str:
         if self.url is None:
-            return f"embedded server ({self.project_dir / '.dbkit'})"
-        return mask_url(self.url)
+            where = f"embedded server ({self.project_dir / '.dbkit'})"
+        else:
+            where = mask_url(self.url)
+        return where if self.schema is None else f"{where} schema {self.schema}"
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -350,6 +361,26 @@ def validate_id_style(value: Any) -> str:
 def id_style(project_dir: Path) -> str:
     """The project's revision id style (``ids`` in dbkit.toml / [tool.dbkit]), for ``new``."""
     return validate_id_style(read_project_config(project_dir).get("ids", DEFAULTS["ids"]))
+
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# PostgreSQL truncates identifiers at 63 bytes; the registry schema adds "dbkit_".
+MAX_SCHEMA_LENGTH = 63 - len("dbkit_")
+
+
+def validate_schema(name: str, source: str = "schema") -> str:
+    """A tenant schema name dbkit can use unquoted in search_path and its registry's name."""
+    if not isinstance(name, str) or not _SCHEMA_NAME.match(name):
+        raise UsageError(
+            f"{source} = {name!r} is not a usable schema name",
+            hint="use lowercase letters, digits and underscores, starting with a letter or _",
+        )
+    if len(name) > MAX_SCHEMA_LENGTH or name.startswith("pg_") or name in ("dbkit", "public"):
+        raise UsageError(
+            f"{source} = {name!r} cannot be a tenant schema",
+            hint=f"at most {MAX_SCHEMA_LENGTH} characters, not pg_*, dbkit or public",
+        )
+    return name
 
 
 def validate_duration(value: str, name: str) -> str:

@@ -223,13 +223,17 @@ def format_differences(differences: Iterable[Difference], *, limit: int | None =
 
 
 def snapshot(
-    conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = DEFAULT_EXCLUDED_SCHEMAS
+    conn: psycopg.Connection,
+    *,
+    exclude_schemas: Iterable[str] = DEFAULT_EXCLUDED_SCHEMAS,
+    only_schema: str | None = None,
 ) -> Snapshot:
     """Read the catalog of the database ``conn`` is connected to (read-only, one snapshot).
 
     Runs in one REPEATABLE READ READ ONLY transaction, so the result is consistent and the
     database is never written, and with ``search_path = pg_catalog`` so deparsed texts are
     fully qualified. ``conn`` must be in autocommit mode and not inside a transaction.
+    ``only_schema``: read that schema alone (a tenant's, in a schema-per-tenant database).
     """
     excluded = list(exclude_schemas)
     with conn.transaction():
@@ -242,9 +246,10 @@ def snapshot(
                 "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
                 "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
                 "AND n.nspname <> ALL (%(excluded)s::text[]) "
+                "AND (%(only)s::text IS NULL OR n.nspname = %(only)s) "
                 f"AND {_not_member('pg_namespace', 'n.oid')} "
                 "ORDER BY 1",
-                {"excluded": excluded},
+                {"excluded": excluded, "only": only_schema},
             )
         ]
         params = {"schemas": schemas, "ignored_tables": list(IGNORED_TABLES)}

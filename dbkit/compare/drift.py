@@ -100,6 +100,11 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
     ``differences`` read from the migrations' point of view: ``missing`` objects are built by
     the migrations but absent from the live database, ``extra`` ones exist only there.
     """
+    with registry.scoped(settings.schema):  # a tenant schema: its registry, its objects only
+        return _drift(settings, scratch_url)
+
+
+def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
     import psycopg
 
     t0 = time.perf_counter()
@@ -115,7 +120,9 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
         foreign = found_histories(live)
         foreign_schemas = tuple("sqitch" for tool, _ in foreign if tool == "sqitch")
         live_snapshot = catalog.snapshot(
-            live, exclude_schemas=(*catalog.DEFAULT_EXCLUDED_SCHEMAS, *foreign_schemas)
+            live,
+            exclude_schemas=(*catalog.DEFAULT_EXCLUDED_SCHEMAS, *foreign_schemas),
+            only_schema=settings.schema,
         )
     except psycopg.Error as exc:
         raise DbkitError(
@@ -166,7 +173,7 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
                     f"replaying the migrations up to {state.current} in a throwaway database "
                     f"failed: {exc}"
                 ) from None
-            expected = catalog.snapshot(conn)
+            expected = catalog.snapshot(conn, only_schema=settings.schema)
         finally:
             conn.close()
 

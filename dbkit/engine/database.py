@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 MIN_SERVER_MAJOR = 14
 # Advisory lock key for "a dbkit run changes this database": 0x64626b6974 is b"dbkit".
 LOCK_KEY = 0x64626B6974
-_LOCK_CLASSID, _LOCK_OBJID = LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF
 
 
 def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
@@ -44,10 +43,23 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
         ) from None
     try:
         check_server(conn)
+        if settings is not None and settings.schema is not None:
+            # Schema-per-tenant: unqualified names (alembic_version included) are the tenant's.
+            conn.execute("SELECT set_config('search_path', %s, false)", (settings.schema,))
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def lock_key(schema: str | None = None) -> int:
+    """The advisory lock key of a run: one per database, or one per tenant schema in it."""
+    if schema is None:
+        return LOCK_KEY
+    import zlib
+
+    # High bits from the schema name, low bits from b"dbkit": a signed 64-bit key.
+    return ((zlib.crc32(schema.encode()) & 0x7FFFFF) << 40) | LOCK_KEY
 
 
 def check_server(conn: psycopg.Connection, minimum_major: int = MIN_SERVER_MAJOR) -> int:
@@ -67,14 +79,14 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
-def lock_holder(conn: psycopg.Connection) -> str | None:
+def lock_holder(conn: psycopg.Connection, key: int = LOCK_KEY) -> str | None:
     row = conn.execute(
         "SELECT a.pid, a.usename, a.application_name, a.client_addr, a.backend_start "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
         "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
         "WHERE datname = current_database()) LIMIT 1",
-        (_LOCK_CLASSID, _LOCK_OBJID),
+        (key >> 32, key & 0xFFFFFFFF),
     ).fetchone()
     if row is None:
         return None
@@ -91,15 +103,17 @@ def migration_lock(
     conn: psycopg.Connection,
     wait: float,
     on_wait: Callable[[str], None] | None = None,
+    key: int = LOCK_KEY,
 ) -> Iterator[None]:
     """Hold the session advisory lock for the duration of a run.
 
     Waits up to ``wait`` seconds for another run to finish, then raises LockNotAcquired.
+    ``key``: :func:`lock_key` of the run (a tenant schema's runs lock only that schema).
     """
     deadline = time.monotonic() + wait
     announced = False
-    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
-        holder = lock_holder(conn) or "another session"
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        holder = lock_holder(conn, key) or "another session"
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LockNotAcquired(
@@ -117,7 +131,7 @@ def migration_lock(
         if not conn.closed:
             # If the connection broke, the lock died with the session anyway.
             with suppress(Exception):
-                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def lock_blockers(conn: psycopg.Connection, relations: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dbkit.engine import registry
 from dbkit.plan.checks import CheckResult
 from dbkit.plan.literals import literal
 
@@ -90,7 +91,13 @@ def _key(name: str) -> str:
 
 def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
     """Count every table's rows in one query; note the columns of the preserved ones."""
-    listed = {row[0]: row[1] for row in conn.execute(_TABLES)}
+    tenant = registry.tenant_schema()  # a tenant's run counts its own schema's tables only
+    query = (
+        _TABLES
+        if tenant is None
+        else _TABLES.replace("ORDER BY 1", f"  AND n.nspname = {_literal(tenant)}\nORDER BY 1")
+    )
+    listed = {row[0]: row[1] for row in conn.execute(query)}
     counts = _count(conn, list(listed))
     tables = {name: TableState(counts[name], filenode=listed[name]) for name in listed}
     for wanted in preserve:
@@ -207,14 +214,17 @@ def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
 def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> Snapshot:
     """Store the snapshot (and the preserved tables' row hashes); older ones of the phase go."""
     snapshot_id = conn.execute(
-        "INSERT INTO dbkit.phase_snapshots (phase, revision_before, tables) "
-        "VALUES (%s, %s, %s::jsonb) RETURNING id",
+        registry.in_scope(
+            "INSERT INTO dbkit.phase_snapshots (phase, revision_before, tables) "
+            "VALUES (%s, %s, %s::jsonb) RETURNING id"
+        ),
         (snapshot.phase, revision_before, snapshot.to_json()),
     ).fetchone()[0]
     for name, state in snapshot.tables.items():
         if state.columns is not None:
             conn.execute(
                 _sql(
+                    registry.history_schema(),
                     "INSERT INTO dbkit.preserved_rows (snapshot_id, relation, row_hash) "
                     "SELECT %s, %s, {hash} FROM {table}",
                     name,
@@ -223,7 +233,7 @@ def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | N
                 (snapshot_id, name),
             )
     conn.execute(
-        "DELETE FROM dbkit.phase_snapshots WHERE phase = %s AND id < %s",
+        registry.in_scope("DELETE FROM dbkit.phase_snapshots WHERE phase = %s AND id < %s"),
         (snapshot.phase, snapshot_id),
     )
     return Snapshot(snapshot.phase, snapshot.tables, snapshot_id)
@@ -231,7 +241,9 @@ def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | N
 
 def load(conn: psycopg.Connection, phase: str) -> Snapshot | None:
     row = conn.execute(
-        "SELECT id, tables FROM dbkit.phase_snapshots WHERE phase = %s ORDER BY id DESC LIMIT 1",
+        registry.in_scope(
+            "SELECT id, tables FROM dbkit.phase_snapshots WHERE phase = %s ORDER BY id DESC LIMIT 1"
+        ),
         (phase,),
     ).fetchone()
     return Snapshot.from_json(phase, row[1], row[0]) if row else None
@@ -242,6 +254,7 @@ def _changed_rows(
 ) -> int:
     """Rows of a preserved table that existed before and are gone or different now."""
     query = _sql(
+        registry.history_schema(),
         "SELECT count(*) FROM (SELECT row_hash FROM dbkit.preserved_rows "
         "WHERE snapshot_id = %s AND relation = %s EXCEPT ALL SELECT {hash} FROM {table}) AS gone",
         name,
@@ -250,9 +263,11 @@ def _changed_rows(
     return conn.execute(query, (before.id, name)).fetchone()[0]
 
 
-def _sql(template: str, name: str, columns: tuple[str, ...]):
+def _sql(registry_schema: str, template: str, name: str, columns: tuple[str, ...]):
     """Fill ``{hash}`` (md5 of the row over ``columns``) and ``{table}`` safely."""
     from psycopg import sql
+
+    template = template.replace("dbkit.", f"{registry_schema}.")
 
     row = sql.SQL("ROW({})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
     return sql.SQL(template).format(hash=sql.SQL("md5({}::text)").format(row), table=sql.SQL(name))

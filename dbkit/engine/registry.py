@@ -7,13 +7,22 @@
   checksum its files had when it was applied.
 
 The SQL text lives here once and serves both the live runner and ``dbkit sql``.
+
+Schema-per-tenant (``dbkit fleet``): inside :func:`scoped` with a tenant schema, the
+connection's ``search_path`` is that schema (set by :func:`dbkit.engine.database.connect`), so
+``alembic_version`` is the tenant's own, and the history tables live in ``dbkit_<schema>``
+(:func:`history_schema`) instead of ``dbkit``. Outside it nothing changes.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -120,6 +129,50 @@ _HISTORY_VALUES = ", ".join(f"%({c})s" for c in _HISTORY_COLUMNS)
 
 INSERT_HISTORY = f"{_HISTORY_INTO}\nVALUES ({_HISTORY_VALUES})"
 
+# The tenant schema of the run in this thread (None: a whole-database run).
+_TENANT: ContextVar[str | None] = ContextVar("dbkit_tenant_schema", default=None)
+
+
+@contextmanager
+def scoped(schema: str | None) -> Iterator[None]:
+    """Run the registry statements of this thread against ``schema``'s registry."""
+    token = _TENANT.set(schema)
+    try:
+        yield
+    finally:
+        _TENANT.reset(token)
+
+
+def tenant_schema() -> str | None:
+    return _TENANT.get()
+
+
+def history_schema() -> str:
+    """``dbkit``, or ``dbkit_<schema>`` inside :func:`scoped` with a tenant schema."""
+    schema = _TENANT.get()
+    return "dbkit" if schema is None else f"dbkit_{schema}"
+
+
+def in_scope(sql: str) -> str:
+    """``sql`` (written against ``dbkit.``) aimed at the registry of the current scope."""
+    schema = _TENANT.get()
+    if schema is None:
+        return sql
+    return re.sub(r"\bdbkit\.(?=[a-z_])", f"dbkit_{schema}.", sql)
+
+
+def registry_ddl() -> str:
+    """REGISTRY_DDL for the current scope (a tenant's schema is created with its registry)."""
+    schema = _TENANT.get()
+    if schema is None:
+        return REGISTRY_DDL
+    ddl = (
+        in_scope(REGISTRY_DDL)
+        .replace("SCHEMA IF NOT EXISTS dbkit;", f"SCHEMA IF NOT EXISTS dbkit_{schema};")
+        .replace("COMMENT ON SCHEMA dbkit IS", f"COMMENT ON SCHEMA dbkit_{schema} IS")
+    )
+    return f"CREATE SCHEMA IF NOT EXISTS {schema};\n{ddl}"
+
 
 def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
     """The statement moving ``alembic_version`` from one revision to the next."""
@@ -177,7 +230,7 @@ def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> 
     # nothing moves, revision is NULL and the NOT NULL constraint stops the whole transaction
     # (see version_guard_tripped). So the statement can travel with COMMIT in one round trip.
     values = _HISTORY_VALUES.replace("%(revision)s", "(SELECT %(revision)s::text FROM moved)", 1)
-    return f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})"
+    return in_scope(f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})")
 
 
 def version_guard_tripped(exc: Exception) -> bool:
@@ -262,7 +315,7 @@ def record(
 ) -> None:
     """Append one history row for a run of ``migration``."""
     conn.execute(
-        INSERT_HISTORY,
+        in_scope(INSERT_HISTORY),
         migration_params(
             migration,
             direction=direction,
@@ -310,10 +363,12 @@ class DatabaseState:
 def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
     """Whether ``dbkit.history`` (with ``dbkit.phase_snapshots``) and ``alembic_version`` exist."""
     row = conn.execute(
-        "SELECT to_regclass('dbkit.history') IS NOT NULL "
-        "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL "
-        "AND to_regclass('dbkit.preserved_rows') IS NOT NULL, "
-        f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
+        in_scope(
+            "SELECT to_regclass('dbkit.history') IS NOT NULL "
+            "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL "
+            "AND to_regclass('dbkit.preserved_rows') IS NOT NULL, "
+            f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
+        )
     ).fetchone()
     return bool(row[0]), bool(row[1])
 
@@ -324,7 +379,7 @@ def ensure_registry(conn: psycopg.Connection) -> None:
     if history and version:
         return
     with conn.transaction():
-        conn.execute(REGISTRY_DDL)
+        conn.execute(registry_ddl())
 
 
 def read_state(conn: psycopg.Connection) -> DatabaseState:
@@ -341,9 +396,11 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
     recorded: dict[str, str] = {}
     if has_history:
         for revision, checksum in conn.execute(
-            "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
-            "WHERE outcome = 'success' AND direction <> 'down' AND level = 'schema' "
-            "ORDER BY revision, id DESC"
+            in_scope(
+                "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
+                "WHERE outcome = 'success' AND direction <> 'down' AND level = 'schema' "
+                "ORDER BY revision, id DESC"
+            )
         ):
             recorded[revision] = checksum
     return DatabaseState(current=current, recorded_checksums=recorded)
@@ -376,6 +433,6 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
     if limit is not None:
         query += " LIMIT %s"
         params = (limit,)
-    rows = [HistoryRow(*row) for row in conn.execute(query, params)]
+    rows = [HistoryRow(*row) for row in conn.execute(in_scope(query), params)]
     rows.reverse()
     return rows
