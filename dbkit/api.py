@@ -158,21 +158,25 @@ def _session(
 ) -> Iterator[psycopg.Connection]:
     """One connection for the whole command, holding the migration lock if asked."""
     url = settings.database_url()
-    conn = database.connect(url, settings)
     import psycopg
 
-    try:
-        if lock:
-            with database.migration_lock(
-                conn, settings.lock_wait, reporter.note if reporter else None
-            ):
+    with registry.scoped(settings.schema):
+        conn = database.connect(url, settings)
+        try:
+            if lock:
+                with database.migration_lock(
+                    conn,
+                    settings.lock_wait,
+                    reporter.note if reporter else None,
+                    key=database.lock_key(settings.schema),
+                ):
+                    yield conn
+            else:
                 yield conn
-        else:
-            yield conn
-    except psycopg.Error as exc:
-        raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None
-    finally:
-        conn.close()
+        except psycopg.Error as exc:
+            raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None
+        finally:
+            conn.close()
 
 
 def _check_checksums(plan: Plan, state: registry.DatabaseState) -> None:
@@ -251,11 +255,17 @@ def migrate(
     perf_threshold: float | None = None,
     reporter: Reporter | None = None,
     confirm: Confirm | None = None,
+    plan: Plan | None = None,
+    check_book: CheckBook | None = None,
 ) -> RunResult:
-    """Apply pending migrations up to ``to`` (default head) or to the end of ``phase``."""
+    """Apply pending migrations up to ``to`` (default head) or to the end of ``phase``.
+
+    ``plan`` and ``check_book`` (read once by the caller, e.g. for a fleet of targets) save
+    reading the project's files again; by default they are read here.
+    """
     if to is not None and phase is not None:
         raise UsageError("give either --to or --phase, not both")
-    plan = load_plan(settings.project_dir)
+    plan = load_plan(settings.project_dir) if plan is None else plan
     if phase is not None:
         target = plan.phase_span(phase)[1]
     else:
@@ -271,7 +281,7 @@ def migrate(
         return plan.between(current, target)
 
     options = RunOptions(dry_run, auto_rollback, perf_threshold, confirm)
-    return _run(settings, plan, "migrate", choose, options, reporter)
+    return _run(settings, plan, "migrate", choose, options, reporter, book=check_book)
 
 
 def rollback(
@@ -285,6 +295,8 @@ def rollback(
     auto_rollback: bool = True,
     reporter: Reporter | None = None,
     confirm: Confirm | None = None,
+    plan: Plan | None = None,
+    check_book: CheckBook | None = None,
 ) -> RunResult:
     """Roll back to ``to`` (a revision or ``base``), to before ``phase``, or by ``steps``.
 
@@ -303,7 +315,7 @@ def rollback(
         raise UsageError(f"--steps must be 1 or more, not {steps}")
     if level not in ("schema", "data", "feature"):
         raise UsageError(f"--level must be schema, data or feature, not {level!r}")
-    plan = load_plan(settings.project_dir)
+    plan = load_plan(settings.project_dir) if plan is None else plan
     if to is not None:
         fixed_target = plan.position(plan.resolve(to))
     elif phase is not None:
@@ -326,7 +338,9 @@ def rollback(
         return plan.between(target, current)
 
     run_options = RunOptions(dry_run, auto_rollback, confirm=confirm)
-    return _run(settings, plan, "rollback", choose, run_options, reporter, level=level)
+    return _run(
+        settings, plan, "rollback", choose, run_options, reporter, level=level, book=check_book
+    )
 
 
 def _destructive(command: str, chosen: list[Migration], level: str) -> list[str]:
@@ -356,10 +370,12 @@ def _run(
     reporter: Reporter | None,
     *,
     level: str = "schema",
+    book: CheckBook | None = None,
 ) -> RunResult:
     t0 = time.perf_counter()
-    book = CheckBook(plan)
-    book.preload(list(plan))  # a malformed check file stops the run before it connects
+    if book is None:
+        book = CheckBook(plan)
+        book.preload(list(plan))  # a malformed check file stops the run before it connects
     threshold = (
         options.perf_threshold if options.perf_threshold is not None else settings.perf_threshold
     )
@@ -647,6 +663,8 @@ def validate(
     pre: bool = False,
     post: bool = False,
     reporter: Reporter | None = None,
+    plan: Plan | None = None,
+    check_book: CheckBook | None = None,
 ) -> ValidateResult:
     """Run checks on their own, in a read-only transaction that is rolled back.
 
@@ -660,9 +678,11 @@ def validate(
     if pre and post:
         pre = post = False
     want_pre, want_post = (pre or not post), (post or not pre)
-    plan = load_plan(settings.project_dir)
-    book = CheckBook(plan)
-    book.preload(list(plan))
+    plan = load_plan(settings.project_dir) if plan is None else plan
+    book = check_book
+    if book is None:
+        book = CheckBook(plan)
+        book.preload(list(plan))
     if phase is not None:
         plan.phase_span(phase)  # unknown phase: a usage error before connecting
     with _session(settings, reporter, lock=False) as conn:
@@ -1140,3 +1160,43 @@ def synth(
         expires_at=(datetime.now(UTC) + lifetime).isoformat(timespec="seconds"),
         duration_ms=(time.perf_counter() - t0) * 1000,
     )
+
+
+# -- fleets ---------------------------------------------------------------------------------
+# One plan over many databases (docs/fleet.md). Each target runs the single-database function
+# above with its own Settings; see dbkit.fleet.run for the probe, outcomes and exit codes.
+
+
+def fleet_migrate(settings: Settings, selection, limits, **options) -> Any:
+    """``migrate`` on every selected target of the fleet file (options as for migrate)."""
+    from dbkit.fleet import commands
+
+    return commands.migrate(settings, selection, limits, **options)
+
+
+def fleet_rollback(settings: Settings, selection, limits, **options) -> Any:
+    """``rollback`` on every selected target of the fleet file (options as for rollback)."""
+    from dbkit.fleet import commands
+
+    return commands.rollback(settings, selection, limits, **options)
+
+
+def fleet_status(settings: Settings, selection, limits, **options) -> Any:
+    """Where every selected target stands: revision, pending count, edits, failures."""
+    from dbkit.fleet import commands
+
+    return commands.status(settings, selection, limits, **options)
+
+
+def fleet_validate(settings: Settings, selection, limits, **options) -> Any:
+    """``validate`` on every selected target (read-only)."""
+    from dbkit.fleet import commands
+
+    return commands.validate(settings, selection, limits, **options)
+
+
+def fleet_drift(settings: Settings, selection, limits, **options) -> Any:
+    """``drift`` on every selected target (read-only on the targets)."""
+    from dbkit.fleet import commands
+
+    return commands.drift(settings, selection, limits, **options)

@@ -3,7 +3,7 @@
 Each module registers its family of commands on :data:`dbkit.cli.base.main` when imported.
 """
 
-from dbkit.cli import adopt, app, gate, lint, synth, team  # noqa: F401  (registers the commands)
+from dbkit.cli import adopt, app, fleet, gate, lint, synth, team  # noqa: F401
 from dbkit.cli.base import main
 
 __all__ = ["main"]
