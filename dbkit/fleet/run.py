@@ -36,7 +36,8 @@ from dbkit.fleet import targets as fleetfile
 from dbkit.fleet.scheduler import Scheduler
 from dbkit.fleet.targets import Target
 from dbkit.plan.graph import Plan
-from dbkit.settings import Settings, scrub
+from dbkit.secrets import scrub
+from dbkit.settings import Settings
 
 # Most severe first: a broken target outranks a failed check, which outranks an edited file, a
 # target that cannot go where it was asked, and a lock another run holds (retry later).

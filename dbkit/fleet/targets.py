@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from dbkit.errors import ProjectError
-from dbkit.settings import mask_url, normalize_url, validate_schema
+from dbkit.secrets import mask_url
+from dbkit.settings import normalize_url, validate_schema
 
 FLEET_FILE = "fleet.toml"
 DEFAULT_JOBS = 4
