@@ -91,11 +91,13 @@ def _key(name: str) -> str:
 
 def take(conn: psycopg.Connection, phase: str, preserve: tuple[str, ...] = ()) -> Snapshot:
     """Count every table's rows in one query; note the columns of the preserved ones."""
-    tenant = registry.tenant_schema()  # a tenant's run counts its own schema's tables only
+    # A tenant's run counts its own schema's tables only (the name is a plain identifier,
+    # checked by settings.validate_schema).
+    tenant = registry.tenant_schema()
     query = (
         _TABLES
         if tenant is None
-        else _TABLES.replace("ORDER BY 1", f"  AND n.nspname = {_literal(tenant)}\nORDER BY 1")
+        else _TABLES.replace("ORDER BY 1", f"  AND n.nspname = '{tenant}'\nORDER BY 1")
     )
     listed = {row[0]: row[1] for row in conn.execute(query)}
     counts = _count(conn, list(listed))
