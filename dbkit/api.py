@@ -805,7 +805,7 @@ def adopt(
             force=force,
             command="adopt",
             source=f"{tool} history ({history.table})",
-            ignore_tables=(history.table,) if tool != "sqitch" else (),
+            ignore_tables=(adopting.qualified(conn, history.table),) if tool != "sqitch" else (),
             ignore_schemas=ignore_schemas,
             notes=history.notes,
             confirm=confirm,

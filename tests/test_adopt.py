@@ -296,3 +296,27 @@ def test_goose_down_rows_unapply(tmp_path, db_url, pg_server):
     result = run_cli("--project", str(project), "adopt", url=db_url)
     assert result.exit_code == 0, result.output
     assert version_row(db_url) == ("0003",)
+
+
+def test_history_table_option_reads_a_renamed_table(tmp_path, db_url, pg_server):
+    project = imported("golang-migrate", tmp_path)
+    migrate_with_tool("golang-migrate", db_url, 2, pg_server, tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA ops")
+        conn.execute("ALTER TABLE schema_migrations SET SCHEMA ops")
+        conn.execute("ALTER TABLE ops.schema_migrations RENAME TO app_versions")
+    missing = run_cli("--project", str(project), "adopt", url=db_url)
+    assert missing.exit_code == 2
+    assert "table schema_migrations does not exist (pass --history-table" in missing.output
+    wrong = run_cli("--project", str(project), "adopt", "--history-table", "ops.nope", url=db_url)
+    assert wrong.exit_code == 2 and "table ops.nope does not exist" in wrong.output
+    assert nothing_recorded(db_url)
+    # the ops schema holds only the history table: the schema check leaves it out
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE ops.app_versions SET SCHEMA public")
+        conn.execute("DROP SCHEMA ops")
+    result = run_cli(
+        "--project", str(project), "adopt", "--history-table", "app_versions", url=db_url
+    )
+    assert result.exit_code == 0, result.output
+    assert version_row(db_url) == ("0002",)

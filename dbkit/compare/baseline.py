@@ -59,11 +59,29 @@ def compare_with_plan(
             expected = catalog.snapshot(replay, exclude_schemas=excluded)
         finally:
             replay.close()
-    return without_tables(catalog.diff(expected, live), ignore_tables)
+    return catalog.diff(expected, without_tables(live, ignore_tables))
 
 
-def without_tables(differences: list[Difference], tables: tuple[str, ...]) -> list[Difference]:
-    """``differences`` without the extra objects of ``tables`` (their columns, constraints,
-    indexes and sequences are named after them)."""
-    names = tuple(t.rsplit(".", 1)[-1].strip('"') for t in tables)
-    return [d for d in differences if not (d.kind == "extra" and any(n in d.key for n in names))]
+def without_tables(snapshot: catalog.Snapshot, tables: tuple[str, ...]) -> catalog.Snapshot:
+    """``snapshot`` without ``tables`` (schema-qualified, as the catalog keys them) and what
+    hangs off them: columns, constraints, triggers, comments (keyed under the table), indexes
+    (whose ``table`` is one of them) and the sequences they own."""
+    if not tables:
+        return snapshot
+
+    def belongs(key: str, attributes: dict) -> bool:
+        for table in tables:
+            if key == table or key.startswith(table + ".") or key.endswith(" " + table):
+                return True
+            if f" {table}." in key:
+                return True
+            for value in attributes.values():
+                if isinstance(value, str) and (value == table or value.startswith(table + ".")):
+                    return True
+        return False
+
+    objects = {
+        category: {k: v for k, v in entries.items() if not belongs(k, v)}
+        for category, entries in snapshot.objects.items()
+    }
+    return catalog.Snapshot(objects=objects, server_version=snapshot.server_version)

@@ -177,10 +177,10 @@ def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
         finally:
             conn.close()
 
-    result.differences = without_tables(
-        catalog.diff(expected, live_snapshot),
-        tuple(table for tool, table in foreign if tool != "sqitch"),
+    live_snapshot = without_tables(
+        live_snapshot, tuple(table for tool, table in foreign if tool != "sqitch")
     )
+    result.differences = catalog.diff(expected, live_snapshot)
     for tool, table in foreign:
         where = "schema sqitch" if tool == "sqitch" else table
         result.notes.append(

@@ -53,6 +53,15 @@ def _regclass(conn: psycopg.Connection, table: str) -> str | None:
     return row[0] if row else None
 
 
+def qualified(conn: psycopg.Connection, table: str) -> str:
+    """``schema.table`` as the catalog snapshot keys it (``table`` must exist)."""
+    return conn.execute(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s::regclass",
+        (table,),
+    ).fetchone()[0]
+
+
 def _columns(conn: psycopg.Connection, table: str) -> set[str]:
     return {
         r[0]
@@ -270,7 +279,7 @@ def found_histories(conn: psycopg.Connection) -> list[tuple[str, str]]:
             dirty = "dirty" in _columns(conn, name)
             if (tool == "golang-migrate") != dirty:
                 continue
-        found.append((tool, name))
+        found.append((tool, qualified(conn, name) if tool != "sqitch" else name))
     return found
 
 

@@ -242,6 +242,11 @@ def import_project(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(str(path.relative_to(project)))
+    for rel in scaffold.PROJECT_DIRS:
+        folder = project / rel
+        if not any(folder.iterdir()):  # so an empty folder survives a git clone
+            (folder / ".gitkeep").touch()
+            written.append(str(rel / ".gitkeep"))
     gitignore = project / ".gitignore"
     current = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     if scaffold.GITIGNORE_LINE not in current.splitlines():
