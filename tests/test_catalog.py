@@ -342,5 +342,15 @@ def test_difference_json_and_direction(built):
         "index app.ix_orders_account: extra",
     ]
     data = diff(before, after)[0].to_dict()
-    assert set(data) == {"category", "object", "kind", "attribute", "expected", "actual", "message"}
+    assert set(data) == {
+        "category",
+        "object",
+        "kind",
+        "attribute",
+        "expected",
+        "actual",
+        "difference_kind",
+        "message",
+    }
+    assert data["difference_kind"] == "schema"
     json.dumps(data)

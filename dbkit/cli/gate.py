@@ -39,17 +39,41 @@ def _print_differences(differences, indent: str = "  ") -> None:
     "CREATEDB) and drops it at the end; the URL's own database is only used to connect. "
     "Default: the project's embedded server.",
 )
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Do not stop at the first broken migration: verify each one from the state before it "
+    "(rebuilt in a fresh database after a failure) and report them all, with a summary table.",
+)
+@click.option(
+    "--accept",
+    "accept",
+    multiple=True,
+    type=click.Choice(["column-order"]),
+    help="A kind of difference that does not fail a migration, only is reported: column-order "
+    "(a rollback re-added a column at the end of its table). Repeatable.",
+)
 @json_option
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
+def verify(
+    obj: Context,
+    server_url: str | None,
+    keep_going: bool,
+    accept: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Prove that every rollback restores the schema, in a throwaway database.
 
     For each migration in order: snapshot the catalog, migrate up one, run its pre- and
     post-checks, roll it back and require the catalog to equal the snapshot, migrate up
     again and require the catalog to equal the first run's. Then the whole chain: head to
     base (must equal the empty database) and back to head. Stops at the first migration
-    that fails and prints what differs.
+    that fails and prints what differs; with --keep-going, reports every one that fails.
+
+    Each difference has a kind: column-order (only a column's position changed: a rollback
+    dropped and re-added it at the end) or schema (anything else: a missing index, a changed
+    type). --accept column-order reports the first kind without failing.
 
     The database `migrate` targets (DBKIT_DATABASE_URL, DATABASE_URL, [tool.dbkit] url) is
     never used; `dbkit --url URL verify` is the same as `dbkit verify --url URL`.
@@ -66,10 +90,21 @@ def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
         chosen = normalize_url(chosen, "--url")
 
     def progress(verdict) -> None:
-        mark = _style("ok  ", fg="green") if verdict.ok else _style("FAIL", fg="red")
+        if not verdict.verified:
+            mark = _style("skip", fg="yellow")
+        else:
+            mark = _style("ok  ", fg="green") if verdict.ok else _style("FAIL", fg="red")
         click.echo(f"{mark} {verdict.name:<40} [{verdict.phase}] {verdict.duration_ms:8.1f} ms")
+        if verdict.accepted:
+            click.echo(f"     accepted: {_kinds(verdict.kinds)}")
 
-    result = run_verify(settings, server_url=chosen, progress=None if as_json else progress)
+    result = run_verify(
+        settings,
+        server_url=chosen,
+        progress=None if as_json else progress,
+        keep_going=keep_going,
+        accept=accept,
+    )
     if as_json:
         _emit_json(result.to_dict())
         sys.exit(int(result.exit_code))
@@ -79,8 +114,16 @@ def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
         click.echo(
             f"{label} chain head -> base -> head {'':<19} {result.chain.duration_ms:8.1f} ms"
         )
+    elif keep_going and result.failures:
+        click.echo("chain head -> base -> head not checked: migrations above failed")
     if failure is None:
         click.echo(result.message)
+    elif keep_going:
+        _summary_table(result)
+        for verdict in result.failures:
+            click.echo(_style(f"{verdict.message}", fg="red"))
+            _print_differences(verdict.differences)
+        click.echo(_style(f"verify failed: {result.message}", fg="red"))
     else:
         click.echo(_style(f"verify failed: {failure.message}", fg="red"))
         _print_differences(failure.differences)
@@ -89,6 +132,28 @@ def verify(obj: Context, server_url: str | None, as_json: bool) -> None:
             f"{result.server} in {result.duration_ms / 1000:.2f}s"
         )
     sys.exit(int(result.exit_code))
+
+
+def _kinds(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "-"
+
+
+def _summary_table(result) -> None:
+    """One line per migration that failed or was not verified (``verify --keep-going``)."""
+    rows = [v for v in result.migrations if not v.ok]
+    click.echo("")
+    click.echo(f"{'revision':<16} {'migration':<40} {'verdict':<12} {'stage':<26} differences")
+    for v in rows:
+        verdict = "not verified" if not v.verified else "FAIL"
+        click.echo(
+            f"{v.revision:<16} {v.name:<40} {verdict:<12} {v.stage or '-':<26} {_kinds(v.kinds)}"
+        )
+    click.echo(
+        f"{len(result.failures)} failed, {len(result.not_verified)} not verified, "
+        f"{len(result.migrations) - len(rows)} ok of {result.migrations_total} migrations on "
+        f"{result.server} in {result.duration_ms / 1000:.2f}s"
+    )
+    click.echo("")
 
 
 # -- drift -----------------------------------------------------------------------------------

@@ -96,6 +96,16 @@ class Snapshot:
         return cls(objects=data["objects"], server_version=data.get("server_version"))
 
 
+#: Kinds of difference, lesser first, and what each means (``dbkit verify --accept KIND``).
+DIFFERENCE_KINDS = {
+    "column-order": "only a column's position differs (a rollback dropped a column and re-added "
+    "it, so PostgreSQL put it at the end): queries naming columns are unaffected, SELECT * and "
+    "COPY without a column list see another order",
+    "schema": "an object is missing, extra or defined differently (a lost index, a changed "
+    "type or default...)",
+}
+
+
 @dataclass(frozen=True)
 class Difference:
     """One object that differs between an expected and an actual snapshot.
@@ -114,6 +124,14 @@ class Difference:
     @property
     def object(self) -> str:
         return f"{CATEGORIES.get(self.category, self.category)} {self.key}"
+
+    @property
+    def difference_kind(self) -> str:
+        """``column-order`` for a column whose position alone changed, else ``schema`` (see
+        :data:`DIFFERENCE_KINDS`)."""
+        if self.category == "columns" and self.kind == "changed" and self.attribute == "position":
+            return "column-order"
+        return "schema"
 
     def __str__(self) -> str:
         if self.kind != "changed":
@@ -145,6 +163,7 @@ class Difference:
             "attribute": self.attribute,
             "expected": self.expected,
             "actual": self.actual,
+            "difference_kind": self.difference_kind,
             "message": str(self),
         }
 

@@ -9,6 +9,18 @@ then the whole chain: from head down to base (catalog == the empty start) and up
 again (catalog == the first head). The first migration that fails stops the walk; its
 verdict names the stage and carries the catalog differences.
 
+With ``keep_going`` a failure does not stop the walk: the database is rebuilt in a fresh
+throwaway database up to and including the failed migration (forward only), and the next
+migration is verified from that state, so one run reports every broken rollback of a long
+history. The chain is only walked when every migration passed. A migration that does not
+apply at all ends the walk (what follows it cannot be built); the rest is reported as not
+verified.
+
+Differences have a kind (:data:`dbkit.compare.catalog.DIFFERENCE_KINDS`): ``column-order``
+(a rollback re-added a column at the end of its table) is lesser than ``schema`` (a missing
+index, a changed type). ``accept`` names kinds that do not fail a migration: they are still
+reported, as accepted differences.
+
 Speed: the walk moves one database forward and never rebuilds anything, so each migration
 costs its own SQL three times and three catalog snapshots (about 20-50 ms each). That is
 cheaper than cloning a template database at each step, so none is cloned: the one database
@@ -17,6 +29,7 @@ is created from ``template0`` once and dropped at the end.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +41,7 @@ from dbkit.compare.scratch import scratch_database
 from dbkit.engine import database, registry
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_down, steps_up
-from dbkit.errors import DbkitError, ExitCode
+from dbkit.errors import DbkitError, ExitCode, UsageError
 from dbkit.plan.checks import CheckResult, describe_failures
 from dbkit.plan.graph import Migration, load_plan
 from dbkit.secrets import mask_url
@@ -62,6 +75,16 @@ class MigrationVerdict:
     differences: list[Difference] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     duration_ms: float = 0.0
+    accepted: list[Difference] = field(default_factory=list)  # differences of accepted kinds
+    verified: bool = True  # False: not verified (an earlier migration does not apply)
+
+    @property
+    def kinds(self) -> dict[str, int]:
+        """How many differences of each kind (failing and accepted)."""
+        counts: dict[str, int] = {}
+        for d in [*self.differences, *self.accepted]:
+            counts[d.difference_kind] = counts.get(d.difference_kind, 0) + 1
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,9 +92,12 @@ class MigrationVerdict:
             "name": self.name,
             "phase": self.phase,
             "ok": self.ok,
+            "verified": self.verified,
             "stage": self.stage,
             "message": self.message,
             "differences": [d.to_dict() for d in self.differences],
+            "accepted_differences": [d.to_dict() for d in self.accepted],
+            "difference_kinds": self.kinds,
             "checks": [c.to_dict() for c in self.checks],
             "duration_ms": round(self.duration_ms, 3),
         }
@@ -105,6 +131,17 @@ class VerifyResult:
     migrations: list[MigrationVerdict] = field(default_factory=list)
     chain: ChainVerdict | None = None
     duration_ms: float = 0.0
+    keep_going: bool = False
+    accept: tuple[str, ...] = ()
+
+    @property
+    def failures(self) -> list[MigrationVerdict]:
+        """Every migration that failed (one at most without ``keep_going``)."""
+        return [v for v in self.migrations if not v.ok and v.verified]
+
+    @property
+    def not_verified(self) -> list[MigrationVerdict]:
+        return [v for v in self.migrations if not v.verified]
 
     @property
     def failure(self) -> MigrationVerdict | ChainVerdict | None:
@@ -129,12 +166,28 @@ class VerifyResult:
         if failure is None and not self.migrations:
             return "nothing to verify: the project has no migrations"
         if failure is None:
+            accepted = sum(len(v.accepted) for v in self.migrations)
             return (
                 f"verified {len(self.migrations)} migration"
                 f"{'s' if len(self.migrations) != 1 else ''}: every rollback restores the "
                 f"schema and the chain goes head -> base -> head cleanly "
                 f"({self.duration_ms / 1000:.2f}s)"
+                + (
+                    f"; {accepted} difference{'s' if accepted != 1 else ''} of accepted kinds "
+                    f"({', '.join(self.accept)})"
+                    if accepted
+                    else ""
+                )
             )
+        if self.keep_going and self.failures:
+            names = ", ".join(v.name for v in self.failures)
+            text = (
+                f"{len(self.failures)} of {self.migrations_total} migrations failed "
+                f"verification: {names}"
+            )
+            if self.not_verified:
+                text += f"; {len(self.not_verified)} not verified after one that does not apply"
+            return text
         return failure.message or "verification failed"
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,6 +201,10 @@ class VerifyResult:
             "migrations_total": self.migrations_total,
             "migrations_checked": len(self.migrations),
             "failure": failure.to_dict() if failure is not None else None,
+            "keep_going": self.keep_going,
+            "accept": list(self.accept),
+            "failures": [v.to_dict() for v in self.failures],
+            "not_verified": [v.name for v in self.not_verified],
             "migrations": [v.to_dict() for v in self.migrations],
             "chain": self.chain.to_dict() if self.chain is not None else None,
             "duration_ms": round(self.duration_ms, 3),
@@ -162,6 +219,8 @@ def verify(
     *,
     server_url: str | None = None,
     progress: Progress | None = None,
+    keep_going: bool = False,
+    accept: tuple[str, ...] | list[str] = (),
 ) -> VerifyResult:
     """Verify every migration of the project's plan in a throwaway database.
 
@@ -174,6 +233,13 @@ def verify(
     from dbkit.engine.workflow import CheckBook
 
     t0 = time.perf_counter()
+    accept = tuple(dict.fromkeys(accept))
+    unknown = [k for k in accept if k not in catalog.DIFFERENCE_KINDS or k == "schema"]
+    if unknown:
+        raise UsageError(
+            f"--accept {unknown[0]!r}: not a kind of difference that can be accepted",
+            hint="accepted kinds: column-order",
+        )
     plan = load_plan(settings.project_dir)
     book = CheckBook(plan)
     book.preload(list(plan))  # a malformed check file stops us before connecting
@@ -188,40 +254,101 @@ def verify(
         server=server,
         scratch_database="",
         migrations_total=len(plan),
+        keep_going=keep_going,
+        accept=accept,
     )
-    with scratch_database(
-        server_url,
-        settings,
-        prefix="dbkit_verify",
-        purpose="dbkit verify",
-        hint="use --url to point verify at a server where this role may CREATE DATABASE",
-    ) as scratch:
-        result.scratch_database = scratch.name
-        conn = database.connect(scratch.url, settings)
-        try:
-            _walk(conn, settings, plan.migrations, book, result, progress)
-        finally:
-            conn.close()
+
+    def scratch():
+        return scratch_database(
+            server_url,
+            settings,
+            prefix="dbkit_verify",
+            purpose="dbkit verify",
+            hint="use --url to point verify at a server where this role may CREATE DATABASE",
+        )
+
+    session = _Scratch(scratch, settings)
+    session.open()
+    result.scratch_database = session.name
+    try:
+        _walk(session, plan.migrations, book, result, progress)
+    finally:
+        session.close()
     result.duration_ms = (time.perf_counter() - t0) * 1000
     return result
 
 
-def _walk(conn, settings, migrations, book, result: VerifyResult, progress) -> None:
-    # The scratch database is thrown away: waiting for each commit to reach disk buys nothing.
-    conn.execute("SET synchronous_commit = off")
-    registry.ensure_registry(conn)
-    runner = Runner(conn, settings)
-    empty = catalog.snapshot(conn)
+class _Scratch:
+    """The throwaway database verify works in, with its connection and runner; ``open``
+    again replaces it with a fresh one (the old one is dropped)."""
+
+    def __init__(self, factory, settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+        self._context = None
+        self.conn = None
+        self.runner: Runner | None = None
+        self.name = ""
+
+    def open(self) -> None:
+        context = self.factory()
+        scratch = context.__enter__()
+        try:
+            conn = database.connect(scratch.url, self.settings)
+            # Thrown away at the end: waiting for each commit to reach disk buys nothing.
+            conn.execute("SET synchronous_commit = off")
+            registry.ensure_registry(conn)
+        except BaseException:
+            context.__exit__(*sys.exc_info())
+            raise
+        self.close()
+        self._context, self.conn, self.name = context, conn, scratch.name
+        self.runner = Runner(conn, self.settings)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self._context is not None:
+            context, self._context = self._context, None
+            context.__exit__(*sys.exc_info())
+
+
+def _walk(session: _Scratch, migrations, book, result: VerifyResult, progress) -> None:
+    empty = catalog.snapshot(session.conn)
     before = empty
-    for migration in migrations:
-        verdict, before = _verify_one(conn, runner, migration, book, before)
+    accept = result.accept
+    migrations = list(migrations)
+    for index, migration in enumerate(migrations):
+        verdict, before = _verify_one(session.conn, session.runner, migration, book, before, accept)
         result.migrations.append(verdict)
         if progress is not None:
             progress(verdict)
-        if not verdict.ok:
+        if verdict.ok:
+            continue
+        if not result.keep_going:
             return
-    if migrations:
-        result.chain = _verify_chain(conn, runner, list(migrations), empty, before)
+        # The state after this migration, rebuilt forward only in a fresh database: the next
+        # migration is verified from there, whatever this one's rollback left behind.
+        session.open()
+        try:
+            session.runner.run(steps_up(migrations[: index + 1]))
+        except DbkitError as exc:
+            for rest in migrations[index + 1 :]:
+                skipped = MigrationVerdict(rest.revision, rest.name, rest.phase, ok=False)
+                skipped.verified = False
+                skipped.message = f"{rest.name}: not verified: {migration.name} does not apply"
+                skipped.stage = "not verified"
+                result.migrations.append(skipped)
+                if progress is not None:
+                    progress(skipped)
+            verdict.message = f"{verdict.message} (rebuilding past it failed too: {exc})"
+            return
+        before = catalog.snapshot(session.conn)
+    if migrations and not result.failures:
+        result.chain = _verify_chain(
+            session.conn, session.runner, migrations, empty, before, accept
+        )
 
 
 def _verify_one(
@@ -230,6 +357,7 @@ def _verify_one(
     migration: Migration,
     book,
     before: Snapshot,
+    accept: tuple[str, ...] = (),
 ) -> tuple[MigrationVerdict, Snapshot]:
     t0 = time.perf_counter()
     verdict = MigrationVerdict(migration.revision, migration.name, migration.phase)
@@ -259,7 +387,7 @@ def _verify_one(
         stage = "down"
         runner.run(steps_down([migration]))
         current = back = catalog.snapshot(conn)
-        differences = catalog.diff(before, back)
+        differences = _blocking(catalog.diff(before, back), accept, verdict)
         if differences:
             return fail(
                 "rollback restores schema",
@@ -270,7 +398,7 @@ def _verify_one(
         stage = "up again"
         runner.run(steps_up([migration]))
         current = again = catalog.snapshot(conn)
-        differences = catalog.diff(after, again)
+        differences = _blocking(catalog.diff(after, again), accept, verdict)
         if differences:
             return fail(
                 "reapply matches",
@@ -290,6 +418,7 @@ def _verify_chain(
     migrations: list[Migration],
     empty: Snapshot,
     head: Snapshot,
+    accept: tuple[str, ...] = (),
 ) -> ChainVerdict:
     t0 = time.perf_counter()
     verdict = ChainVerdict()
@@ -305,7 +434,7 @@ def _verify_chain(
     stage = "down to base"
     try:
         runner.run(steps_down(migrations))
-        differences = catalog.diff(empty, catalog.snapshot(conn))
+        differences = _blocking(catalog.diff(empty, catalog.snapshot(conn)), accept)
         if differences:
             return fail(
                 "base matches",
@@ -315,7 +444,7 @@ def _verify_chain(
             )
         stage = "up to head"
         runner.run(steps_up(migrations))
-        differences = catalog.diff(head, catalog.snapshot(conn))
+        differences = _blocking(catalog.diff(head, catalog.snapshot(conn)), accept)
         if differences:
             return fail(
                 "head matches",
@@ -327,6 +456,18 @@ def _verify_chain(
         return fail(stage, f"chain {stage} failed: {exc}")
     verdict.duration_ms = (time.perf_counter() - t0) * 1000
     return verdict
+
+
+def _blocking(
+    differences: list[Difference], accept: tuple[str, ...], verdict: MigrationVerdict | None = None
+) -> list[Difference]:
+    """All ``differences`` when one of them is of a kind not accepted (the verdict shows them
+    all), else none (the accepted ones are kept on ``verdict``)."""
+    if any(d.difference_kind not in accept for d in differences):
+        return differences
+    if verdict is not None:
+        verdict.accepted.extend(differences)
+    return []
 
 
 def _checks(runner: Runner, book, path, when: str, verdict: MigrationVerdict) -> list:
