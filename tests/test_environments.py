@@ -95,10 +95,10 @@ def test_environment_errors(project):
     with pytest.raises(UsageError, match="needs the environment variable STAGING_DATABASE_URL"):
         resolve(project, env="staging", environ={})
     (project / "dbkit.toml").write_text('[env.staging]\nurl = "postgresql://a@b/c"\nport = 5\n')
-    with pytest.raises(ProjectError, match=r"\[env.staging\] has unknown setting 'port'"):
+    with pytest.raises(ProjectError, match=r"\[env.staging\]: unknown setting 'port'"):
         resolve(project, env="staging", environ={})
     (project / "dbkit.toml").write_text('[env.staging]\nprotected = "yes"\n')
-    with pytest.raises(ProjectError, match="protected must be true or false"):
+    with pytest.raises(ProjectError, match="protected = 'yes' is a string, expected true or false"):
         resolve(project, env="staging", environ={})
 
 
