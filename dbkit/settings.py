@@ -88,6 +88,8 @@ class Settings:
     # schema, which holds its own ``alembic_version``; the history lives in ``dbkit_<schema>``.
     # None (every single-database command): the connection's own search_path, registry ``dbkit``.
     schema: str | None = None
+    # Schemas after the tenant's on its search_path (extensions in ``public``, say).
+    shared_schemas: tuple[str, ...] = ()
 
     @property
     def uses_embedded(self) -> bool:

@@ -600,3 +600,31 @@ def test_signal_stops_launching_and_lets_the_running_target_stop_cleanly(
     rerun = fleet(project, "migrate")
     assert rerun.exit_code == 0, rerun.output
     assert [revision(u) for u in urls] == ["0003"] * 3
+
+
+def test_tenant_beside_a_whole_database_target_with_shared_schemas(project, db_url):
+    (project / "fleet.toml").write_text(
+        '[fleet]\nshared_schemas = ["public"]\n'
+        f'[[targets]]\nname = "whole"\nurl = "{db_url}"\n'
+        f'[[targets]]\nname = "acme"\nurl = "{db_url}"\nschema = "acme"\n'
+    )
+    assert fleet(project, "-t", "whole", "migrate").exit_code == 0
+    # public.alembic_version (0003) is on acme's search_path: acme must still start at base
+    status = document(fleet(project, "status", "--json"))
+    assert by_name(status)["acme"]["before"] is None and by_name(status)["acme"]["pending"] == 3
+    result = fleet(project, "migrate", "--json")
+    assert result.exit_code == 0, result.output
+    assert by_name(document(result))["acme"]["outcome"] == "migrated"
+    assert revision(db_url) == revision(db_url, "acme") == "0003"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('acme.orders')").fetchone()[0] == "acme.orders"
+    back = fleet(project, "-t", "acme", "rollback", "--to", "base")
+    assert back.exit_code == 0, back.output
+    assert revision(db_url, "acme") is None and revision(db_url) == "0003"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('public.orders'), to_regclass('acme.orders')")
+        assert found.fetchone() == ("orders", None)
+    bad = fleet_file(project, [{"name": "a", "url": db_url}])
+    bad.write_text('[fleet]\nshared_schemas = ["Pub lic"]\n' + bad.read_text())
+    refused = fleet(project, "status")
+    assert refused.exit_code == 2 and "not a plain lowercase schema name" in refused.stderr

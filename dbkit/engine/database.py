@@ -45,7 +45,8 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
         check_server(conn)
         if settings is not None and settings.schema is not None:
             # Schema-per-tenant: unqualified names (alembic_version included) are the tenant's.
-            conn.execute("SELECT set_config('search_path', %s, false)", (settings.schema,))
+            path = ", ".join((settings.schema, *settings.shared_schemas))
+            conn.execute("SELECT set_config('search_path', %s, false)", (path,))
     except BaseException:
         conn.close()
         raise

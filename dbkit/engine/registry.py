@@ -154,11 +154,14 @@ def history_schema() -> str:
 
 
 def in_scope(sql: str) -> str:
-    """``sql`` (written against ``dbkit.``) aimed at the registry of the current scope."""
+    """``sql`` (written against ``dbkit.`` and ``alembic_version``) aimed at the registry of
+    the current scope: ``dbkit_<schema>.`` and ``<schema>.alembic_version`` (qualified, so a
+    shared schema later on the search_path can never stand in for a tenant's own table)."""
     schema = _TENANT.get()
     if schema is None:
         return sql
-    return re.sub(r"\bdbkit\.(?=[a-z_])", f"dbkit_{schema}.", sql)
+    sql = re.sub(r"\bdbkit\.(?=[a-z_])", f"dbkit_{schema}.", sql)
+    return re.sub(rf"(?<![.\w]){VERSION_TABLE}\b", f"{schema}.{VERSION_TABLE}", sql)
 
 
 def registry_ddl() -> str:
@@ -177,11 +180,11 @@ def registry_ddl() -> str:
 def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
     """The statement moving ``alembic_version`` from one revision to the next."""
     if from_revision is None:
-        return f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%s)", (to_revision,)
+        return in_scope(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%s)"), (to_revision,)
     if to_revision is None:
-        return f"DELETE FROM {VERSION_TABLE} WHERE version_num = %s", (from_revision,)
+        return in_scope(f"DELETE FROM {VERSION_TABLE} WHERE version_num = %s"), (from_revision,)
     return (
-        f"UPDATE {VERSION_TABLE} SET version_num = %s WHERE version_num = %s",
+        in_scope(f"UPDATE {VERSION_TABLE} SET version_num = %s WHERE version_num = %s"),
         (to_revision, from_revision),
     )
 
@@ -386,7 +389,7 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
     has_history, has_version = registry_exists(conn)
     current = None
     if has_version:
-        rows = [r[0] for r in conn.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
+        rows = [r[0] for r in conn.execute(in_scope(f"SELECT version_num FROM {VERSION_TABLE}"))]
         if len(rows) > 1:
             raise DatabaseStateError(
                 f"{VERSION_TABLE} holds several revisions ({', '.join(sorted(rows))})",

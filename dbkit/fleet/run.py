@@ -276,9 +276,15 @@ def _catalog_rows(catalog: fleetfile.Catalog, settings: Settings) -> list[dict[s
         conn.close()
 
 
-def target_settings(base: Settings, target: Target) -> Settings:
-    """The project's settings aimed at one target."""
-    return replace(base, url=target.url, url_source=target.origin, schema=target.schema)
+def target_settings(base: Settings, target: Target, shared: tuple[str, ...] = ()) -> Settings:
+    """The project's settings aimed at one target (``shared``: the fleet's shared schemas)."""
+    return replace(
+        base,
+        url=target.url,
+        url_source=target.origin,
+        schema=target.schema,
+        shared_schemas=shared if target.schema else (),
+    )
 
 
 def _limits(spec: fleetfile.FleetSpec, chosen: list[Target], limits: Limits) -> tuple[int, int]:
@@ -436,7 +442,7 @@ def run_fleet(
     def one(run: TargetRun) -> bool:
         run.state, run.phase, run.started = "running", "connecting", time.monotonic()
         observer.updated(run)
-        settings = target_settings(base, run.target)
+        settings = target_settings(base, run.target, spec.shared_schemas)
         reporter = _TargetReporter(run, plan, stop, observer)
         try:
             found = probe(settings, plan)

@@ -5,6 +5,7 @@
     [fleet]
     jobs = 8          # default --jobs: targets run at the same time
     per_server = 4    # never more connections than this to one server (host and port)
+    shared_schemas = ["public"]  # after a tenant's schema on its search_path (extensions)
 
     [[targets]]
     name = "eu-1"
@@ -49,9 +50,10 @@ DEFAULT_JOBS = 4
 DEFAULT_PER_SERVER = 4
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
+_SHARED = re.compile(r"^[a-z_][a-z0-9_]*$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_FLEET_KEYS = {"jobs", "per_server"}
+_FLEET_KEYS = {"jobs", "per_server", "shared_schemas"}
 _TARGET_KEYS = {"name", "url", "schema", "groups"}
 _CATALOG_KEYS = {"url", "query", "default_url", "groups"}
 _TOP_KEYS = {"fleet", "targets", "catalogs", "groups"}
@@ -106,6 +108,7 @@ class FleetSpec:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     jobs: int = DEFAULT_JOBS
     per_server: int = DEFAULT_PER_SERVER
+    shared_schemas: tuple[str, ...] = ()
 
 
 def address(url: str) -> tuple[str, str, str]:
@@ -172,6 +175,12 @@ def load(path: Path, environ: dict[str, str] | None = None) -> FleetSpec:
     spec.per_server = _positive(
         fleet.get("per_server", DEFAULT_PER_SERVER), f"{label} [fleet] per_server"
     )
+    where = f"{label} [fleet] shared_schemas"
+    shared = _array(fleet.get("shared_schemas", []), where)
+    for name in shared:
+        if not isinstance(name, str) or not _SHARED.match(name):
+            raise FleetFileError(f"{where}: {name!r} is not a plain lowercase schema name")
+    spec.shared_schemas = tuple(shared)
 
     for number, raw in enumerate(_array(data.get("targets", []), f"{label} [[targets]]"), 1):
         where = f"{label} [[targets]] #{number}"
