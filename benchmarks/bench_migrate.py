@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 import generate  # noqa: E402
+import generate_app  # noqa: E402
 
 from dbkit.embedded.server import Cluster, wheel_bindir  # noqa: E402
 from dbkit.plan.graph import load_plan  # noqa: E402
@@ -206,7 +207,8 @@ class Bench:
 
     def prepare(self) -> dict[str, int]:
         self.work.mkdir(parents=True, exist_ok=True)
-        migrations = generate.generate(self.project, self.args.count, self.args.seed)
+        module = generate_app if self.args.corpus == "app" else generate
+        migrations = module.generate(self.project, self.args.count, self.args.seed)
         plan = load_plan(self.project)
         lines = []
         for migration in plan.migrations:
@@ -277,10 +279,13 @@ class Bench:
 
     def startup(self, url: str) -> dict[str, list[float]]:
         python = str(Path(self.dbkit).parent / "python")
+        floor = f"import psycopg; psycopg.connect({url!r}).execute('select 1')"
         commands = {
             "python -c pass": [python, "-c", "pass"],
+            "python floor (psycopg)": [python, "-c", floor],
             "dbkit --help": [self.dbkit, "--help"],
             "dbkit status": [*self.dbkit_at(url), "status"],
+            "dbkit migrate, nothing": [*self.dbkit_at(url), "migrate"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(self.args.startup_runs):
@@ -357,7 +362,8 @@ def render(result: dict) -> str:
     m, p, d = result["machine"], result["psql"], result["dbkit"]
     ratio = result["ratio"]
     lines = [
-        f"dbkit migrate vs psql floor: {result['project']['migrations']} migrations "
+        f"dbkit migrate vs psql floor, corpus {result['corpus']!r}: "
+        f"{result['project']['migrations']} migrations "
         f"({result['project']['non_transactional']} non-transactional), "
         f"{result['runs']} alternating runs each, fresh database per run",
         "",
@@ -383,6 +389,15 @@ def render(result: dict) -> str:
         lines.append(
             f"| {name:<26} | {s['median']:>7.3f}s | {s['min']:>7.3f}s | {s['max']:>7.3f}s |"
         )
+    r = result.get("startup_ratios")
+    if r:
+        for key, label in (
+            ("status_over_python_floor", "dbkit status / python floor"),
+            ("noop_migrate_over_status", "migrate (nothing pending) / dbkit status"),
+        ):
+            target = r["targets"][key]
+            verdict = "met" if r[key] <= target else "NOT met"
+            lines.append(f"{label}: {r[key]:.2f}x (target <= {target}x -> {verdict})")
     b = result.get("breakdown")
     if b:
         lines += [
@@ -424,6 +439,13 @@ def main(argv: list[str] | None = None) -> int:
         "--fast-server",
         action="store_true",
         help="fsync/synchronous_commit/full_page_writes off: shows client overhead more sharply",
+    )
+    parser.add_argument(
+        "--corpus",
+        choices=("schema", "app"),
+        default="schema",
+        help="schema: a schema built up module by module (generate.py); app: an application's "
+        "history of small changes to existing tables with data (generate_app.py)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the schema checks")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -482,6 +504,14 @@ def main(argv: list[str] | None = None) -> int:
             "target": TARGET_RATIO,
         },
         "startup": {name: summary(values) for name, values in startup.items()},
+        "startup_ratios": {
+            "status_over_python_floor": statistics.median(startup["dbkit status"])
+            / statistics.median(startup["python floor (psycopg)"]),
+            "noop_migrate_over_status": statistics.median(startup["dbkit migrate, nothing"])
+            / statistics.median(startup["dbkit status"]),
+            "targets": {"status_over_python_floor": 1.5, "noop_migrate_over_status": 1.5},
+        },
+        "corpus": args.corpus,
         "breakdown": breakdown,
         "verify": verify,
     }

@@ -156,3 +156,35 @@ def test_revision_files_are_read_from_the_cache_until_they_change(tmp_path):
         load_plan(root)
     with pytest.raises(PlanError, match="phase"):
         load_plan(root)  # the same refusal, from the cache
+
+
+def test_migrating_files_seen_before_needs_no_sql_parser(tmp_path, make_db):
+    """The row-removal classification of a migration is cached by its SQL: migrating the same
+    project into another database (CI, a second environment) parses nothing."""
+    from projects import Spec
+
+    root = write_project(
+        tmp_path / "proj",
+        [
+            Spec(
+                "t",
+                "core",
+                "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
+                "DROP TABLE t;",
+            ),
+            Spec(
+                "u",
+                "more",
+                "UPDATE t SET id = 2;\nALTER TABLE t ADD c int;\n",
+                "ALTER TABLE t DROP c;",
+            ),
+        ],
+    )
+    api.migrate(resolve(root, url=make_db(), environ={}))
+    second = make_db()
+    code, output, imported = run_in_subprocess(root, second, "migrate")
+    assert code == 0 and "database now at 0002" in output, output
+    assert imported is False
+    (root / ".dbkit" / "cache" / "checks.json").unlink()
+    code, output, imported = run_in_subprocess(root, make_db(), "migrate")
+    assert code == 0 and imported is True

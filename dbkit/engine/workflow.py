@@ -78,7 +78,21 @@ class CheckBook:
                 for kind in ("pre", "post", "perf"):
                     self.phase_file(phase, kind)
         finally:
-            self._cache.save()  # parsed files (and their errors) are not parsed again
+            self.save()
+
+    def could_remove_rows(self, sql: str) -> bool:
+        """:func:`dbkit.plan.sqltext.could_remove_rows`, kept in the cache by the SQL's content
+        (so a migration seen before needs no SQL parser)."""
+        from dbkit.plan.cache import digest
+
+        return self._cache.get_or_compute(
+            digest("could_remove_rows", sql), lambda: sqltext.could_remove_rows(sql)
+        )
+
+    def save(self) -> None:
+        """Write what was parsed to the cache (parsed files, and their errors, are not parsed
+        again)."""
+        self._cache.save()
 
 
 class Workflow:
@@ -142,8 +156,7 @@ class Workflow:
             watch=self._watch(step, snapshot),
         )
 
-    @staticmethod
-    def _watch(step: Step, snapshot: preserve.Snapshot | None) -> Watch | None:
+    def _watch(self, step: Step, snapshot: preserve.Snapshot | None) -> Watch | None:
         """The data-preservation query for an up step, or None if it is not needed."""
         if snapshot is None:
             return None
@@ -151,7 +164,7 @@ class Workflow:
         if query is None:
             return None  # no table held rows before the phase
         migration = step.migration
-        if migration.transactional and not sqltext.could_remove_rows(migration.up_sql):
+        if migration.transactional and not self.book.could_remove_rows(migration.up_sql):
             return None
         return Watch(
             snapshot=snapshot,
@@ -163,6 +176,12 @@ class Workflow:
     # -- migrate -----------------------------------------------------------------------------
 
     def migrate(self, steps: list[Step], results: list[StepResult]) -> None:
+        try:
+            self._migrate(steps, results)
+        finally:
+            self.book.save()
+
+    def _migrate(self, steps: list[Step], results: list[StepResult]) -> None:
         for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
             group = list(grouped)
             first, last = self.plan.phase_span(phase)
