@@ -130,6 +130,8 @@ def test_adopt_baselines_at_the_revision_the_tool_history_ends_at(
     rows = json.loads(history.output)
     assert [r["direction"] for r in rows[:applied]] == ["baseline"] * applied
     assert f"adopted from {tool} history" in rows[0]["message"]
+    if tool not in ("goose", "sqitch"):  # a table with its sequence; a whole schema
+        return
     # the old tool's history table stays behind: drift says so, and does not count it
     drift = run_cli("--project", str(project), "drift", "--json", url=db_url)
     assert drift.exit_code == 0, drift.output

@@ -242,7 +242,7 @@ def test_a_missing_down_file_becomes_a_rollback_that_refuses_and_lint_flags_it(t
         "--into",
         str(project),
     )
-    lint = run_cli("--project", str(project), "lint", "--json")
+    lint = run_cli("--project", str(project), "lint", "--only", "dbkit", "--json")
     findings = json.loads(lint.output)["findings"]
     irreversible = [f for f in findings if f["rule"] == "dbkit/irreversible"]
     assert [f["path"] for f in irreversible] == ["rollbacks/0006_customer_totals.sql"]
