@@ -305,3 +305,19 @@ def test_removes_data_must_name_tables(tmp_path):
     result = dbkit(project, "lint", "--only", "dbkit")
     assert result.exit_code == 1
     assert "`removes_data` must be a non-empty list of table names" in result.output
+
+
+def test_protected_adopt_needs_yes(tmp_path, db_url, pg_server):
+    from test_adopt import imported, migrate_with_tool, nothing_recorded
+
+    project = imported("golang-migrate", tmp_path)
+    (project / "dbkit.toml").write_text(ENVIRONMENTS)
+    migrate_with_tool("golang-migrate", db_url, 2, pg_server, tmp_path)
+    env = {"PROD_DATABASE_URL": db_url}
+    result = dbkit(project, "--env", "prod", "adopt", env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("dbkit: error: adopt on environment prod (protected)")
+    assert nothing_recorded(db_url)
+    result = dbkit(project, "--env", "prod", "adopt", "--yes", env=env)
+    assert result.exit_code == 0, result.output
+    assert current(db_url) == "0002"

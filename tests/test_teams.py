@@ -154,6 +154,11 @@ def test_read_only_commands_work_on_a_forked_plan(tmp_path, db_url):
     head = dbkit(project, "show", "head")
     assert head.exit_code == 2 and "several heads" in head.output
     assert dbkit(project, "--url", db_url, "history").exit_code == 0
+    lint = dbkit(project, "lint", "--only", "dbkit")
+    assert lint.exit_code == 1 and "dbkit/two-heads" in lint.output
+    # the offline script needs one order: it refuses, pointing to rebase
+    script = dbkit(project, "sql")
+    assert script.exit_code == 1 and "run `dbkit rebase`" in script.output
 
 
 # -- rebase -------------------------------------------------------------------------------------
@@ -222,7 +227,9 @@ def test_rebase_applied_in_moves_the_branch_no_database_has_applied(tmp_path, db
     assert "0002_add_a is applied in" in refused.output and "s3cr3t" not in refused.output
     assert names(project) == ["0001_base_table", "0002_add_a", "0002_add_b"]
 
-    result = dbkit(project, "rebase", "--applied-in", db_url)
+    with (project / "dbkit.toml").open("a") as f:
+        f.write('\n[env.staging]\nurl = "${STAGING_URL}"\n')
+    result = dbkit(project, "rebase", "--applied-in", "staging", env={"STAGING_URL": db_url})
     assert result.exit_code == 0, result.output
     assert "checked postgresql://" in result.output
     assert names(project) == ["0001_base_table", "0002_add_a", "0003_add_b"]
