@@ -91,29 +91,24 @@ def months_ago(n):
 
 
 class HashRandom:
-    """A per-row generator computed from (salt, row, draw): used for ``shared`` columns."""
+    """A per-row generator: the row number hashed once, then an LCG (for ``shared`` columns)."""
 
-    __slots__ = ("salt", "row", "draw")
+    __slots__ = ("salt", "x")
 
     def __init__(self, salt: int) -> None:
         self.salt = salt
-        self.row = 0
-        self.draw = 0
+        self.x = 0
 
     def reset(self, row: int) -> None:
-        self.row = row
-        self.draw = 0
+        x = (row * 0x9E3779B97F4A7C15 + self.salt) & 0xFFFFFFFFFFFFFFFF
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        self.x = x ^ (x >> 31)
 
     def random(self) -> float:
-        self.draw += 1
-        x = (self.row * 0x9E3779B97F4A7C15 + self.draw * 0xD1B54A32D192ED03 + self.salt) & (
-            0xFFFFFFFFFFFFFFFF
-        )
-        x ^= x >> 31
-        x = (x * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        x ^= x >> 29
-        x = (x * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        x ^= x >> 32
+        x = self.x = (self.x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
         return (x >> 11) * 1.1102230246251565e-16
 
 
@@ -138,6 +133,7 @@ class KeySource:
     attrs_fn: Any = None  # row number -> Row (generated parents)
     key_fns: dict[tuple[str, ...], Any] = field(default_factory=dict)  # per referenced key
     deferred: bool = False  # generated in this run, keys not computable: sampled once loaded
+    templates: dict[tuple[str, ...], str] = field(default_factory=dict)  # key expr with {j}
 
 
 @dataclass
@@ -152,6 +148,7 @@ class TablePlan:
     attrs_fn: Any = None
     notes: list[str] = field(default_factory=list)
     sequences: list[str] = field(default_factory=list)  # integer key columns to setval after
+    key_templates: dict[tuple[str, ...], str] = field(default_factory=dict)
     source: str = ""
 
 
@@ -188,6 +185,8 @@ class Compiler:
             consts.append(value)
             ns[f"K{len(consts)}"] = value
             return f"K{len(consts)}"
+
+        self._const = const
 
         self._offsets = int_offsets
         injective = self._injective_columns(table, specs, rows, keys)
@@ -356,6 +355,8 @@ class Compiler:
         plan.chunk = chunk
         for key_columns, expr in self._key_exprs(table, injective).items():
             plan.key_fns[key_columns] = eval(f"lambda i: ({expr},)", ns)  # noqa: S307
+            if expr.startswith("'") and expr.endswith("% i"):  # a uuid prefix: inline it
+                plan.key_templates[key_columns] = expr[: -len("i")] + "({j})"
         return plan
 
     # -- namespaces --------------------------------------------------------------------------
@@ -372,6 +373,7 @@ class Compiler:
             "timedelta": timedelta,
             "ANCHOR": ANCHOR,
             "N": NULL,
+            "BS": "\\",
             "SEED": self.seed,
             "_esc": _escape,
             "_fmt": _format_any,
@@ -392,12 +394,22 @@ class Compiler:
         }
         lines = []
         names = []
+        outer_const = self._const
+        shared_consts: list[Any] = []
+
+        def shared_const(value: Any) -> str:
+            shared_consts.append(value)
+            ns[f"S{len(shared_consts)}"] = value
+            return f"S{len(shared_consts)}"
+
+        self._const = shared_const
         for key, spec in profile.columns.items():
             if not spec.shared:
                 continue
             expr = self._profile_expr(table.qualified, key, spec, profile, set(), set(names))
             lines.append(f"    {key} = {expr}")
             names.append(key)
+        self._const = outer_const
         key_expr = None
         if table.primary_key and len(table.primary_key) == 1:
             pk = table.columns[table.primary_key[0]]
@@ -642,6 +654,13 @@ class Compiler:
         else:
             ns[var] = source.sample.__getitem__
         nparent = source.rows
+        template = source.templates.get(tuple(fk.ref_columns)) if len(cols) == 1 else None
+        if template and fk.name not in self._radix and fk.ref_table != name:
+            pick = template.replace("{j}", f"int(rnd() * {nparent})")
+            if nullable:
+                pick = f"None if rnd() < 0.1 else {pick}"
+            lines.append(f"        v_{cols[0]} = {pick}")
+            return
         if fk.name in self._radix:
             # part of a unique key made only of foreign keys: mixed radix over the parents
             pick = f"{var}((i // {self._radix[fk.name]}) % {nparent})"
@@ -662,7 +681,19 @@ class Compiler:
         v = "v_" + column.name
         if raw:
             return "N if " + v + " is None else " + v
-        return "_fmt(" + v + ", " + repr(_kind(column)) + ")"
+        kind = _kind(column)
+        if kind == "int":
+            return f"N if {v} is None else '%d' % {v}"
+        if kind.startswith("dec"):
+            return f"N if {v} is None else '%.{kind[3:]}f' % {v}"
+        if kind == "bool":
+            return f"N if {v} is None else ('t' if {v} else 'f')"
+        if kind == "text":
+            return (
+                f"N if {v} is None else ({v} if {v}.__class__ is str and {v}.isprintable() "
+                f"and BS not in {v} else _fmt({v}, 'text'))"
+            )
+        return "_fmt(" + v + ", " + repr(kind) + ")"
 
     def _profile_expr(
         self, table: str, key: str, spec: ColumnSpec, profile, columns: set[str], names: set[str]
@@ -670,9 +701,80 @@ class Compiler:
         at = f"profile {profile.origin}: tables.{table}.columns.{key}"
         known = HELPERS | ALLOWED_BUILTINS | set(self.constants) | names
         expr = rewrite(spec.expr, columns, known, at)
+        expr = _inline(expr, self.constants, self._const)
         if spec.null:
             expr = f"None if rnd() < {spec.null!r} else ({expr})"
         return expr
+
+
+_INLINE = {"choice", "randint", "uniform", "chance"}
+
+
+def _inline(expr: str, constants: dict[str, Any], const) -> str:
+    """Calls of the random helpers with constant arguments, made inline expressions.
+
+    ``choice(['a', 'b'], [3, 1])`` becomes ``K7[int(rnd() * 1000)]`` over a table of 1000
+    entries in the weights' proportions; ``randint(1, 6)`` becomes ``(1 + int(rnd() * 6))``:
+    no Python call per value.
+    """
+    tree = ast.parse(expr, mode="eval")
+
+    def constant(node: ast.AST) -> bool:
+        return all(
+            not isinstance(n, ast.Name) or n.id in constants for n in ast.walk(node)
+        ) and not any(
+            isinstance(n, ast.Call | ast.Lambda | ast.comprehension) for n in ast.walk(node)
+        )
+
+    def value(node: ast.AST):
+        return eval(
+            compile(ast.Expression(node), "<const>", "eval"), {"__builtins__": {}}, constants
+        )  # noqa: S307
+
+    class Inline(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            if not (
+                isinstance(node.func, ast.Name)
+                and node.func.id in _INLINE
+                and not node.keywords
+                and all(constant(a) for a in node.args)
+            ):
+                return node
+            try:
+                args = [value(a) for a in node.args]
+                text = _inline_call(node.func.id, args, const)
+            except Exception:
+                return node
+            if text is None:
+                return node
+            return ast.parse(text, mode="eval").body
+
+    return ast.unparse(Inline().visit(tree))
+
+
+def _inline_call(name: str, args: list, const) -> str | None:
+    if name == "choice" and len(args) == 1 and args[0]:
+        seq = list(args[0])
+        return f"{const(seq)}[int(rnd() * {len(seq)})]"
+    if name == "choice" and len(args) == 2 and args[0] and len(args[0]) == len(args[1]):
+        seq, weights = list(args[0]), [float(w) for w in args[1]]
+        total = sum(weights)
+        if total <= 0 or any(w < 0 for w in weights):
+            return None
+        table = []
+        for item, w in zip(seq, weights, strict=True):
+            table.extend([item] * (max(1, round(w / total * 1000)) if w > 0 else 0))
+        return f"{const(table)}[int(rnd() * {len(table)})]"
+    if name == "randint" and len(args) == 2 and all(isinstance(a, int) for a in args):
+        a, b = args
+        return f"({a!r} + int(rnd() * {b - a + 1!r}))"
+    if name == "uniform" and len(args) == 2:
+        a, b = float(args[0]), float(args[1])
+        return f"({a!r} + rnd() * {b - a!r})"
+    if name == "chance" and len(args) == 1:
+        return f"(rnd() < {float(args[0])!r})"
+    return None
 
 
 def _placeholder(width: int):

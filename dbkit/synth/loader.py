@@ -111,7 +111,7 @@ def plan_rows(
     counts.update(rows)
     # per_parent tables follow their parent
     for name, profile in profiles.tables.items():
-        if profile.per_parent and name not in rows:
+        if profile.per_parent and name not in rows and scale is not None:
             fk = next(
                 (f for f in tables[name].foreign_keys if profile.per_parent.column in f.columns),
                 None,
@@ -198,8 +198,13 @@ def run(
     seed: int,
     ttl: timedelta,
     progress: Progress | None = None,
+    method: str = "copy",
 ) -> list[TableLoad]:
-    """Compile every table's generator, then load them all in one transaction."""
+    """Compile every table's generator, then load them all in one transaction.
+
+    ``method="executemany"`` sends the same rows as parameterised INSERTs instead of COPY
+    (benchmarks/bench_synth.py compares the two); the CLI always uses COPY.
+    """
     for name in profiles.tables:
         if name not in tables:
             origin = profiles.tables[name].origin
@@ -235,6 +240,7 @@ def run(
             plan.attrs_fn or _id_only(key_fn),
             plan.key_fns,
             deferred=key_fn is None,
+            templates=plan.key_templates,
         )
         return plan
 
@@ -262,7 +268,7 @@ def run(
                     for fk in deferred:
                         keys[fk.ref_table] = _sample_keys(conn, fk)
                     plan = plans[index] = compile_one(name)
-                loads.append(_load(conn, plan, progress))
+                loads.append(_load(conn, plan, progress, method))
     except psycopg.Error as exc:
         current = plans[len(loads)].table.qualified if len(loads) < len(plans) else "?"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -357,7 +363,45 @@ def _sample_keys(conn, fk) -> KeySource:
     return KeySource(fk.ref_table, len(sample), None, sample)
 
 
-def _load(conn, plan: TablePlan, progress: Progress | None) -> TableLoad:
+def _generate(plan: TablePlan, start: int, stop: int) -> str:
+    """Rows start..stop-1 as COPY text; a profile expression that fails names its table."""
+    try:
+        return plan.chunk(start, stop)
+    except SynthError:
+        raise
+    except Exception as exc:  # a profile expression raised: the run stops, nothing written
+        raise SynthError(
+            f"generating row {start}..{stop - 1} of {plan.table.qualified} failed: "
+            f"{type(exc).__name__}: {exc}; nothing was written",
+            hint="check that table's expressions in the profile",
+        ) from None
+
+
+def _executemany(cursor, plan: TablePlan, start: int, stop: int, progress) -> None:
+    """The same rows through ``executemany(INSERT ...)``: the benchmark's point of comparison."""
+    from psycopg import sql
+
+    table = plan.table
+    statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(table.schema, table.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns),
+        sql.SQL(", ").join(sql.Placeholder() for _ in plan.columns),
+    )
+    pos = start
+    while pos < stop:
+        end = min(stop, pos + CHUNK)
+        rows = [
+            [None if v == "\\N" else v for v in line.split("\t")]
+            for line in _generate(plan, pos, end).split("\n")
+            if line
+        ]
+        cursor.executemany(statement, rows)
+        if progress:
+            progress.advance(end - pos)
+        pos = end
+
+
+def _load(conn, plan: TablePlan, progress: Progress | None, method: str = "copy") -> TableLoad:
     from psycopg import sql
 
     table = plan.table
@@ -372,11 +416,15 @@ def _load(conn, plan: TablePlan, progress: Progress | None) -> TableLoad:
         start = 0
         while start < plan.rows:
             stop = min(plan.rows, start + BATCH)
+            if method == "executemany":
+                _executemany(cursor, plan, start, stop, progress)
+                start = stop
+                continue
             with cursor.copy(statement) as copy:
                 pos = start
                 while pos < stop:
                     end = min(stop, pos + CHUNK)
-                    copy.write(plan.chunk(pos, end))
+                    copy.write(_generate(plan, pos, end))
                     if progress:
                         progress.advance(end - pos)
                     pos = end
