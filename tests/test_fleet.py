@@ -628,3 +628,45 @@ def test_tenant_beside_a_whole_database_target_with_shared_schemas(project, db_u
     bad.write_text('[fleet]\nshared_schemas = ["Pub lic"]\n' + bad.read_text())
     refused = fleet(project, "status")
     assert refused.exit_code == 2 and "not a plain lowercase schema name" in refused.stderr
+
+
+def test_live_table_on_a_terminal(project, db_url, tmp_path):
+    import pty
+
+    fleet_file(
+        project,
+        [
+            {"name": "here", "url": db_url},
+            {"name": "gone", "url": f"postgresql://x@/db?host={tmp_path}/none"},
+        ],
+    )
+    executable = Path(sys.executable).parent / "dbkit"
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [str(executable), "--project", str(project), "fleet", "migrate"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert process.wait(timeout=30) == 1
+    screen = b"".join(chunks).decode(errors="replace")
+    header = next(line for line in screen.splitlines() if "revision" in line)
+    for column in ("target", "revision", "phase", "state", "time"):
+        assert column in header
+    assert "\x1b[" in screen  # drawn with terminal control sequences
+    assert "fleet migrate: 2 targets in " in screen and "1 at 0003, 1 unreachable" in screen
+    assert revision(db_url) == "0003"
