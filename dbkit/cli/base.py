@@ -20,7 +20,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  success
   1  failure (SQL error, connection problem, broken plan)
-  2  usage error (bad option, unknown revision or phase)
+  2  usage error (bad option, unknown revision or phase), or a destructive
+     command on a protected environment not confirmed (nothing changed)
   3  validation failed (a check found rows and its unit was undone, or verify
      found a rollback that does not restore the schema)
   4  checksum or drift mismatch (an applied migration's files were edited, or
