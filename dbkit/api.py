@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbkit.engine import database, registry
+from dbkit.engine import database, interrupts, registry
 from dbkit.engine.database import one_line
 from dbkit.engine.guard import GuardResult
 from dbkit.engine.runner import Runner
@@ -175,6 +175,8 @@ def _session(
                 yield conn
         except psycopg.Error as exc:
             raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None
+        except KeyboardInterrupt as exc:  # outside a migration: nothing of this command is kept
+            raise interrupts.interrupted(exc, "the command", "nothing was changed") from None
         finally:
             conn.close()
 

@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     VALIDATION_FAILED = 3
     CHECKSUM_MISMATCH = 4
     LOCK_NOT_ACQUIRED = 5
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 class DbkitError(Exception):
@@ -157,3 +159,15 @@ class SynthError(DbkitError):
 class SynthUsageError(UsageError):
     """``dbkit synth`` was asked for something that does not exist: an unknown table, profile,
     or profile column, or a malformed profile file."""
+
+
+class Interrupted(DbkitError):
+    """SIGINT or SIGTERM stopped the run: the running step failed and was cleaned up.
+
+    The message says what was interrupted and what state the database is in; the exit code is
+    130 (SIGINT) or 143 (SIGTERM). See :mod:`dbkit.engine.interrupts`.
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 130, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = ExitCode(exit_code)

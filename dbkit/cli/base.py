@@ -27,6 +27,9 @@ Exit codes:
   4  checksum or drift mismatch (an applied migration's files were edited, or
      the live schema differs from its migrations)
   5  migration lock not acquired (another dbkit run is busy)
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the running step was
+     cancelled on the server and undone; the error line says where the
+     database is (a second Ctrl-C exits at once, still cancelling)
 """
 
 
@@ -164,4 +167,7 @@ def main(
     transaction each, records every run in the dbkit.history table, keeps Alembic's
     alembic_version in step, and refuses to run when an applied migration was edited.
     """
+    from dbkit.engine import interrupts
+
+    interrupts.install()  # SIGINT/SIGTERM: the running step fails cleanly, exit 130/143
     ctx.obj = Context(project, url, traceback, env)

@@ -22,12 +22,12 @@ from dbkit.compare import catalog
 from dbkit.compare.baseline import without_tables
 from dbkit.compare.catalog import Difference
 from dbkit.compare.scratch import scratch_database
-from dbkit.engine import database, registry
+from dbkit.engine import database, interrupts, registry
 from dbkit.engine.adopt import found_histories
 from dbkit.engine.database import one_line
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_up
-from dbkit.errors import DbkitError, ExitCode
+from dbkit.errors import DbkitError, ExitCode, Interrupted
 from dbkit.plan.graph import load_plan
 from dbkit.secrets import mask_url, scrub
 from dbkit.settings import Settings
@@ -128,6 +128,10 @@ def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
         raise DbkitError(
             f"reading the live database failed: {one_line(scrub(str(exc), live_url))}"
         ) from None
+    except KeyboardInterrupt as exc:
+        raise interrupts.interrupted(
+            exc, "dbkit drift", "the live database was only read"
+        ) from None
     finally:
         live.close()
 
@@ -154,28 +158,39 @@ def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
             if state.recorded_checksums.get(m.revision, m.checksum) != m.checksum
         ],
     )
-    with scratch_database(
-        server_url,
-        settings,
-        prefix="dbkit_drift",
-        purpose="dbkit drift (it replays the migrations there)",
-        hint="or pass --scratch-url with a server where it may, of the same PostgreSQL major "
-        "(--scratch-url embedded uses the project's embedded server)",
-    ) as scratch:
-        conn = database.connect(scratch.url, settings)
-        try:
-            conn.execute("SET synchronous_commit = off")  # a throwaway database
-            registry.ensure_registry(conn)
+    scratch_name = ""
+    try:
+        with scratch_database(
+            server_url,
+            settings,
+            prefix="dbkit_drift",
+            purpose="dbkit drift (it replays the migrations there)",
+            hint="or pass --scratch-url with a server where it may, of the same PostgreSQL major "
+            "(--scratch-url embedded uses the project's embedded server)",
+        ) as scratch:
+            conn = database.connect(scratch.url, settings)
             try:
-                Runner(conn, settings).run(steps_up(applied))
-            except DbkitError as exc:
-                raise DbkitError(
-                    f"replaying the migrations up to {state.current} in a throwaway database "
-                    f"failed: {exc}"
-                ) from None
-            expected = catalog.snapshot(conn, only_schema=settings.schema)
-        finally:
-            conn.close()
+                conn.execute("SET synchronous_commit = off")  # a throwaway database
+                registry.ensure_registry(conn)
+                try:
+                    Runner(conn, settings).run(steps_up(applied))
+                except Interrupted:
+                    raise
+                except DbkitError as exc:
+                    raise DbkitError(
+                        f"replaying the migrations up to {state.current} in a throwaway database "
+                        f"failed: {exc}"
+                    ) from None
+                expected = catalog.snapshot(conn, only_schema=settings.schema)
+            finally:
+                conn.close()
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise interrupts.interrupted(
+            exc,
+            "dbkit drift",
+            f"its throwaway database {scratch_name or '(not created yet)'} was dropped; the "
+            "live database was only read",
+        ) from None
 
     live_snapshot = without_tables(
         live_snapshot, tuple(table for tool, table in foreign if tool != "sqitch")

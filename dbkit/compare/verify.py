@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 from dbkit.compare import catalog
 from dbkit.compare.catalog import Difference, Snapshot
 from dbkit.compare.scratch import scratch_database
-from dbkit.engine import database, registry
+from dbkit.engine import database, interrupts, registry
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_down, steps_up
-from dbkit.errors import DbkitError, ExitCode, UsageError
+from dbkit.errors import DbkitError, ExitCode, Interrupted, UsageError
 from dbkit.plan.checks import CheckResult, describe_failures
 from dbkit.plan.graph import Migration, load_plan
 from dbkit.secrets import mask_url
@@ -268,12 +268,20 @@ def verify(
         )
 
     session = _Scratch(scratch, settings)
-    session.open()
-    result.scratch_database = session.name
     try:
-        _walk(session, plan.migrations, book, result, progress)
-    finally:
-        session.close()
+        session.open()
+        result.scratch_database = session.name
+        try:
+            _walk(session, plan.migrations, book, result, progress)
+        finally:
+            session.close()
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise interrupts.interrupted(
+            exc,
+            "dbkit verify",
+            f"its throwaway database {session.name or '(not created yet)'} was dropped; no "
+            "other database was changed",
+        ) from None
     result.duration_ms = (time.perf_counter() - t0) * 1000
     return result
 
@@ -333,6 +341,8 @@ def _walk(session: _Scratch, migrations, book, result: VerifyResult, progress) -
         session.open()
         try:
             session.runner.run(steps_up(migrations[: index + 1]))
+        except Interrupted:
+            raise
         except DbkitError as exc:
             for rest in migrations[index + 1 :]:
                 skipped = MigrationVerdict(rest.revision, rest.name, rest.phase, ok=False)
@@ -406,6 +416,8 @@ def _verify_one(
                 f"{_count(differences)} differ from its first run",
                 differences,
             )
+    except Interrupted:
+        raise
     except DbkitError as exc:
         return fail(stage, f"{stage} failed: {exc}")
     verdict.duration_ms = (time.perf_counter() - t0) * 1000
@@ -452,6 +464,8 @@ def _verify_chain(
                 "differ from the first head",
                 differences,
             )
+    except Interrupted:
+        raise
     except DbkitError as exc:
         return fail(stage, f"chain {stage} failed: {exc}")
     verdict.duration_ms = (time.perf_counter() - t0) * 1000

@@ -50,6 +50,9 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
     except BaseException:
         conn.close()
         raise
+    from dbkit.engine import interrupts
+
+    interrupts.track(conn)  # a second Ctrl-C cancels what it runs before exiting
     return conn
 
 

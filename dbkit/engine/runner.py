@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from dbkit.engine import preserve, registry
+from dbkit.engine import interrupts, preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
@@ -179,6 +179,14 @@ class Runner:
                 tx.rollback()
                 self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
                 raise
+            except KeyboardInterrupt as exc:
+                # psycopg has cancelled the statement on the server; undo the transaction.
+                state = "its transaction was rolled back, nothing of it was applied"
+                if self.conn.closed or self.conn.broken:
+                    state = "the connection was lost; the server rolls its transaction back"
+                with suppress(Exception):
+                    tx.rollback()
+                raise self._interrupted(step, exc, started_at, t0, state) from None
             except psycopg.Error as exc:
                 tx.rollback()
                 duration = (time.perf_counter() - t0) * 1000
@@ -360,6 +368,8 @@ class Runner:
         except ValidationFailed as exc:
             self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
             raise
+        except KeyboardInterrupt as exc:
+            raise self._interrupted_outside(step, exc, statements, done, started_at, t0) from None
         except psycopg.Error as exc:
             duration = (time.perf_counter() - t0) * 1000
             failed = statements[len(done)] if len(done) < len(statements) else None
@@ -374,6 +384,44 @@ class Runner:
         finally:
             self._reset_timeouts()
         return self._result(step, duration, retries + notes)
+
+    def _interrupted_outside(self, step, exc, statements, done, started_at, t0) -> DbkitError:
+        """A signal stopped a non-transactional migration: drop the invalid index the
+        cancelled build left, undo the statements that ran, record it, say where it is."""
+        notes: list[str] = []
+        if self.conn.closed or self.conn.broken:
+            state = (
+                f"the connection was lost after {len(done)} of {len(statements)} statements; "
+                f"run `dbkit migrate` or `dbkit rollback` to finish or undo it"
+            )
+            return self._interrupted(step, exc, started_at, t0, state)
+        failed = statements[len(done)] if len(done) < len(statements) else None
+        if failed is not None:
+            self._drop_invalid_index(failed, notes, reason="left by the interrupted build")
+        if not done:
+            state = (
+                "its statement did not complete"
+                if len(statements) == 1
+                else f"none of its {len(statements)} statements had completed"
+            )
+        elif self._undo(step, notes):
+            state = f"the {len(done)} statements that had run were undone with its paired file"
+        else:
+            state = "undoing it failed: the database is between revisions"
+        if notes:
+            state += f" ({'; '.join(notes)})"
+        return self._interrupted(step, exc, started_at, t0, state)
+
+    def _interrupted(self, step, exc, started_at, t0, state: str) -> DbkitError:
+        """Record the interrupted run of ``step`` and the error saying where the database is."""
+        at = step.from_revision or "base"
+        error = interrupts.interrupted(
+            exc,
+            f"{step.migration.name} ({'up' if step.direction == 'up' else 'rollback'})",
+            f"{state}; the database is at {at}",
+        )
+        self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, error)
+        return error
 
     def _undo(self, step: Step, notes: list[str]) -> bool:
         """Run the migration's other file to return to where this step started."""

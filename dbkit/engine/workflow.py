@@ -19,15 +19,16 @@ counts of the phase.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbkit.engine import guard, preserve
+from dbkit.engine import guard, interrupts, preserve
 from dbkit.engine.failures import validation_failed
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch, steps_down
-from dbkit.errors import ValidationFailed
+from dbkit.errors import Interrupted, ValidationFailed
 from dbkit.plan import sqltext
 from dbkit.plan.checks import (
     EVERY_PHASE,
@@ -132,6 +133,8 @@ class Workflow:
             auto_rollback=auto_rollback,
         )
         self.guard_results: list[guard.GuardResult] = []
+        self._at: str | None = None  # the revision the database is at, for an interrupt
+        self._doing = "the run"
 
     @property
     def check_results(self) -> list[CheckResult]:
@@ -176,10 +179,23 @@ class Workflow:
     # -- migrate -----------------------------------------------------------------------------
 
     def migrate(self, steps: list[Step], results: list[StepResult]) -> None:
+        self._at = steps[0].from_revision if steps else None
         try:
             self._migrate(steps, results)
+        except KeyboardInterrupt as exc:
+            raise self._interrupted(exc) from None
         finally:
             self.book.save()
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> Interrupted:
+        """A signal outside a migration's own run (phase checks, the snapshot, the
+        performance guard): nothing is half-done, say where the database is."""
+        with suppress(Exception):
+            if self.conn.info.transaction_status != 0 and not self.dry_run:  # not IDLE
+                self.conn.execute("ROLLBACK")
+        return interrupts.interrupted(
+            exc, self._doing, f"the database is at {self._at or 'base'}, nothing is half-done"
+        )
 
     def _migrate(self, steps: list[Step], results: list[StepResult]) -> None:
         for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
@@ -191,6 +207,7 @@ class Workflow:
             snapshot = None
             if self.validate:
                 if starts:
+                    self._doing = f"the pre-checks and row-count snapshot of phase {phase}"
                     snapshot, baseline = self._before_phase(phase, group[0].from_revision)
                 else:
                     snapshot = preserve.load(self.conn, phase)
@@ -199,8 +216,11 @@ class Workflow:
                 if snapshot is not None and step.migration.removes_data:
                     # declared on purpose: these tables may lose rows from here on
                     snapshot = preserve.without(snapshot, step.migration.removes_data)
+                self._doing = f"the checks around {step.migration.name}"
                 self.runner.run_step(step, results, self._step_checks(step, snapshot))
+                self._at = step.to_revision
             if ends and self.validate:
+                self._doing = f"the post-checks and performance guard of phase {phase}"
                 failures = self._after_phase(phase, baseline)
                 if failures:
                     applied = [r.revision for r in results[done_before:]]
@@ -263,6 +283,8 @@ class Workflow:
         quiet = Runner(self.conn, self.runner.settings, self.reporter, dry_run=self.dry_run)
         try:
             quiet.run(undo, results)
+        except Interrupted:
+            raise
         except Exception as exc:  # noqa: BLE001 - reported with the validation failure
             raise validation_failed(
                 failures,
@@ -276,13 +298,20 @@ class Workflow:
     # -- rollback ---------------------------------------------------------------------------
 
     def rollback(self, steps: list[Step], results: list[StepResult]) -> None:
-        for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
-            group = list(grouped)
-            for step in group:
-                self.runner.run_step(step, results, self._step_checks(step, None))
-            first, _ = self.plan.phase_span(phase)
-            if self.validate and self.plan.position(group[-1].migration.revision) == first:
-                self._after_phase_rollback(phase, group[-1].to_revision)
+        self._at = steps[0].from_revision if steps else None
+        try:
+            for phase, grouped in groupby(steps, key=lambda s: s.migration.phase):
+                group = list(grouped)
+                for step in group:
+                    self._doing = f"the checks around rolling back {step.migration.name}"
+                    self.runner.run_step(step, results, self._step_checks(step, None))
+                    self._at = step.to_revision
+                first, _ = self.plan.phase_span(phase)
+                if self.validate and self.plan.position(group[-1].migration.revision) == first:
+                    self._doing = f"the checks after rolling back phase {phase}"
+                    self._after_phase_rollback(phase, group[-1].to_revision)
+        except KeyboardInterrupt as exc:
+            raise self._interrupted(exc) from None
 
     def _after_phase_rollback(self, phase: str, now_at: str | None) -> None:
         failures: list[CheckResult] = []
