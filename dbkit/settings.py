@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "lock_wait": 60.0,
     "connect_timeout": 10,
     "perf_threshold": 0.2,
+    "check_timeout": "5min",
     "ids": "sequential",
 }
 #: How ``dbkit new`` numbers a migration: ``sequential`` (0001, 0002, ...) or ``timestamp``
@@ -78,6 +79,7 @@ class Settings:
     lock_wait: float = DEFAULTS["lock_wait"]
     connect_timeout: int = DEFAULTS["connect_timeout"]
     perf_threshold: float = DEFAULTS["perf_threshold"]
+    check_timeout: str = DEFAULTS["check_timeout"]  # budget of one check or key query ("0": none)
     ids: str = DEFAULTS["ids"]
     env: str | None = None  # the named environment chosen (--env / DBKIT_ENV)
     protected: bool = False  # that environment asks before destructive commands
@@ -164,6 +166,7 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "lock_wait": ((int, float), "a number of seconds, 0 or more"),
     "connect_timeout": ((int,), "an integer number of seconds, 0 or more"),
     "perf_threshold": ((int, float), "a number, 0 or more (0.2 = 20%)"),
+    "check_timeout": ((str, int), "a duration string such as '60s', or '0'"),
     "ids": ((str,), "'sequential' or 'timestamp'"),
     "protected": ((bool,), "true or false"),
 }
@@ -277,7 +280,7 @@ def resolve(
         key: ("environment" if key in env_config else "project" if key in config else "default")
         for key in DEFAULTS
     }
-    for key in ("lock_timeout", "statement_timeout"):
+    for key in ("lock_timeout", "statement_timeout", "check_timeout"):
         values[key] = validate_duration(str(values[key]), key)
     try:
         values["lock_retries"] = int(values["lock_retries"])

@@ -158,3 +158,25 @@ def lock_blockers(conn: psycopg.Connection, relations: list[str]) -> list[str]:
         f"{application or '?'}, {state})"
         for relation, pid, user, application, state, mode in rows
     ]
+
+
+@contextmanager
+def statement_budget(conn: psycopg.Connection, timeout: str | None) -> Iterator[None]:
+    """Run the block under ``statement_timeout = timeout`` (a check's or key query's budget).
+
+    Inside a transaction the setting is transaction-local and put back afterwards; outside one
+    it is set for the session and put back. ``"0"`` or None: no budget.
+    """
+    if not timeout or timeout.strip() in ("0", "0s", "0ms"):
+        yield
+        return
+    from psycopg.pq import TransactionStatus
+
+    local = conn.info.transaction_status != TransactionStatus.IDLE
+    previous = conn.execute("SELECT current_setting('statement_timeout')").fetchone()[0]
+    conn.execute("SELECT set_config('statement_timeout', %s, %s)", (timeout, local))
+    try:
+        yield
+    finally:
+        if conn.info.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
+            conn.execute("SELECT set_config('statement_timeout', %s, %s)", (previous, local))

@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from dbkit.engine import interrupts, preserve, registry
+from dbkit.engine import database, interrupts, preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
@@ -92,11 +92,15 @@ class Runner:
 
         failed = []
         project_dir = self.settings.project_dir
+        budget = self.settings.check_timeout
         for check in checks:
             try:
-                result = run_check(self.conn, check, project_dir=project_dir, when=when)
+                with database.statement_budget(self.conn, budget):
+                    result = run_check(self.conn, check, project_dir=project_dir, when=when)
             except psycopg.Error as exc:
                 error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
+                if getattr(exc, "sqlstate", None) == "57014":
+                    error = f"it ran past check_timeout ({budget}): {error}"
                 raise ValidationFailed(
                     f"{when}: check {check.name} ({check.location(project_dir)}) could not run: "
                     f"{error}",

@@ -118,6 +118,7 @@ class Workflow:
         perf_threshold: float = 0.2,
     ) -> None:
         self.conn = conn
+        self.settings = settings
         self.plan = plan
         self.book = book
         self.reporter = reporter or Reporter()
@@ -231,7 +232,9 @@ class Workflow:
         failed = self.runner.run_checks(list(pre.checks), f"pre-check of phase {phase}")
         if failed:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
-        snapshot = preserve.take(self.conn, phase, pre.preserve)
+        first, last = self.plan.phase_span(phase)
+        texts = [t for m in self.plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
+        snapshot = preserve.take(self.conn, phase, pre.preserve, texts)
         with self.conn.transaction():
             snapshot = preserve.store(self.conn, snapshot, revision_before)
         baseline = {}
@@ -243,8 +246,25 @@ class Workflow:
                     f"{', '.join(missing)} does not exist yet"
                 )
                 continue
-            baseline[check.name] = (check, guard.measure(self.conn, check))
+            baseline[check.name] = (check, self._measure(check))
         return snapshot, baseline
+
+    def _measure(self, check) -> guard.Measurement:
+        """Time a key query under the check_timeout budget; running past it fails the phase."""
+        import psycopg
+
+        from dbkit.engine.database import one_line, statement_budget
+
+        budget = self.settings.check_timeout
+        try:
+            with statement_budget(self.conn, budget):
+                return guard.measure(self.conn, check)
+        except psycopg.errors.QueryCanceled as exc:
+            raise ValidationFailed(
+                f"key query {check.name} ({check.location(self.plan.project_dir)}) ran past "
+                f"check_timeout ({budget}): {one_line(str(exc))}",
+                hint="make the key query cheaper, or raise check_timeout in [tool.dbkit]",
+            ) from None
 
     def _after_phase(self, phase, baseline) -> list[CheckResult]:
         post = self.book.phase_file(phase, "post")
@@ -255,7 +275,7 @@ class Workflow:
                 location=check.location(self.plan.project_dir),
                 phase=phase,
                 before=before,
-                after=guard.measure(self.conn, check),
+                after=self._measure(check),
                 threshold=self.perf_threshold,
             )
             self.guard_results.append(result)
