@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pglast
@@ -165,6 +167,7 @@ BREAKAGES = [
 
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.__name__.removeprefix("break_"))
 def test_each_structural_rule_is_found(project, breakage):
+    assert dbkit_rules(project) == set()  # fills the lint cache: the breakage must get past it
     expected = breakage(project)
     found = dbkit_rules(project)
     assert expected in found
@@ -382,6 +385,22 @@ def test_lint_results_are_cached_by_content_config_and_tool_version(project, mon
     again = lint_project(project, sources=["sqlfluff"])  # another sqlfluff version
     assert len(linted) == first.files_checked
     assert again.findings == configured.findings
+
+
+def test_a_warm_lint_imports_neither_sqlfluff_nor_a_sql_parser(project):
+    lint_project(project)
+    code = (
+        "import sys\n"
+        "from dbkit.lint.rules import lint_project\n"
+        f"report = lint_project({str(project)!r})\n"
+        "print(report.ok, sorted({'pglast', 'sqlfluff'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True []"
+    (project / "sql" / "0002_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "True ['pglast', 'sqlfluff']"  # the changed file is parsed
 
 
 def test_fix_bypasses_the_cache(project, monkeypatch):

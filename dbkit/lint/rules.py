@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dbkit.errors import PlanError
-from dbkit.plan.cache import ResultCache, code_stamp
-from dbkit.plan.checks import EVERY_PHASE
+from dbkit.plan.cache import ResultCache, code_stamp, package_stamp
+from dbkit.plan.checks import EVERY_PHASE, check_cache
 from dbkit.plan.graph import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, Migration, scan_plan
 
 SOURCES = ("dbkit", "sqlfluff", "squawk")
@@ -188,7 +188,12 @@ def lint_project(
     kept = [f for f in sql_files if fix and migration_name(f) in protected_names]
     report.protected = [str(f) for f in kept]
     # sqlfluff's and squawk's findings per file content, tool version and configuration
-    cache = ResultCache(project, "lint", code_stamp("dbkit.lint.tools"))
+    checks = check_cache(project)  # parsed validation files, shared with migrate
+    cache = ResultCache(
+        project,
+        "lint",
+        code_stamp("dbkit.lint.tools", "dbkit.lint.rules") + "|" + package_stamp("pglast"),
+    )
 
     if "sqlfluff" in sources:
         fixable = [f for f in [*sql_files, *validation_files] if f not in kept]
@@ -209,8 +214,8 @@ def lint_project(
         linted = {str(f) for f in [*sql_files, *validation_files]}
         report.findings += [
             f
-            for f in _sql_rules(project, migrations)
-            + _validation_rules(project, migrations, validation_files)
+            for f in _sql_rules(project, migrations, cache)
+            + _validation_rules(project, migrations, validation_files, checks)
             if only_files is None or f.path in linted or not f.path.startswith(_FILE_DIRS)
         ]
     if "squawk" in sources:
@@ -222,6 +227,7 @@ def lint_project(
         _downgrade_sqlfluff_parse_gaps(report)
     report.findings.sort(key=Finding.sort_key)
     cache.save()
+    checks.save()
     return report
 
 
@@ -241,7 +247,9 @@ def migration_name(path: Path) -> str:
 # -- rules on the SQL inside the files --------------------------------------------------------
 
 
-def _sql_rules(project: Path, migrations: list[Migration]) -> list[Finding]:
+def _sql_rules(
+    project: Path, migrations: list[Migration], cache: ResultCache | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     for migration in migrations:
         paths = [migration.up_path, migration.down_path]
@@ -249,26 +257,24 @@ def _sql_rules(project: Path, migrations: list[Migration]) -> list[Finding]:
         statements: dict[Path, list | None] = {}
         for path in paths:
             if path.is_file():
-                statements[path] = _parse_file(project, path, findings)
+                statements[path] = _file_facts(project, path, findings, cache)
         for path, parsed in statements.items():
             if parsed is None:
                 continue
             rel = migration.relpath(path)
-            for line, node in parsed:
-                kind = type(node).__name__
-                if kind == "TransactionStmt" and _ends_or_starts_transaction(node):
+            for line, keyword, reason in parsed:
+                if keyword:
                     findings.append(
                         Finding(
                             rel,
                             line,
                             "dbkit/transaction-control",
-                            f"{_keyword(node)} in a migration file: dbkit runs each migration "
+                            f"{keyword} in a migration file: dbkit runs each migration "
                             "in its own transaction (or outside one with "
                             "`transactional = False`); remove it",
                         )
                     )
                     continue
-                reason = non_transactional_reason(node)
                 if reason and migration.transactional:
                     findings.append(
                         Finding(
@@ -310,6 +316,42 @@ def _irreversible(path: Path) -> bool:
 
     with path.open(encoding="utf-8", errors="replace") as handle:
         return handle.readline().startswith(IRREVERSIBLE_MARKER)
+
+
+def _file_facts(
+    project: Path, path: Path, findings: list[Finding], cache: ResultCache | None
+) -> list[list] | None:
+    """``[[line, transaction keyword or None, non-transactional reason or None]]`` per
+    statement of a SQL file, or None (and a finding) if it does not parse; kept in ``cache`` by
+    the file's path and content, so an unchanged file needs no parser."""
+    from dbkit.plan.cache import digest
+
+    rel = str(path.relative_to(project))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        findings.append(Finding(rel, None, "dbkit/parse-error", f"not UTF-8 text: {exc.reason}"))
+        return None
+    key = digest("sql rules", rel, text)
+    stored = cache.get(key) if cache is not None else None
+    if stored is None:
+        found: list[Finding] = []
+        parsed = _parse_file(project, path, found)
+        if parsed is None:
+            stored = {"error": [list(astuple(f)) for f in found]}
+        else:
+            facts = []
+            for line, node in parsed:
+                txn = type(node).__name__ == "TransactionStmt" and _ends_or_starts_transaction(node)
+                reason = None if txn else non_transactional_reason(node)
+                facts.append([line, _keyword(node) if txn else None, reason])
+            stored = {"facts": facts}
+        if cache is not None:
+            cache.put(key, stored)
+    if "error" in stored:
+        findings.extend(Finding(*each) for each in stored["error"])
+        return None
+    return stored["facts"]
 
 
 def _parse_file(project: Path, path: Path, findings: list[Finding]) -> list[tuple[int, Any]] | None:
@@ -405,7 +447,7 @@ def non_transactional_reason(node: Any) -> str | None:
 
 
 def _validation_rules(
-    project: Path, migrations: list[Migration], files: list[Path]
+    project: Path, migrations: list[Migration], files: list[Path], checks: ResultCache | None = None
 ) -> list[Finding]:
     from dbkit.plan.checks import parse_check_file
 
@@ -442,7 +484,7 @@ def _validation_rules(
                 Finding(str(rel), None, "dbkit/orphan-validation", f"{orphan}: it never runs")
             )
         try:
-            parse_check_file(project / rel)
+            parse_check_file(project / rel, checks)
         except PlanError as exc:
             findings.append(_located(project, rel, exc.message, "dbkit/validation-parse"))
         except UnicodeDecodeError as exc:
