@@ -136,3 +136,41 @@ def test_a_check_past_its_budget_stops_the_run_naming_the_budget(tmp_path, db_ur
     assert time.perf_counter() - t0 < 30
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+
+
+NAIVE = Spec(
+    "naive",
+    "change",
+    """\
+CREATE INDEX idx_big_payload ON big (payload);
+ALTER TABLE big_child ADD CONSTRAINT fk_big_child_again FOREIGN KEY (big_id) REFERENCES big (id);
+ALTER TABLE small ADD CONSTRAINT ck_small_id CHECK (id > 0);
+ALTER TABLE small ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();
+ALTER TABLE small ADD COLUMN flag boolean NOT NULL DEFAULT false;
+""",
+    """\
+ALTER TABLE small DROP COLUMN flag;
+ALTER TABLE small DROP COLUMN seen_at;
+ALTER TABLE small DROP CONSTRAINT ck_small_id;
+ALTER TABLE big_child DROP CONSTRAINT fk_big_child_again;
+DROP INDEX idx_big_payload;
+""",
+)
+
+
+def test_lint_names_each_naive_online_change(tmp_path):
+    """The forms that stall writers on a big table: squawk's rules name each one (line by line);
+    a constant default (flag ... DEFAULT false) is not one of them."""
+    project = write_project(tmp_path / "p", [BASE, NAIVE])
+    report = api.lint(project)
+    found = {
+        (f.line, f.rule)
+        for f in report.findings
+        if f.path.endswith("0002_naive.sql") and f.rule.startswith("squawk/")
+    }
+    assert (1, "squawk/require-concurrent-index-creation") in found
+    assert (2, "squawk/adding-foreign-key-constraint") in found
+    assert (2, "squawk/constraint-missing-not-valid") in found
+    assert (3, "squawk/constraint-missing-not-valid") in found
+    assert (4, "squawk/adding-field-with-default") in found
+    assert (5, "squawk/adding-field-with-default") not in found
