@@ -130,8 +130,8 @@ def worker(method: str, url: str, scale: int, seed: int) -> None:
 
 
 class Server:
-    def __init__(self, fast: bool) -> None:
-        self.pgdata = WORK / "synth-pgdata"
+    def __init__(self, fast: bool, name: str = "synth-pgdata", port: int = PORT) -> None:
+        self.pgdata = WORK / name
         settings = {"max_connections": "20", "max_wal_size": "4GB"}
         if fast:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
@@ -140,7 +140,7 @@ class Server:
             with contextlib.suppress(Exception):
                 Cluster(self.pgdata, wheel_bindir()).stop()
             shutil.rmtree(self.pgdata)
-        self.cluster = Cluster(self.pgdata, wheel_bindir(), port=PORT, settings=settings, fast=True)
+        self.cluster = Cluster(self.pgdata, wheel_bindir(), port=port, settings=settings, fast=True)
         self.info = self.cluster.start()
 
     def url(self, db: str) -> str:
