@@ -387,7 +387,12 @@ def _run(
         if options.dry_run:
             conn.execute("BEGIN")
         try:
-            registry.ensure_registry(conn)
+            upgraded = registry.ensure_registry(conn)
+            if upgraded and reporter is not None:
+                reporter.note(
+                    f"upgraded the dbkit registry to version {upgraded[-1]} "
+                    f"(scripts {', '.join(f'{v:04d}' for v in upgraded)}); history kept"
+                )
             state = registry.read_state(conn)
             _check_checksums(plan, state)
             chosen = choose(_position(plan, state))
@@ -451,8 +456,8 @@ def status(settings: Settings) -> StatusResult:
     plan, problems = load_readable_plan(settings.project_dir)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
-        notice = None
-        if state.current is None and not state.recorded_checksums:
+        notice = state.registry_note  # an older registry: the next write upgrades it
+        if notice is None and state.current is None and not state.recorded_checksums:
             notice = untracked_schema(conn)
     _position(plan, state)  # an unknown recorded revision is an error, as for migrate
     applied = plan.ancestors(state.current, state.recorded_checksums.get(state.current or ""))

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbkit import __version__
@@ -38,9 +39,15 @@ if TYPE_CHECKING:
 
 VERSION_TABLE = "alembic_version"
 
-REGISTRY_DDL = """\
+#: The registry's shape version: 1 history only, 2 + the level column and phase snapshots,
+#: 3 + preserved rows, 4 + ``dbkit.registry`` (this number), outcome ``interrupted`` and a
+#: comment on every column. An older registry is upgraded by the scripts in
+#: ``registry_upgrades/`` (``NNNN_name.sql`` upgrades to version NNNN), applied in order in one
+#: transaction by the first writing command, under the migration lock.
+REGISTRY_VERSION = 4
+
+_TABLES_DDL = """\
 CREATE SCHEMA IF NOT EXISTS dbkit;
-COMMENT ON SCHEMA dbkit IS 'dbkit migration registry: history of every migration run';
 CREATE TABLE IF NOT EXISTS dbkit.history (
     id bigint GENERATED ALWAYS AS IDENTITY,
     revision text NOT NULL,
@@ -59,26 +66,10 @@ CREATE TABLE IF NOT EXISTS dbkit.history (
     CONSTRAINT pk_history PRIMARY KEY (id),
     CONSTRAINT ck_history_direction
         CHECK (direction IN ('up', 'down', 'baseline', 'repair')),
-    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed')),
+    CONSTRAINT ck_history_outcome CHECK (outcome IN ('success', 'failed', 'interrupted')),
     CONSTRAINT ck_history_level CHECK (level IN ('schema', 'data', 'feature'))
 );
 CREATE INDEX IF NOT EXISTS ix_history_revision ON dbkit.history (revision, id);
-COMMENT ON TABLE dbkit.history IS 'One row per run of a migration; never updated or deleted';
-COMMENT ON COLUMN dbkit.history.revision IS 'Revision id (migrations/versions/<revision>_*.py)';
-COMMENT ON COLUMN dbkit.history.phase IS 'Phase the migration belongs to';
-COMMENT ON COLUMN dbkit.history.direction IS
-    'up (applied), down (rolled back), baseline (adopted, no SQL run), repair (checksum accepted)';
-COMMENT ON COLUMN dbkit.history.level IS
-    'Rollback level: schema (paired rollback), data (.data.sql), feature (.feature.sql)';
-COMMENT ON COLUMN dbkit.history.checksum IS 'SHA-256 of the SQL pair when the row was written';
-COMMENT ON COLUMN dbkit.history.outcome IS 'success, or failed (the migration left no trace)';
-COMMENT ON COLUMN dbkit.history.applied_by IS 'Database role that ran it';
-COMMENT ON COLUMN dbkit.history.os_user IS 'Operating-system user that ran dbkit';
-COMMENT ON COLUMN dbkit.history.client_host IS 'Host name dbkit ran on';
-COMMENT ON COLUMN dbkit.history.started_at IS 'When the run of this migration started';
-COMMENT ON COLUMN dbkit.history.duration_ms IS 'Time spent running its SQL, in milliseconds';
-COMMENT ON COLUMN dbkit.history.dbkit_version IS 'dbkit version that wrote the row';
-COMMENT ON COLUMN dbkit.history.message IS 'Error or note (failed runs, repairs, baselines)';
 CREATE TABLE IF NOT EXISTS dbkit.phase_snapshots (
     id bigint GENERATED ALWAYS AS IDENTITY,
     phase text NOT NULL,
@@ -97,18 +88,88 @@ CREATE TABLE IF NOT EXISTS dbkit.preserved_rows (
 );
 CREATE INDEX IF NOT EXISTS ix_preserved_rows_snapshot
     ON dbkit.preserved_rows (snapshot_id, relation);
-COMMENT ON TABLE dbkit.preserved_rows IS
-    'Row hashes of the tables a phase declared preserved, taken before the phase';
+CREATE TABLE IF NOT EXISTS dbkit.registry (
+    version integer NOT NULL,
+    upgraded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    dbkit_version text NOT NULL,
+    CONSTRAINT pk_registry PRIMARY KEY (version)
+);
+"""
+
+#: Comments on the registry's schema, tables and every column; applied after a fresh install
+#: and after every upgrade, so both end with the same text.
+_COMMENTS = """\
+COMMENT ON SCHEMA dbkit IS 'dbkit migration registry: history of every migration run';
+COMMENT ON TABLE dbkit.history IS 'One row per run of a migration; never updated or deleted';
+COMMENT ON COLUMN dbkit.history.id IS 'Order of the runs (identity)';
+COMMENT ON COLUMN dbkit.history.revision IS 'Revision id (migrations/versions/<revision>_*.py)';
+COMMENT ON COLUMN dbkit.history.phase IS 'Phase the migration belongs to';
+COMMENT ON COLUMN dbkit.history.direction IS
+    'up (applied), down (rolled back), baseline (adopted, no SQL run), repair (checksum accepted)';
+COMMENT ON COLUMN dbkit.history.level IS
+    'Rollback level: schema (paired rollback), data (.data.sql), feature (.feature.sql)';
+COMMENT ON COLUMN dbkit.history.checksum IS 'SHA-256 of the SQL pair when the row was written';
+COMMENT ON COLUMN dbkit.history.outcome IS
+    'success; failed (the migration left no trace); interrupted (SIGINT/SIGTERM, undone)';
+COMMENT ON COLUMN dbkit.history.applied_by IS 'Database role that ran it';
+COMMENT ON COLUMN dbkit.history.os_user IS 'Operating-system user that ran dbkit';
+COMMENT ON COLUMN dbkit.history.client_host IS 'Host name dbkit ran on';
+COMMENT ON COLUMN dbkit.history.started_at IS 'When the run of this migration started';
+COMMENT ON COLUMN dbkit.history.duration_ms IS 'Time spent running its SQL, in milliseconds';
+COMMENT ON COLUMN dbkit.history.dbkit_version IS 'dbkit version that wrote the row';
+COMMENT ON COLUMN dbkit.history.message IS 'Error or note (failed runs, repairs, baselines)';
 COMMENT ON TABLE dbkit.phase_snapshots IS
     'Row counts (and checksums of preserved tables) taken before a phase ran';
+COMMENT ON COLUMN dbkit.phase_snapshots.id IS 'Snapshot id (identity)';
+COMMENT ON COLUMN dbkit.phase_snapshots.phase IS 'Phase the snapshot was taken before';
 COMMENT ON COLUMN dbkit.phase_snapshots.revision_before IS 'Revision the database was at';
+COMMENT ON COLUMN dbkit.phase_snapshots.taken_at IS 'When the snapshot was taken';
 COMMENT ON COLUMN dbkit.phase_snapshots.tables IS
     '{"schema.table": {"rows": n, "columns": [...], "checksum": "..."}}';
+COMMENT ON TABLE dbkit.preserved_rows IS
+    'Row hashes of the tables a phase declared preserved, taken before the phase';
+COMMENT ON COLUMN dbkit.preserved_rows.snapshot_id IS 'The phase snapshot the hash belongs to';
+COMMENT ON COLUMN dbkit.preserved_rows.relation IS 'schema.table the row was read from';
+COMMENT ON COLUMN dbkit.preserved_rows.row_hash IS 'md5 of the whole row as text';
+COMMENT ON TABLE dbkit.registry IS
+    'Versions of this registry''s shape, one row per upgrade; dbkit refuses a newer one';
+COMMENT ON COLUMN dbkit.registry.version IS 'Registry shape version (dbkit REGISTRY_VERSION)';
+COMMENT ON COLUMN dbkit.registry.upgraded_at IS 'When the registry reached this version';
+COMMENT ON COLUMN dbkit.registry.dbkit_version IS 'dbkit version that created or upgraded it';
+"""
+
+_VERSION_TABLE_DDL = """\
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num varchar(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 """
+
+
+def _version_row() -> str:
+    from dbkit.plan.literals import literal
+
+    return (
+        f"INSERT INTO dbkit.registry (version, dbkit_version) VALUES ({REGISTRY_VERSION}, "
+        f"{literal(__version__)}) ON CONFLICT (version) DO NOTHING;\n"
+    )
+
+
+#: The whole registry at the current version, idempotent (also rendered by ``dbkit sql``).
+REGISTRY_DDL = _TABLES_DDL + _COMMENTS + _version_row() + _VERSION_TABLE_DDL
+
+_UPGRADES_DIR = Path(__file__).with_name("registry_upgrades")
+
+
+def upgrade_scripts(found: int) -> list[tuple[int, str]]:
+    """``(version, sql)`` of every upgrade from version ``found`` to :data:`REGISTRY_VERSION`."""
+    scripts = []
+    for path in sorted(_UPGRADES_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:4])
+        if found < version <= REGISTRY_VERSION:
+            scripts.append((version, path.read_text(encoding="utf-8")))
+    return scripts
+
 
 _HISTORY_COLUMNS = (
     "revision",
@@ -361,34 +422,102 @@ class DatabaseState:
 
     current: str | None
     recorded_checksums: dict[str, str]
+    registry_version: int | None = None  # None: no registry yet
+    registry_note: str | None = None  # an older registry: what the next write does to it
 
 
-def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
-    """Whether ``dbkit.history`` (with ``dbkit.phase_snapshots``) and ``alembic_version`` exist."""
+@dataclass(frozen=True)
+class RegistryShape:
+    """What the database holds of dbkit's registry, read in one query."""
+
+    version: int | None  # None: no registry at all
+    has_version_table: bool  # alembic_version
+
+    @property
+    def has_history(self) -> bool:
+        return self.version is not None
+
+    @property
+    def outdated(self) -> bool:
+        return self.version is not None and self.version < REGISTRY_VERSION
+
+    def note(self) -> str | None:
+        """What a read-only command says about an older registry (None when current)."""
+        if not self.outdated:
+            return None
+        return (
+            f"the dbkit registry here is version {self.version}; the next writing command "
+            f"(dbkit migrate, rollback, baseline, repair) upgrades it to version "
+            f"{REGISTRY_VERSION}, keeping every history row"
+        )
+
+
+def registry_shape(conn: psycopg.Connection) -> RegistryShape:
+    """The registry's version: from ``dbkit.registry`` (version 4 on), else from its shape
+    (3: preserved_rows exists, 2: history has a level column, 1: history only).
+
+    A registry newer than this dbkit knows is refused: its shape may mean other things.
+    """
     row = conn.execute(
         in_scope(
-            "SELECT to_regclass('dbkit.history') IS NOT NULL "
-            "AND to_regclass('dbkit.phase_snapshots') IS NOT NULL "
-            "AND to_regclass('dbkit.preserved_rows') IS NOT NULL, "
+            "SELECT to_regclass('dbkit.registry') IS NOT NULL, "
+            "to_regclass('dbkit.history') IS NOT NULL, "
+            "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('dbkit.history') "
+            "AND attname = 'level' AND NOT attisdropped), "
+            "to_regclass('dbkit.preserved_rows') IS NOT NULL, "
             f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
         )
     ).fetchone()
-    return bool(row[0]), bool(row[1])
+    has_registry, has_history, has_level, has_preserved, has_version_table = map(bool, row)
+    version: int | None
+    if has_registry:
+        found = conn.execute(in_scope("SELECT max(version) FROM dbkit.registry")).fetchone()[0]
+        version = int(found) if found is not None else 3
+    elif has_history:
+        version = 3 if has_preserved else 2 if has_level else 1
+    else:
+        version = None
+    if version is not None and version > REGISTRY_VERSION:
+        raise DatabaseStateError(
+            f"the dbkit registry in this database is version {version}, newer than this dbkit "
+            f"({__version__}) understands (version {REGISTRY_VERSION}); a newer dbkit wrote it",
+            hint="upgrade dbkit (pip install -U dbkit) to work on this database",
+        )
+    return RegistryShape(version=version, has_version_table=has_version_table)
 
 
-def ensure_registry(conn: psycopg.Connection) -> None:
-    """Create the registry tables when missing (idempotent, in one transaction)."""
-    history, version = registry_exists(conn)
-    if history and version:
-        return
+def registry_exists(conn: psycopg.Connection) -> tuple[bool, bool]:
+    """Whether dbkit's history and ``alembic_version`` exist."""
+    shape = registry_shape(conn)
+    return shape.has_history, shape.has_version_table
+
+
+def ensure_registry(conn: psycopg.Connection) -> list[int]:
+    """Create the registry, or upgrade an older one to :data:`REGISTRY_VERSION`, in one
+    transaction; returns the versions upgraded to (empty when nothing was to do).
+
+    Writing commands call it while holding the migration lock, so two runs never upgrade at
+    once; the history rows are kept as they are (new columns take their defaults).
+    """
+    shape = registry_shape(conn)
+    if shape.version == REGISTRY_VERSION and shape.has_version_table:
+        return []
+    if shape.version is None:
+        with conn.transaction():
+            conn.execute(registry_ddl())
+        return []
+    scripts = upgrade_scripts(shape.version)
     with conn.transaction():
-        conn.execute(registry_ddl())
+        for _, sql in scripts:
+            conn.execute(in_scope(sql))
+        conn.execute(registry_ddl())  # comments, the version row, alembic_version if missing
+    return [version for version, _ in scripts]
 
 
 def read_state(conn: psycopg.Connection) -> DatabaseState:
-    has_history, has_version = registry_exists(conn)
+    shape = registry_shape(conn)
     current = None
-    if has_version:
+    if shape.has_version_table:
         rows = [r[0] for r in conn.execute(in_scope(f"SELECT version_num FROM {VERSION_TABLE}"))]
         if len(rows) > 1:
             raise DatabaseStateError(
@@ -397,16 +526,22 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
             )
         current = rows[0] if rows else None
     recorded: dict[str, str] = {}
-    if has_history:
+    if shape.has_history:
+        level = "" if shape.version == 1 else " AND level = 'schema'"  # no level column in 1
         for revision, checksum in conn.execute(
             in_scope(
                 "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
-                "WHERE outcome = 'success' AND direction <> 'down' AND level = 'schema' "
+                f"WHERE outcome = 'success' AND direction <> 'down'{level} "
                 "ORDER BY revision, id DESC"
             )
         ):
             recorded[revision] = checksum
-    return DatabaseState(current=current, recorded_checksums=recorded)
+    return DatabaseState(
+        current=current,
+        recorded_checksums=recorded,
+        registry_version=shape.version,
+        registry_note=shape.note(),
+    )
 
 
 def position_in(plan: Plan, state: DatabaseState) -> int:
@@ -424,11 +559,12 @@ def position_in(plan: Plan, state: DatabaseState) -> int:
 
 
 def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[HistoryRow]:
-    has_history, _ = registry_exists(conn)
-    if not has_history:
+    shape = registry_shape(conn)
+    if not shape.has_history:
         return []
+    level = "'schema'" if shape.version == 1 else "level"  # version 1 had no level column
     query = (
-        "SELECT id, revision, phase, direction, level, checksum, outcome, applied_by, os_user, "
+        f"SELECT id, revision, phase, direction, {level}, checksum, outcome, applied_by, os_user, "
         "client_host, started_at, duration_ms, dbkit_version, message FROM dbkit.history "
         "ORDER BY id DESC"
     )

@@ -18,7 +18,13 @@ from dbkit.engine import database, interrupts, preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
-from dbkit.errors import DatabaseStateError, DbkitError, MigrationFailed, ValidationFailed
+from dbkit.errors import (
+    DatabaseStateError,
+    DbkitError,
+    Interrupted,
+    MigrationFailed,
+    ValidationFailed,
+)
 from dbkit.plan import sqltext
 from dbkit.plan.checks import CheckResult, run_check
 from dbkit.plan.preamble import preamble_sql, reset_sql
@@ -580,7 +586,7 @@ class Runner:
                 self.conn,
                 step.migration,
                 direction=step.direction,
-                outcome="failed",
+                outcome="interrupted" if isinstance(failure, Interrupted) else "failed",
                 started_at=started_at,
                 duration_ms=duration_ms,
                 message=failure.message,
