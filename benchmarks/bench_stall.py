@@ -47,10 +47,19 @@ FORMS = {
         "ALTER TABLE t DROP CONSTRAINT ck_t_n;\n",
         "",
     ),
-    "check, safe (NOT VALID + VALIDATE)": (
+    "check, NOT VALID + VALIDATE in one migration": (
         "ALTER TABLE t ADD CONSTRAINT ck_t_n CHECK (n >= 0) NOT VALID;\n"
         "ALTER TABLE t VALIDATE CONSTRAINT ck_t_n;\n",
         "ALTER TABLE t DROP CONSTRAINT ck_t_n;\n",
+        "",
+    ),
+    # VALIDATE in its own migration (its own transaction): the ACCESS EXCLUSIVE lock of ADD
+    # CONSTRAINT is released before the scan, which holds only SHARE UPDATE EXCLUSIVE
+    "check, safe (NOT VALID, then VALIDATE in the next migration)": (
+        "ALTER TABLE t ADD CONSTRAINT ck_t_n CHECK (n >= 0) NOT VALID;\n"
+        "--split--\n"
+        "ALTER TABLE t VALIDATE CONSTRAINT ck_t_n;\n",
+        "ALTER TABLE t DROP CONSTRAINT ck_t_n;\n--split--\nSELECT 1;\n",
         "",
     ),
     "column, naive (volatile default)": (
@@ -105,9 +114,13 @@ def run_form(server: Server, name: str, up: str, down: str, options: str, rows: 
     server.sql(f"CREATE DATABASE {db}")
     url = server.url(db)
     with tempfile.TemporaryDirectory() as tmp:
-        project = write_project(
-            Path(tmp) / "p", [base(rows), Spec("change", "change", up, down, options)]
-        )
+        changes = [
+            Spec(f"change_{k}", "change", u, d, options)
+            for k, (u, d) in enumerate(
+                zip(up.split("--split--\n"), down.split("--split--\n"), strict=True)
+            )
+        ]
+        project = write_project(Path(tmp) / "p", [base(rows), *changes])
         cmd = [dbkit_bin(), "--url", url, "--project", str(project), "migrate"]
         subprocess.run([*cmd, "--to", "0001"], check=True, capture_output=True, env=child_env())
         writer = Writer(url, rows + 10)
@@ -137,12 +150,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", default="", help="run only the forms whose name holds this")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     server = Server(fast=False, name="stall-pgdata", port=54332)
     results = {"machine": machine_info(server.version()), "rows": args.rows, "forms": []}
     try:
         for n, (name, (up, down, options)) in enumerate(FORMS.items()):
+            if args.only not in name:
+                continue
             result = run_form(server, name, up, down, options, args.rows, n)
             results["forms"].append(result)
             print(json.dumps(result), file=sys.stderr)
