@@ -152,3 +152,24 @@ def test_a_newer_registry_is_refused(db_url, project):
         assert f"understands (version {registry.REGISTRY_VERSION})" in line
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+
+
+@pytest.mark.parametrize("version", [1, 3])
+def test_a_dbkit_sql_script_upgrades_an_old_registry_too(
+    pg_server, project, make_db, version, tmp_path
+):
+    from test_render import run_psql
+
+    url = make_db()
+    _old_registry(url, version, project)
+    script = CliRunner().invoke(main, ["--project", str(project), "sql", "--from", "0002"])
+    assert script.exit_code == 0, script.output
+    done = run_psql(pg_server, url, script.output, tmp_path)
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version FROM dbkit.registry").fetchall() == [
+            (registry.REGISTRY_VERSION,)
+        ]
+        assert conn.execute(
+            "SELECT revision, level FROM dbkit.history ORDER BY id DESC LIMIT 1"
+        ).fetchone() == ("0003", "schema")

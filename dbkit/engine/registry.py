@@ -155,10 +155,21 @@ def _version_row() -> str:
     )
 
 
-#: The whole registry at the current version, idempotent (also rendered by ``dbkit sql``).
-REGISTRY_DDL = _TABLES_DDL + _COMMENTS + _version_row() + _VERSION_TABLE_DDL
-
 _UPGRADES_DIR = Path(__file__).with_name("registry_upgrades")
+
+
+def _all_upgrades() -> str:
+    return "".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted(_UPGRADES_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    )
+
+
+#: The whole registry at the current version, idempotent, whatever version was there before:
+#: the current tables where none exist, then every upgrade script (each idempotent: on a new
+#: registry they change nothing), the comments and the version row. ``ensure_registry`` runs
+#: it, and ``dbkit sql`` renders it, so a psql script upgrades an old registry too.
+REGISTRY_DDL = _TABLES_DDL + _all_upgrades() + _COMMENTS + _version_row() + _VERSION_TABLE_DDL
 
 
 def upgrade_scripts(found: int) -> list[tuple[int, str]]:
@@ -508,9 +519,7 @@ def ensure_registry(conn: psycopg.Connection) -> list[int]:
         return []
     scripts = upgrade_scripts(shape.version)
     with conn.transaction():
-        for _, sql in scripts:
-            conn.execute(in_scope(sql))
-        conn.execute(registry_ddl())  # comments, the version row, alembic_version if missing
+        conn.execute(registry_ddl())  # the upgrade scripts in order, then comments and version
     return [version for version, _ in scripts]
 
 
