@@ -236,13 +236,22 @@ class Bench:
             t0 = time.perf_counter()
             psycopg.connect(target["url"]).close()
             slowest = max(slowest, time.perf_counter() - t0)
+        extra = []
+        if self.args.status_jobs:
+            extra = [
+                "--jobs",
+                str(self.args.status_jobs),
+                "--per-server",
+                str(self.args.status_jobs),
+            ]
         walls = []
         for _ in range(self.args.status_runs):
-            wall, doc, _ = self.run(fleet, "status")
+            wall, doc, sampled = self.run(fleet, "status", *extra)
             assert doc["summary"] == f"{len(targets)} at {doc['goal']}", doc["summary"]
             walls.append(wall)
         walls.sort()
         return {
+            "peak_connections_sampled": sampled,
             "targets": len(targets),
             "runs": len(walls),
             "median_s": round(walls[len(walls) // 2], 3),
@@ -290,6 +299,9 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,4,16")
     parser.add_argument("--status-targets", type=int, default=100)
     parser.add_argument("--status-runs", type=int, default=5)
+    parser.add_argument(
+        "--status-jobs", type=int, default=0, help="--jobs and --per-server for fleet status"
+    )
     parser.add_argument("--skip", default="", help="comma list of: databases,tenants,status")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", action="store_true")

@@ -318,7 +318,8 @@ class Probe:
 
 _IDENTITY = (
     "SELECT pg_postmaster_start_time()::text, current_setting('port'), "
-    "(SELECT oid FROM pg_database WHERE datname = current_database())::text"
+    "(SELECT oid FROM pg_database WHERE datname = current_database())::text, "
+    "to_regclass('dbkit.history') IS NOT NULL"
 )
 _FAILURES = (
     "SELECT count(*), (array_agg(revision || ': ' || coalesce(message, 'failed') "
@@ -335,10 +336,11 @@ def probe(settings: Settings, plan: Plan) -> Probe:
     with registry.scoped(settings.schema):
         conn = database.connect(url, settings)
         try:
-            identity = (*conn.execute(_IDENTITY).fetchone(), settings.schema)
+            *identity, has_history = conn.execute(registry.in_scope(_IDENTITY)).fetchone()
+            identity = (*identity, settings.schema)
             state = registry.read_state(conn)
             failures, last = 0, None
-            if registry.registry_exists(conn)[0]:
+            if has_history:
                 failures, last = conn.execute(registry.in_scope(_FAILURES)).fetchone()
         except psycopg.Error as exc:
             raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None

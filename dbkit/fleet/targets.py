@@ -38,6 +38,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ class Target:
     groups: tuple[str, ...] = ()
     origin: str = ""  # where it was declared: "fleet.toml [[targets]] #3" or "catalog #1 row 7"
 
-    @property
+    @cached_property
     def server(self) -> str:
         """host:port, the unit of the per-server connection limit."""
         host, port, _ = address(self.url)
