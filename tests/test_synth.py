@@ -4,7 +4,12 @@ built here from the catalog alone (self-references, cycles, enums, CHECKs, uniqu
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -376,3 +381,35 @@ def test_unsatisfiable_check_and_not_at_head(tmp_path, db_url, make_db):
     assert api.synth(s_for(url, project), rows={"people": 5, "departments": 2}).rows == 7
     with pytest.raises(UsageError):
         api.synth(s_for(url, project), scale=-1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_load_leaves_nothing_written(small, signum):
+    project, url = small
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
+    dbkit = str(Path(sys.executable).with_name("dbkit"))
+    proc = subprocess.Popen(
+        [dbkit, "--project", str(project), "--url", url, "synth", "--rows", "departments=5",
+         "--rows", "people=5000000", "--seed", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    copying = False
+    while time.monotonic() < deadline and not copying:
+        copying = bool(
+            rows(
+                url,
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit' "
+                "AND query ILIKE 'COPY %%people%%'",
+            )
+        )
+        time.sleep(0.1)
+    assert copying, proc.communicate(timeout=30)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if signum == signal.SIGINT else 143), err
+    assert f"interrupted by {signal.Signals(signum).name}" in err
+    assert err.strip().startswith("dbkit: error: ") and "nothing was changed" in err
+    assert scalar(url, "SELECT count(*) FROM people") == 0
+    assert scalar(url, "SELECT count(*) FROM departments") == 0
+    assert not rows(url, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit'")
