@@ -584,12 +584,13 @@ def test_signal_stops_launching_and_lets_the_running_target_stop_cleanly(
         time.sleep(0.05)
     process.send_signal(signum)
     out, err = process.communicate(timeout=30)
-    assert process.returncode == 1, err
+    assert process.returncode == (130 if signum == signal.SIGINT else 143), err
     doc = json.loads(out)
     assert doc["stopped"] == "interrupted"
     targets = by_name(doc)
     first = targets["t0"]
     assert first["outcome"] == "interrupted" and first["after"] == "0002", first
+    assert first["exit_code"] == process.returncode and doc["exit_code"] == process.returncode
     assert "stopped before migrating 0003_orders" in first["error"]
     assert [targets["t1"]["outcome"], targets["t2"]["outcome"]] == ["not started"] * 2
     assert signal.Signals(signum).name in err
@@ -670,3 +671,36 @@ def test_live_table_on_a_terminal(project, db_url, tmp_path):
     assert "\x1b[" in screen  # drawn with terminal control sequences
     assert "fleet migrate: 2 targets in " in screen and "1 at 0003, 1 unreachable" in screen
     assert revision(db_url) == "0003"
+
+
+def test_second_signal_cancels_the_running_migration_and_exits_at_once(tmp_path, dbs, pg_server):
+    project = write_project(tmp_path / "proj", SLOW_PROJECT)
+    urls = [dbs(pg_server) for _ in range(2)]
+    fleet_file(project, [{"name": f"t{i}", "url": u} for i, u in enumerate(urls)])
+    executable = Path(sys.executable).parent / "dbkit"
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [str(executable), "--project", str(project), "fleet", "migrate", "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _sleeping(pg_server.admin_url) < 1:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert time.monotonic() - t0 < 1.4  # before the 1.5 s statement could have finished
+    assert "interrupted again (SIGINT): exiting at once" in err
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _sleeping(pg_server.admin_url):
+        time.sleep(0.05)
+    assert _sleeping(pg_server.admin_url) == 0  # cancelled on the server, not left running
+    assert [revision(u) for u in urls] == ["0001", None]  # 0002 was rolled back whole
+    assert fleet(project, "migrate").exit_code == 0
+    assert [revision(u) for u in urls] == ["0003", "0003"]

@@ -30,12 +30,12 @@ from dbkit.cli.base import (
 
 FLEET_EXIT_HELP = """\b
 Exit codes: 0 when every target succeeded (or was already at the goal),
-otherwise the most severe per-target code, in this order: 1 (failure:
-unreachable, wrong password, unsupported server, unknown revision, same
-database twice, SQL error, interrupted), 3 (checks failed), 4 (edited
-migrations, drift), 2 (usage: e.g. a target past the --to revision),
-5 (lock held by another run). A malformed fleet file exits 2 before any
-connection is made.
+otherwise the most severe per-target code, in this order: 130/143
+(interrupted by SIGINT/SIGTERM), 1 (failure: unreachable, wrong password,
+unsupported server, unknown revision, same database twice, SQL error),
+3 (checks failed), 4 (edited migrations, drift), 2 (usage: e.g. a target
+past the --to revision), 5 (lock held by another run). A malformed fleet
+file exits 2 before any connection is made.
 """
 
 _COLORS = {
@@ -258,16 +258,20 @@ def _observer(as_json: bool):
 
 @contextlib.contextmanager
 def _stopping():
-    """SIGINT/SIGTERM set the stop event; a second one exits at once (code 130)."""
+    """SIGINT/SIGTERM set the stop event (noting the signal for the exit code, 130 or 143); a
+    second one cancels what every dbkit connection runs and exits at once, as a single
+    command does (:mod:`dbkit.engine.interrupts`)."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
 
     def handle(signum, frame) -> None:
+        from dbkit.engine import interrupts
+
         if stop.is_set():
-            click.echo("dbkit: error: interrupted twice: exiting now", err=True)
-            os._exit(130)
+            interrupts._exit_now(signum)
+        stop.signum = signum
         stop.set()
         click.echo(
             f"note: {signal.Signals(signum).name}: starting no more targets; running ones stop "

@@ -14,6 +14,7 @@ Outcomes and exit codes are per target; the fleet's exit code is the most severe
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dbkit.engine import database, registry
+from dbkit.engine import database, interrupts, registry
 from dbkit.engine.database import one_line
 from dbkit.engine.steps import Reporter
 from dbkit.errors import (
@@ -30,6 +31,7 @@ from dbkit.errors import (
     DatabaseStateError,
     DbkitError,
     ExitCode,
+    Interrupted,
     UsageError,
 )
 from dbkit.fleet import targets as fleetfile
@@ -42,6 +44,8 @@ from dbkit.settings import Settings
 # Most severe first: a broken target outranks a failed check, which outranks an edited file, a
 # target that cannot go where it was asked, and a lock another run holds (retry later).
 SEVERITY = (
+    ExitCode.INTERRUPTED,
+    ExitCode.TERMINATED,
     ExitCode.FAILURE,
     ExitCode.VALIDATION_FAILED,
     ExitCode.CHECKSUM_MISMATCH,
@@ -60,8 +64,14 @@ _NOWHERE = (
 )
 
 
-class FleetStopped(DbkitError):
-    """A target stopped between two migrations because the fleet run was told to stop."""
+class FleetStopped(Interrupted):
+    """A target stopped between two migrations because the fleet run was told to stop
+    (exit code 130 for SIGINT, 143 for SIGTERM, as a single interrupted run)."""
+
+
+def stop_code(stop: threading.Event) -> int:
+    """The exit code of a stop: the signal the CLI recorded on the event (``signum``)."""
+    return interrupts.exit_code_of(getattr(stop, "signum", signal.SIGINT))
 
 
 @dataclass
@@ -137,6 +147,7 @@ class FleetResult:
     stopped: str | None = None
     duration_ms: float = 0.0
     peak_connections: dict[str, int] = field(default_factory=dict)
+    stop_code: int | None = None  # 130/143 when a signal stopped the fleet
 
     @property
     def exit_code(self) -> int:
@@ -146,7 +157,9 @@ class FleetResult:
                 return int(code)
         if codes:
             return max(codes)
-        return 1 if self.stopped and self.not_started else 0
+        if self.stopped and self.not_started:
+            return self.stop_code or int(ExitCode.FAILURE)
+        return 0
 
     @property
     def not_started(self) -> list[TargetRun]:
@@ -389,7 +402,8 @@ class _TargetReporter(Reporter):
         if self.stop.is_set():
             raise FleetStopped(
                 f"stopped before {'migrating' if direction == 'up' else 'rolling back'} "
-                f"{migration.name}: the fleet run was interrupted"
+                f"{migration.name}: the fleet run was interrupted",
+                exit_code=stop_code(self.stop),
             )
         self.run.phase = f"{direction} {migration.name}"
         self.observer.updated(self.run)
@@ -513,6 +527,7 @@ def run_fleet(
         per_server=per_server,
         stopped=stopped,
         peak_connections=dict(scheduler.peak),
+        stop_code=stop_code(stop) if stopped == "interrupted" else None,
     )
     result.duration_ms = (time.perf_counter() - t0) * 1000
     return result
