@@ -704,3 +704,25 @@ def test_second_signal_cancels_the_running_migration_and_exits_at_once(tmp_path,
     assert [revision(u) for u in urls] == ["0001", None]  # 0002 was rolled back whole
     assert fleet(project, "migrate").exit_code == 0
     assert [revision(u) for u in urls] == ["0003", "0003"]
+
+
+def test_protected_environment_needs_yes_for_a_fleet_rollback(project, db_url):
+    (project / "dbkit.toml").write_text("[env.production]\nprotected = true\n")
+    fleet_file(project, [{"name": "a", "url": db_url}])
+    assert fleet(project, "migrate").exit_code == 0
+
+    def production(*args):
+        return CliRunner().invoke(
+            main,
+            ["--project", str(project), "--env", "production", "fleet", *args],
+            env={"DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"},
+        )
+
+    refused = production("rollback", "--to", "base", "--json")
+    assert refused.exit_code == 2, refused.output
+    target = by_name(document(refused))["a"]
+    assert "needs confirmation" in target["error"] and target["exit_code"] == 2
+    assert revision(db_url) == "0003"
+    confirmed = production("rollback", "--to", "base", "--yes")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert revision(db_url) is None

@@ -26,6 +26,7 @@ from dbkit.cli.base import (
     handle_errors,
     json_option,
     main,
+    yes_option,
 )
 
 FLEET_EXIT_HELP = """\b
@@ -320,12 +321,13 @@ def _run(as_json: bool, call) -> None:
 @auto_rollback_option
 @click.option("--perf-threshold", type=float, metavar="RATIO", help="As for dbkit migrate.")
 @_run_options
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
 def fleet_migrate(
     obj: FleetContext, to, phase, dry_run, auto_rollback, perf_threshold, jobs, per_server,
-    canary, max_failures, as_json,
+    canary, max_failures, yes, as_json,
 ) -> None:  # fmt: skip
     """Apply pending migrations on every target, as `dbkit migrate` does on each.
 
@@ -347,6 +349,7 @@ def fleet_migrate(
             dry_run=dry_run,
             auto_rollback=auto_rollback,
             perf_threshold=perf_threshold,
+            confirm=(lambda text: True) if yes else None,
             observer=observer,
             stop=stop,
         ),
@@ -367,12 +370,13 @@ def fleet_migrate(
 @click.option("--dry-run", is_flag=True, help="Each target runs and rolls back its rollbacks.")
 @auto_rollback_option
 @_run_options
+@yes_option
 @json_option
 @click.pass_obj
 @handle_errors
 def fleet_rollback(
     obj: FleetContext, to, phase, steps, level, dry_run, auto_rollback, jobs, per_server,
-    canary, max_failures, as_json,
+    canary, max_failures, yes, as_json,
 ) -> None:  # fmt: skip
     """Roll every target back, as `dbkit rollback` does on each; an explicit target is
     required."""
@@ -392,6 +396,7 @@ def fleet_rollback(
             level=level,
             dry_run=dry_run,
             auto_rollback=auto_rollback,
+            confirm=(lambda text: True) if yes else None,
             observer=observer,
             stop=stop,
         ),

@@ -32,9 +32,12 @@ def migrate(
     dry_run: bool = False,
     auto_rollback: bool = True,
     perf_threshold: float | None = None,
+    confirm=None,
     observer: Observer | None = None,
     stop: threading.Event | None = None,
 ) -> FleetResult:
+    """``confirm``: answers a protected environment's question for every target (``--yes``);
+    None refuses a destructive run there, target by target (exit 2, nothing changed)."""
     from dbkit import api
 
     if to is not None and phase is not None:
@@ -55,6 +58,7 @@ def migrate(
             auto_rollback=auto_rollback,
             perf_threshold=perf_threshold,
             reporter=reporter,
+            confirm=confirm,
             plan=plan,
             check_book=book,
         )
@@ -91,6 +95,7 @@ def rollback(
     level: str = "schema",
     dry_run: bool = False,
     auto_rollback: bool = True,
+    confirm=None,
     observer: Observer | None = None,
     stop: threading.Event | None = None,
 ) -> FleetResult:
@@ -126,6 +131,7 @@ def rollback(
             dry_run=dry_run,
             auto_rollback=auto_rollback,
             reporter=reporter,
+            confirm=confirm,
             plan=plan,
             check_book=book,
         )
