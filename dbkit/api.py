@@ -28,6 +28,7 @@ from dbkit.errors import (
     RevisionNotFound,
     UsageError,
 )
+from dbkit.plan import sqlrules
 from dbkit.plan.checks import CheckResult
 from dbkit.plan.graph import (
     ROLLBACK_DIR,
@@ -59,6 +60,7 @@ class RunResult:
     level: str = "schema"
     checks: list[CheckResult] = field(default_factory=list)
     guard: list[GuardResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an empty SQL file it applied
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class RunResult:
             "steps": [s.to_dict() for s in self.steps],
             "checks": [c.to_dict() for c in self.checks],
             "performance_guard": [g.to_dict() for g in self.guard],
+            "warnings": self.warnings,
             "duration_ms": round(self.duration_ms, 3),
             "message": self.message,
         }
@@ -378,6 +381,9 @@ def _run(
     if book is None:
         book = CheckBook(plan)
         book.preload(list(plan))  # a malformed check file stops the run before it connects
+    # So do statements the run could not carry out as reported (COMMIT in a transactional
+    # migration, CREATE INDEX CONCURRENTLY in one, RESET ALL): the rules `dbkit lint` applies.
+    warnings = sqlrules.refuse(plan.migrations)
     threshold = (
         options.perf_threshold if options.perf_threshold is not None else settings.perf_threshold
     )
@@ -410,6 +416,13 @@ def _run(
             )
             if not steps:
                 result.message = f"nothing to do: the database is at {state.current or 'base'}"
+            chosen_files = {s.migration.relpath(s.migration.sql_path(s.direction)) for s in steps}
+            for warning in warnings:
+                if warning.path in chosen_files:
+                    text = f"{warning.location}: {warning.message} ({warning.hint})"
+                    result.warnings.append(text)
+                    if reporter is not None:
+                        reporter.note(text)
             workflow = Workflow(
                 conn,
                 settings,

@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pglast
 import pytest
 from click.testing import CliRunner
 from projects import BASIC, Spec, write_project
 
 from dbkit.cli.app import main
 from dbkit.lint import tools as lint_tools
-from dbkit.lint.rules import RULES, lint_project, non_transactional_reason
+from dbkit.lint.rules import RULES, lint_project
+from dbkit.plan.sqlrules import statement_reason
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,6 +118,27 @@ def break_transaction_control(p):
     return ("sql/0002_orders.sql", 2, "dbkit/transaction-control")
 
 
+def break_session_limits(p):
+    (p / "sql" / "0002_orders.sql").write_text(
+        "CREATE TABLE orders (id bigint);\n-- lift it\nRESET ALL;\n"
+    )
+    return ("sql/0002_orders.sql", 3, "dbkit/session-limits")
+
+
+def break_empty_sql(p):
+    (p / "sql" / "0002_orders.sql").write_text("-- TODO: write the orders table\n/* later */\n")
+    (p / "rollbacks" / "0002_orders.sql").write_text("-- nothing\n")
+    return ("sql/0002_orders.sql", None, "dbkit/empty-sql")
+
+
+def break_check_side_effect(p):
+    (p / "validations" / "0001_accounts.post.sql").write_text(
+        "-- check: emails_lowercase\nSELECT id FROM accounts WHERE email <> lower(email)\n"
+        "FOR UPDATE;\n"
+    )
+    return ("validations/0001_accounts.post.sql", 1, "dbkit/check-side-effect")
+
+
 def break_parse(p):
     (p / "sql" / "0002_orders.sql").write_text(
         "CREATE TABLE orders (id bigint);\n\nCREATE TABEL x;\n"
@@ -159,6 +180,9 @@ BREAKAGES = [
     break_transactional,
     break_transaction_control,
     break_parse,
+    break_session_limits,
+    break_empty_sql,
+    break_check_side_effect,
     break_validation,
     break_orphan_validation,
     break_orphan_phase_validation,
@@ -245,7 +269,7 @@ def test_the_duplicate_finding_names_both_files(project):
     ],
 )
 def test_statements_that_cannot_run_in_a_transaction(sql, reason):
-    assert non_transactional_reason(pglast.parse_sql(sql)[0].stmt) == reason
+    assert statement_reason(sql) == reason
 
 
 def test_a_declared_non_transactional_migration_may_vacuum(project):
@@ -564,7 +588,14 @@ def test_lint_on_a_project_made_by_init_and_new(tmp_path):
     init_project(tmp_path)
     new_migration(tmp_path, "accounts", "core")
     report = lint_project(tmp_path)
-    assert report.findings == [], report.findings
+    # the new migration's SQL is still to be written: a warning, not an error
+    assert [(f.path, f.rule, f.severity) for f in report.findings] == [
+        ("sql/0001_accounts.sql", "dbkit/empty-sql", "warning")
+    ]
+    assert report.ok
+    (tmp_path / "sql" / "0001_accounts.sql").write_text("CREATE TABLE accounts (id bigint);\n")
+    (tmp_path / "rollbacks" / "0001_accounts.sql").write_text("DROP TABLE accounts;\n")
+    assert lint_project(tmp_path).findings == []
 
 
 # -- the repository's own unified schema ---------------------------------------------------

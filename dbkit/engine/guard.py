@@ -126,20 +126,25 @@ def missing_relations(conn: psycopg.Connection, check: Check) -> list[str]:
 
 
 def measure(conn: psycopg.Connection, check: Check, *, runs: int = TIMED_RUNS) -> Measurement:
-    """Median wall time of ``runs`` executions after a warm-up, and the plan's total cost."""
-    cost = None
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {check.query}").fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    try:
-        cost = float(plan[0]["Plan"]["Total Cost"])
-    except (KeyError, IndexError, TypeError, ValueError):
+    """Median wall time of ``runs`` executions after a warm-up, and the plan's total cost.
+
+    Read-only, like every check: a key query cannot change what it measures."""
+    from dbkit.plan.checks import read_only
+
+    with read_only(conn):
         cost = None
-    for _ in range(WARMUP_RUNS):
-        conn.execute(check.query).fetchall()
-    timings = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        conn.execute(check.query).fetchall()
-        timings.append((time.perf_counter() - t0) * 1000)
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {check.query}").fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        try:
+            cost = float(plan[0]["Plan"]["Total Cost"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            cost = None
+        for _ in range(WARMUP_RUNS):
+            conn.execute(check.query).fetchall()
+        timings = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            conn.execute(check.query).fetchall()
+            timings.append((time.perf_counter() - t0) * 1000)
     return Measurement(statistics.median(timings), tuple(timings), cost)

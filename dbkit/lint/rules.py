@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dbkit.errors import PlanError
+from dbkit.plan import sqlrules
 from dbkit.plan.cache import ResultCache, code_stamp, package_stamp
 from dbkit.plan.checks import EVERY_PHASE, check_cache
 from dbkit.plan.graph import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, Migration, scan_plan
@@ -192,7 +193,9 @@ def lint_project(
     cache = ResultCache(
         project,
         "lint",
-        code_stamp("dbkit.lint.tools", "dbkit.lint.rules") + "|" + package_stamp("pglast"),
+        code_stamp("dbkit.lint.tools", "dbkit.lint.rules", "dbkit.plan.sqlrules")
+        + "|"
+        + package_stamp("pglast"),
     )
 
     if "sqlfluff" in sources:
@@ -250,44 +253,29 @@ def migration_name(path: Path) -> str:
 def _sql_rules(
     project: Path, migrations: list[Migration], cache: ResultCache | None = None
 ) -> list[Finding]:
+    """The rules on statements (:mod:`dbkit.plan.sqlrules`, the ones ``migrate`` applies before
+    connecting), plus parse errors and empty rollbacks; kept in ``cache`` by the content of
+    the migration's files, so an unchanged migration needs no parser."""
+    from dbkit.plan.cache import digest
+
     findings: list[Finding] = []
     for migration in migrations:
         paths = [migration.up_path, migration.down_path]
         paths += sorted(migration.down_path.parent.glob(f"{migration.name}.*.sql"))
-        statements: dict[Path, list | None] = {}
+        parts = [migration.revision, str(migration.transactional)]
         for path in paths:
             if path.is_file():
-                statements[path] = _file_facts(project, path, findings, cache)
-        for path, parsed in statements.items():
-            if parsed is None:
-                continue
-            rel = migration.relpath(path)
-            for line, keyword, reason in parsed:
-                if keyword:
-                    findings.append(
-                        Finding(
-                            rel,
-                            line,
-                            "dbkit/transaction-control",
-                            f"{keyword} in a migration file: dbkit runs each migration "
-                            "in its own transaction (or outside one with "
-                            "`transactional = False`); remove it",
-                        )
-                    )
-                    continue
-                if reason and migration.transactional:
-                    findings.append(
-                        Finding(
-                            rel,
-                            line,
-                            "dbkit/undeclared-non-transactional",
-                            f"{reason} cannot run inside a transaction, but revision "
-                            f"{migration.revision} is transactional (declare "
-                            "`transactional = False` in its revision file, or move the "
-                            "statement to a migration of its own that does)",
-                        )
-                    )
-        up, down = statements.get(migration.up_path), statements.get(migration.down_path)
+                parts += [migration.relpath(path), path.read_bytes().hex()]
+        key = digest("sql rules", *parts)
+        stored = cache.get(key) if cache is not None else None
+        if stored is None:
+            stored = [
+                [f.path, f.line, f.rule, f.message + (f" ({f.hint})" if f.hint else ""), f.severity]
+                for f in sqlrules.migration_findings(migration, with_parse_errors=True)
+            ]
+            if cache is not None:
+                cache.put(key, stored)
+        findings += [Finding(*each) for each in stored]
         if migration.down_path.is_file() and _irreversible(migration.down_path):
             findings.append(
                 Finding(
@@ -298,16 +286,6 @@ def _sql_rules(
                     "down file; write the real rollback (then `dbkit verify` proves it)",
                 )
             )
-        if up and down is not None and not down:
-            findings.append(
-                Finding(
-                    migration.relpath(migration.down_path),
-                    None,
-                    "dbkit/empty-rollback",
-                    f"the rollback has no statement while {migration.relpath(migration.up_path)}"
-                    f" has {len(up)}: rolling back would leave its changes in place",
-                )
-            )
     return findings
 
 
@@ -316,131 +294,6 @@ def _irreversible(path: Path) -> bool:
 
     with path.open(encoding="utf-8", errors="replace") as handle:
         return handle.readline().startswith(IRREVERSIBLE_MARKER)
-
-
-def _file_facts(
-    project: Path, path: Path, findings: list[Finding], cache: ResultCache | None
-) -> list[list] | None:
-    """``[[line, transaction keyword or None, non-transactional reason or None]]`` per
-    statement of a SQL file, or None (and a finding) if it does not parse; kept in ``cache`` by
-    the file's path and content, so an unchanged file needs no parser."""
-    from dbkit.plan.cache import digest
-
-    rel = str(path.relative_to(project))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        findings.append(Finding(rel, None, "dbkit/parse-error", f"not UTF-8 text: {exc.reason}"))
-        return None
-    key = digest("sql rules", rel, text)
-    stored = cache.get(key) if cache is not None else None
-    if stored is None:
-        found: list[Finding] = []
-        parsed = _parse_file(project, path, found)
-        if parsed is None:
-            stored = {"error": [list(astuple(f)) for f in found]}
-        else:
-            facts = []
-            for line, node in parsed:
-                txn = type(node).__name__ == "TransactionStmt" and _ends_or_starts_transaction(node)
-                reason = None if txn else non_transactional_reason(node)
-                facts.append([line, _keyword(node) if txn else None, reason])
-            stored = {"facts": facts}
-        if cache is not None:
-            cache.put(key, stored)
-    if "error" in stored:
-        findings.extend(Finding(*each) for each in stored["error"])
-        return None
-    return stored["facts"]
-
-
-def _parse_file(project: Path, path: Path, findings: list[Finding]) -> list[tuple[int, Any]] | None:
-    """``[(line, statement node)]`` of a SQL file, or None (and a finding) if it does not parse."""
-    import pglast
-
-    rel = str(path.relative_to(project))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        findings.append(Finding(rel, None, "dbkit/parse-error", f"not UTF-8 text: {exc.reason}"))
-        return None
-    try:
-        parsed = pglast.parse_sql(text)
-    except pglast.parser.ParseError as exc:
-        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        findings.append(
-            Finding(rel, text.count("\n", 0, offset) + 1, "dbkit/parse-error", str(exc.args[0]))
-        )
-        return None
-    result = []
-    for raw in parsed:
-        start = raw.stmt_location or 0
-        # stmt_location points at the end of the previous statement's semicolon: skip to the
-        # statement's first character, past blanks and comments.
-        line = text.count("\n", 0, start) + 1 + _leading_lines(text[start:])
-        result.append((line, raw.stmt))
-    return result
-
-
-def _leading_lines(text: str) -> int:
-    """Newlines before the first character that is neither blank nor in a ``--`` comment."""
-    match = re.match(r"(?:\s|--[^\n]*|/\*.*?\*/)*", text, re.DOTALL)
-    return text.count("\n", 0, match.end()) if match else 0
-
-
-def _ends_or_starts_transaction(node: Any) -> bool:
-    from pglast.enums import TransactionStmtKind as K
-
-    return node.kind in (
-        K.TRANS_STMT_BEGIN,
-        K.TRANS_STMT_START,
-        K.TRANS_STMT_COMMIT,
-        K.TRANS_STMT_ROLLBACK,
-        K.TRANS_STMT_PREPARE,
-        K.TRANS_STMT_COMMIT_PREPARED,
-        K.TRANS_STMT_ROLLBACK_PREPARED,
-    )
-
-
-def _keyword(node: Any) -> str:
-    name = node.kind.name.removeprefix("TRANS_STMT_")
-    return name.replace("_", " ")
-
-
-def non_transactional_reason(node: Any) -> str | None:
-    """What makes a statement impossible inside a transaction block, or None if nothing does.
-
-    ``node`` is a pglast statement node.
-    """
-    kind = type(node).__name__
-    if kind == "IndexStmt" and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if kind == "DropStmt" and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if kind == "ReindexStmt" and any(
-        getattr(p, "defname", None) == "concurrently" for p in node.params or ()
-    ):
-        return "REINDEX CONCURRENTLY"
-    if kind == "VacuumStmt" and node.is_vacuumcmd:
-        return "VACUUM"
-    if kind == "AlterTableStmt":
-        for cmd in node.cmds or ():
-            if getattr(getattr(cmd, "def_", None), "concurrent", False):
-                return "DETACH PARTITION ... CONCURRENTLY"
-    if kind == "ClusterStmt" and node.relation is None:
-        return "CLUSTER without a table"
-    if kind == "DiscardStmt" and node.target.name == "DISCARD_ALL":
-        return "DISCARD ALL"
-    simple = {
-        "CreatedbStmt": "CREATE DATABASE",
-        "DropdbStmt": "DROP DATABASE",
-        "AlterSystemStmt": "ALTER SYSTEM",
-        "CreateTableSpaceStmt": "CREATE TABLESPACE",
-        "DropTableSpaceStmt": "DROP TABLESPACE",
-        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
-        "DropSubscriptionStmt": "DROP SUBSCRIPTION",
-    }
-    return simple.get(kind)
 
 
 # -- validation files --------------------------------------------------------------------------

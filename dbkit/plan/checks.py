@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +123,16 @@ def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
     """
     if not path.is_file():
         return CheckFile(path, ())
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            hint="save the file as UTF-8",
+            rule="dbkit/validation-parse",
+        ) from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the check file: {exc.strerror}") from None
     if cache is None:
         return _parse_check_text(path, text)
     from dbkit.plan.cache import digest
@@ -132,7 +143,7 @@ def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
         try:
             parsed = _parse_check_text(path, text)
         except PlanError as exc:
-            cache.put(key, {"error": [exc.message, exc.hint]})
+            cache.put(key, {"error": [exc.message, exc.hint, exc.rule]})
             raise
         stored = {
             "checks": [[c.name, c.kind, c.query, c.line, c.description] for c in parsed.checks],
@@ -141,8 +152,8 @@ def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
         cache.put(key, stored)
         return parsed
     if "error" in stored:
-        message, hint = stored["error"]
-        raise PlanError(message, hint=hint)
+        message, hint, rule = (stored["error"] + [None])[:3]
+        raise PlanError(message, hint=hint, rule=rule)
     checks = tuple(
         Check(name=name, kind=kind, query=query, path=path, line=line, description=description)
         for name, kind, query, line, description in stored["checks"]
@@ -214,11 +225,19 @@ def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
         raise PlanError(f"{where}: check {header['name']!r} has no query")
     if len(statements) > 1:
         raise PlanError(f"{where}: check {header['name']!r} holds more than one statement")
-    kind, statement = statements[0]
+    kind, statement, node = statements[0]
     if kind != "SelectStmt":
         raise PlanError(
             f"{where}: check {header['name']!r} must be a SELECT (or WITH ... SELECT) returning "
-            f"the offending rows, not a {kind}"
+            f"the offending rows, not {_article(kind)} {kind}"
+        )
+    side_effect = _side_effect(node)
+    if side_effect:
+        raise PlanError(
+            f"{where}: check {header['name']!r} {side_effect}: a check only reads",
+            hint="checks run read-only, in the middle of a migration; select the offending "
+            "rows without changing or locking them",
+            rule="dbkit/check-side-effect",
         )
     return Check(
         name=header["name"],
@@ -233,9 +252,10 @@ def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
 _LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 
 
-def _statements(text: str) -> list[tuple[str, str]] | None:
-    """``[(node kind, statement text)]`` of ``text`` from one parse (None if it does not
-    parse); the text without leading comments and the closing semicolon."""
+def _statements(text: str) -> list[tuple[str, str, dict[str, Any]]] | None:
+    """``[(node kind, statement text, node)]`` of ``text`` from one parse (None if it does not
+    parse); the text without leading comments and the closing semicolon, the node in the
+    parser's JSON form."""
     import json
 
     from pglast.parser import ParseError, parse_sql_json
@@ -247,25 +267,81 @@ def _statements(text: str) -> list[tuple[str, str]] | None:
     data = text.encode("utf-8")  # the parser's locations count bytes
     statements = []
     for raw in parsed.get("stmts", []):
-        ((kind, _),) = raw["stmt"].items()
+        ((kind, node),) = raw["stmt"].items()
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0)
         piece = data[start : start + length if length else len(data)].decode("utf-8")
         piece = piece[_LEADING.match(piece).end() :].rstrip().removesuffix(";").rstrip()
-        statements.append((kind, piece))
+        statements.append((kind, piece, node))
     return statements
+
+
+def _statement_kind(text: str) -> str | None:
+    """The parser's node name of a single statement (``SelectStmt``...), or None."""
+    statements = _statements(text)
+    return statements[0][0] if statements else None
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+_WRITES = {
+    "InsertStmt": "INSERT",
+    "UpdateStmt": "UPDATE",
+    "DeleteStmt": "DELETE",
+    "MergeStmt": "MERGE",
+}
+_LOCKS = {
+    "LCS_FORUPDATE": "FOR UPDATE",
+    "LCS_FORNOKEYUPDATE": "FOR NO KEY UPDATE",
+    "LCS_FORSHARE": "FOR SHARE",
+    "LCS_FORKEYSHARE": "FOR KEY SHARE",
+}
+
+
+def _side_effect(node: Any) -> str | None:
+    """What in a SELECT's tree would change or lock rows: a data-modifying WITH query, a
+    locking clause (FOR UPDATE/SHARE), SELECT INTO. None for a plain query.
+
+    A function the query calls may still write: checks also run in a read-only transaction,
+    where the server refuses that."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+            continue
+        if not isinstance(current, dict):
+            continue
+        for key, value in current.items():
+            if key in _WRITES:
+                return f"modifies data ({_WRITES[key]} in a WITH query)"
+            if key == "lockingClause" and value:
+                strength = value[0].get("LockingClause", {}).get("strength", "")
+                return f"locks the rows it reads ({_LOCKS.get(strength, 'FOR UPDATE/SHARE')})"
+            if key == "intoClause" and value:
+                return "creates a table (SELECT INTO)"
+            stack.append(value)
+    return None
 
 
 def run_check(
     conn: psycopg.Connection, check: Check, *, project_dir: Path | None = None, when: str = ""
 ) -> CheckResult:
-    """Run one check: count its rows and keep the first few, in one query."""
+    """Run one check, read-only: count its rows and keep the first few, in one query.
+
+    The query runs in a read-only transaction of its own (a savepoint with
+    ``transaction_read_only`` inside a migration's transaction, rolled back after), so a check
+    that calls a function which writes fails instead of changing anything.
+    """
     t0 = time.perf_counter()
-    cursor = conn.execute(
-        f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
-        f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
-    )
-    rows = cursor.fetchall()
+    with read_only(conn):
+        cursor = conn.execute(
+            f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
+            f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
+        )
+        rows = cursor.fetchall()
     columns = [c.name for c in cursor.description or []][1:]
     duration = (time.perf_counter() - t0) * 1000
     found = rows[0][0] if rows else 0
@@ -278,6 +354,26 @@ def run_check(
         duration_ms=duration,
         when=when,
     )
+
+
+@contextmanager
+def read_only(conn: psycopg.Connection) -> Iterator[None]:
+    """Run the block read-only and undo whatever it did: inside an open transaction a savepoint
+    with ``SET LOCAL transaction_read_only = on`` (rolled back to after), else a ``BEGIN READ
+    ONLY`` transaction (rolled back)."""
+    nested = conn.info.transaction_status.name != "IDLE"
+    if nested:
+        conn.execute("SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on")
+    else:
+        conn.execute("BEGIN READ ONLY")
+    try:
+        yield
+    finally:
+        if not conn.closed and not conn.broken:
+            if nested:
+                conn.execute("ROLLBACK TO SAVEPOINT dbkit_check; RELEASE SAVEPOINT dbkit_check")
+            else:
+                conn.execute("ROLLBACK")
 
 
 def _jsonable(values: tuple) -> list[Any]:
