@@ -204,6 +204,10 @@ def _alive(pid: int) -> bool:
 def _start_server(kind: str, bindir: Path) -> PgServer:
     _sweep_orphans()
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
+    if os.geteuid() == 0:
+        # The server runs as another user (PostgreSQL refuses root), which must traverse the
+        # harness's own directory: dbkit never opens directories it did not create.
+        workdir.chmod(0o711)
     (workdir / "owner.pid").write_text(str(os.getpid()))
     cluster = embedded.Cluster(workdir / "pgdata", bindir, settings=TEST_SERVER_SETTINGS, fast=True)
     try:

@@ -22,6 +22,7 @@ def tmp_path():
     every session start, and a concurrent session doing so would cut the server's user (under
     root) off from a data directory below it."""
     path = Path(tempfile.mkdtemp(prefix="dbkit-embedded-test-"))
+    path.chmod(0o711)  # as root, the server's user must traverse it (dbkit never opens it)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -222,6 +223,76 @@ def test_stop_as_root_after_parent_lost_traverse_permission(project):
     project.parent.chmod(0o700)  # what a new pytest session does to its tmp root
     assert embedded.stop(project) is True
     assert embedded.current_url(project) is None
+    assert project.parent.stat().st_mode & 0o777 == 0o700  # stopped without opening it
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_a_project_under_a_private_directory_is_refused_not_opened(tmp_path):
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    proj = private / "proj"
+    proj.mkdir()
+    with pytest.raises(EmbeddedServerError) as refused:
+        embedded.ensure_running(proj)
+    assert f"{private} is private (mode 700)" in refused.value.message
+    assert "does not change the permissions" in refused.value.message
+    assert "DBKIT_DATABASE_URL" in refused.value.hint
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert embedded.read_postmaster(embedded.pgdata_dir(proj)) is None
+
+
+def _other_projects_server(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    return other
+
+
+def test_each_server_has_its_own_password_and_refuses_without_it(project, tmp_path):
+    url = embedded.ensure_running(project)
+    passfile = project / ".dbkit" / "pgpass"
+    assert passfile.stat().st_mode & 0o777 == 0o600
+    password = passfile.read_text().strip().split(":")[4]
+    assert len(password) >= 24
+    assert password not in url and f"passfile={passfile}" in url
+    assert _whoami(url)[:2] == ("dbkit", "postgres")
+    info = embedded.read_postmaster(embedded.pgdata_dir(project))
+    # the socket: no trust, not even for the server's own OS user; wrong password refused
+    bare = info.url("dbkit")
+    with pytest.raises(psycopg.OperationalError, match="password|authentication"):
+        psycopg.connect(bare, connect_timeout=5).close()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(bare, password="guess", connect_timeout=5).close()
+    with psycopg.connect(bare, password=password, connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_setting('unix_socket_permissions')").fetchone() == (
+            "0700",
+        )
+        methods = conn.execute("SELECT DISTINCT auth_method FROM pg_hba_file_rules").fetchall()
+        assert methods == [("scram-sha-256",)]
+    # another project's server has another password: this one's does not open it
+    other = _other_projects_server(tmp_path)
+    try:
+        other_url = embedded.ensure_running(other)
+        other_info = embedded.read_postmaster(embedded.pgdata_dir(other))
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(other_info.url("dbkit"), password=password, connect_timeout=5).close()
+        assert _whoami(other_url)[0] == "dbkit"
+    finally:
+        embedded.stop(other)
+
+
+def test_a_trust_server_from_an_older_dbkit_gets_a_password(project):
+    embedded.ensure_running(project)
+    pgdata = embedded.pgdata_dir(project)
+    embedded.stop(project)
+    # what an older dbkit left: trust authentication and no password file
+    (pgdata / "pg_hba.conf").write_text("local all all trust\n")
+    (project / ".dbkit" / "pgpass").unlink()
+    url = embedded.ensure_running(project)
+    assert "passfile=" in url and _whoami(url)[0] == "dbkit"
+    info = embedded.read_postmaster(pgdata)
+    with pytest.raises(psycopg.OperationalError, match="password|authentication"):
+        psycopg.connect(info.url("dbkit"), connect_timeout=5).close()
 
 
 def test_db_commands_and_migrate_on_the_embedded_default(project):

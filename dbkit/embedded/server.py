@@ -11,10 +11,16 @@ How it runs:
   data directory, or in ``/tmp/dbkit-<hash>`` when the project path is too deep for a socket path
   (about 107 bytes on Linux). The URL always names the right directory.
 * PostgreSQL refuses to run as root: when dbkit runs as root, the server runs as the system user
-  ``embedded_postgres`` (created with ``useradd --system`` when missing), and the directories
-  above the data directory get ``o+x`` (traverse only) when that user could not reach it.
-* The database is ``dbkit`` (created on first start), the role the superuser ``postgres``, local
-  trust authentication; the socket directory is private to the server's user (and root).
+  ``embedded_postgres`` (created with ``useradd --system`` when missing). dbkit never changes
+  the permissions of the user's directories: a project that user cannot reach (under a private
+  directory such as ``/root``) is refused with the directory named.
+* The database is ``dbkit`` (created on first start), the role the superuser ``postgres``. Each
+  server has its own generated password, kept in ``<project>/.dbkit/pgpass`` (mode 0600, the
+  libpq password file the URL names with ``passfile=``), and requires ``scram-sha-256``
+  authentication, so one project's server (or anything running as the server's user) cannot
+  connect to another's. The socket directory is private to the server's user (mode 0700, socket
+  0700). A data directory made by an older dbkit with ``trust`` authentication gets a password
+  and scram at its next start.
 
 This module is on the CLI hot path: importing it and calling :func:`current_url` on a running
 server cost a file read and a signal-0, nothing more. psycopg and the wheel are imported only to
@@ -45,6 +51,15 @@ _SOCKET_FILE = ".s.PGSQL.{port}"
 # sizeof(sockaddr_un.sun_path) less the terminating NUL: 108 on Linux, 104 on macOS and BSDs.
 _MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
 _DB_MARKER = "dbkit_database_created"
+_PASSFILE = "pgpass"
+_HBA_SCRAM = """\
+# dbkit's embedded server: every connection authenticates with scram-sha-256 (the password is
+# in the project's .dbkit/pgpass). Written by dbkit; edits are replaced at the next start.
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+"""
 _LOG_NAME = "dbkit-server.log"
 _LOG_ROTATE_BYTES = 8 * 1024 * 1024
 
@@ -98,7 +113,10 @@ def current_url(project_dir: Path) -> str | None:
         return None
     if not (pgdata / _DB_MARKER).exists():
         return None
-    return info.url(DATABASE)
+    passfile = data_dir(project_dir) / _PASSFILE
+    if not passfile.exists():
+        return None  # a server from before passwords: ensure_running secures it
+    return info.url(DATABASE, passfile=passfile)
 
 
 def ensure_running(project_dir: Path) -> str:
@@ -112,14 +130,17 @@ def ensure_running(project_dir: Path) -> str:
     project = Path(project_dir).absolute()
     if not project.is_dir():
         raise EmbeddedServerError(f"project directory {project} does not exist")
-    cluster = _embedded_cluster(project)
     _make_data_dir(project)
     with _FileLock(data_dir(project) / "lock"):
+        passfile = data_dir(project) / _PASSFILE
+        password = _password(passfile)
+        cluster = _embedded_cluster(project, password)
         info = cluster.start()
+        cluster.require_password(info)
         if not (cluster.pgdata / _DB_MARKER).exists():
-            _create_database(info.url(SUPERUSER), DATABASE)
+            _create_database(info.url(SUPERUSER, passfile=passfile), DATABASE)
             (cluster.pgdata / _DB_MARKER).write_text(DATABASE + "\n")
-    return info.url(DATABASE)
+    return info.url(DATABASE, passfile=passfile)
 
 
 def stop(project_dir: Path) -> bool:
@@ -137,6 +158,7 @@ def status(project_dir: Path) -> EmbeddedStatus:
     pgdata = pgdata_dir(project_dir)
     info = read_postmaster(pgdata)
     running = info is not None and info.ready
+    passfile = data_dir(project_dir) / _PASSFILE
     try:
         version = (pgdata / "PG_VERSION").read_text().strip() or None
     except OSError:
@@ -145,7 +167,7 @@ def status(project_dir: Path) -> EmbeddedStatus:
         running=running,
         pgdata=pgdata,
         pid=info.pid if info is not None else None,
-        url=info.url(DATABASE) if running and info is not None else None,
+        url=info.url(DATABASE, passfile=passfile) if running and info is not None else None,
         version=version,
         socket_dir=info.socket_dir if info is not None else None,
         log=pgdata / _LOG_NAME,
@@ -174,8 +196,32 @@ def wheel_bindir() -> Path:
     return bindir
 
 
-def _embedded_cluster(project: Path) -> Cluster:
-    return Cluster(pgdata_dir(project), wheel_bindir())
+def _embedded_cluster(project: Path, password: str | None = None) -> Cluster:
+    return Cluster(pgdata_dir(project), wheel_bindir(), password=password)
+
+
+def _password(passfile: Path) -> str:
+    """The server's password from its libpq password file, generated on first use (0600)."""
+    try:
+        line = passfile.read_text().strip().splitlines()[0]
+        password = line.split(":", 4)[4]
+        if password:
+            if passfile.stat().st_mode & 0o077:
+                passfile.chmod(0o600)  # libpq ignores a password file others can read
+            return password
+    except (OSError, IndexError):
+        pass
+    import secrets
+
+    password = secrets.token_urlsafe(24)  # letters, digits, - and _: nothing to escape
+    try:
+        fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"*:*:*:{SUPERUSER}:{password}\n")
+        passfile.chmod(0o600)
+    except OSError as exc:
+        raise EmbeddedServerError(f"cannot write {passfile}: {exc.strerror}") from None
+    return password
 
 
 def _make_data_dir(project: Path) -> None:
@@ -236,13 +282,18 @@ class Postmaster:
         path = self.socket_path
         return path is not None and path.exists()
 
-    def url(self, dbname: str, user: str = SUPERUSER) -> str:
+    def url(self, dbname: str, user: str = SUPERUSER, *, passfile: Path | None = None) -> str:
+        """A libpq URL for the socket; ``passfile`` names the password file (the password
+        itself is never in the URL)."""
         from urllib.parse import quote
 
         if self.socket_dir is None:
             raise EmbeddedServerError(f"server in {self.pgdata} listens on no Unix socket")
         host = quote(str(self.socket_dir), safe="/")
-        return f"postgresql://{quote(user)}@/{quote(dbname)}?host={host}&port={self.port}"
+        url = f"postgresql://{quote(user)}@/{quote(dbname)}?host={host}&port={self.port}"
+        if passfile is not None:
+            url += f"&passfile={quote(str(passfile), safe='/')}"
+        return url
 
 
 def read_postmaster(pgdata: Path) -> Postmaster | None:
@@ -295,7 +346,9 @@ class Cluster:
     """One data directory served by one PostgreSQL installation (``bindir`` has initdb, pg_ctl).
 
     ``settings`` are passed as ``-c name=value`` at every start. ``fast=True`` skips initdb's
-    fsync (for throwaway test clusters). As root the server runs as ``os_user``.
+    fsync (for throwaway test clusters). As root the server runs as ``os_user``. With
+    ``password`` the superuser gets it and every connection must authenticate with
+    scram-sha-256; without, local connections are trusted (the test harness's clusters).
     """
 
     def __init__(
@@ -306,7 +359,9 @@ class Cluster:
         port: int = DEFAULT_PORT,
         settings: dict[str, str] | None = None,
         fast: bool = False,
+        password: str | None = None,
     ) -> None:
+        self.password = password
         self.pgdata = Path(pgdata).absolute()
         self.bindir = Path(bindir)
         self.port = port
@@ -345,21 +400,27 @@ class Cluster:
             str(self.pgdata),
             "-U",
             SUPERUSER,
-            "--auth=trust",
             "--encoding=UTF8",
         ]
         if self.fast:
             args.append("--no-sync")
-        result = self._run([*args, "--locale=C.UTF-8"], timeout=300)
-        if result.returncode != 0 and "locale" in (result.stderr or ""):
-            # No C.UTF-8 locale on this system: fall back to plain C.
-            self._clear_failed_initdb()
-            result = self._run([*args, "--locale=C"], timeout=300)
+        with self._password_file() as pwfile:
+            if pwfile is None:
+                args.append("--auth=trust")
+            else:
+                args += ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+            result = self._run([*args, "--locale=C.UTF-8"], timeout=300)
+            if result.returncode != 0 and "locale" in (result.stderr or ""):
+                # No C.UTF-8 locale on this system: fall back to plain C.
+                self._clear_failed_initdb()
+                result = self._run([*args, "--locale=C"], timeout=300)
         if result.returncode != 0:
             self._clear_failed_initdb()
             raise EmbeddedServerError(
                 f"initdb failed for {self.pgdata}: {_last_line(result.stderr or result.stdout)}"
             )
+        if self.password is not None:
+            self._write_hba()
 
     def start(self) -> Postmaster:
         """Start the server (initialising it first if needed) unless it is running and ready."""
@@ -379,6 +440,7 @@ class Cluster:
         socket_dir = self._socket_dir()
         self._rotate_log()
         opts = ["-h", "''", "-k", _shell_quote(str(socket_dir)), "-p", str(self.port)]
+        opts += ["-c", "unix_socket_permissions=0700"]
         for name, value in self.settings.items():
             opts += ["-c", _shell_quote(f"{name}={value}")]
         result = self._run(
@@ -416,7 +478,10 @@ class Cluster:
         info = self.postmaster()
         if info is None:
             return False
-        # Parent directories may have lost o+x since the start (pytest resets its tmp root).
+        if self.os_user and self._unreachable(self.pgdata):
+            # A parent directory lost its traverse bit since the start: pg_ctl (as the
+            # server's user) cannot reach the data directory, but root can signal the server.
+            return self._stop_by_signal(info, mode)
         self._prepare_for_os_user(self.pgdata)
         result = self._run(
             [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-s"],
@@ -433,6 +498,89 @@ class Cluster:
             with contextlib.suppress(OSError):
                 info.socket_dir.rmdir()
         return True
+
+    def _stop_by_signal(self, info: Postmaster, mode: str) -> bool:
+        import signal
+        import time
+
+        sig = {"smart": signal.SIGTERM, "fast": signal.SIGINT}.get(mode, signal.SIGQUIT)
+        try:
+            os.kill(info.pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.postmaster() is not None:
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"PostgreSQL in {self.pgdata} (pid {info.pid}) did not stop",
+                    hint=f"pid file: {self.pgdata / 'postmaster.pid'}",
+                )
+            time.sleep(0.05)
+        return True
+
+    def require_password(self, info: Postmaster) -> None:
+        """Give a data directory made with ``trust`` authentication (by an older dbkit) the
+        cluster's password and scram-sha-256, then reload the server."""
+        if self.password is None:
+            return
+        hba = self.pgdata / "pg_hba.conf"
+        try:
+            current = hba.read_text()
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot read {hba}: {exc.strerror}") from None
+        if current == _HBA_SCRAM:
+            return
+        import psycopg
+        from psycopg import sql
+
+        conn = None
+        failure = ""
+        for password in (self.password, None):  # a trust server accepts no password
+            try:
+                conn = psycopg.connect(
+                    info.url("postgres"), password=password, autocommit=True, connect_timeout=10
+                )
+                break
+            except psycopg.Error as exc:
+                failure = _last_line(str(exc))
+        if conn is None:
+            raise EmbeddedServerError(
+                f"cannot set the embedded server's password in {self.pgdata}: {failure}",
+                hint=f"stop it with `dbkit db stop`, or delete {self.pgdata} to start afresh",
+            )
+        with conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(SUPERUSER), sql.Literal(self.password)
+                )
+            )
+            self._write_hba()
+            conn.execute("SELECT pg_reload_conf()")
+
+    def _write_hba(self) -> None:
+        hba = self.pgdata / "pg_hba.conf"
+        hba.write_text(_HBA_SCRAM)
+        if self.os_user:
+            os.chown(hba, self._os_uid(), self._os_gid())
+
+    @contextlib.contextmanager
+    def _password_file(self):
+        """A file holding the password that initdb (as the server's user) can read, or None."""
+        if self.password is None:
+            yield None
+            return
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="dbkit-pw-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.password + "\n")
+            if self.os_user:
+                os.chown(name, self._os_uid(), self._os_gid())
+            yield name
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
     def url(self, dbname: str) -> str:
         info = self.postmaster()
@@ -599,12 +747,29 @@ class Cluster:
         self._ensure_os_user()
         return pwd.getpwnam(self.os_user).pw_gid
 
+    def _unreachable(self, path: Path) -> Path | None:
+        """The first directory above ``path`` the server's user cannot traverse, or None."""
+        return _blocking_parent(path, self._os_uid(), self._os_gid())
+
     def _prepare_for_os_user(self, pgdata: Path) -> None:
-        """As root: hand the data directory to the server's user and let it reach it and the
-        binaries (``o+x`` on parent directories that would stop it; nothing is made readable)."""
+        """As root: hand the data directory to the server's user, after making sure that user
+        can reach it and the binaries. The permissions of directories above are never changed
+        (that would open the user's private directories to everyone)."""
         if not self.os_user:
             return
         uid, gid = self._os_uid(), self._os_gid()
+        for path, what in ((pgdata, "data directory"), (self.bindir / "postgres", "binaries")):
+            blocked = _blocking_parent(path, uid, gid)
+            if blocked is not None:
+                mode = oct(blocked.stat().st_mode & 0o777)[2:]
+                raise EmbeddedServerError(
+                    f"PostgreSQL cannot run as root, and its user {self.os_user!r} cannot "
+                    f"reach the {what} {path}: {blocked} is private (mode {mode}); dbkit does "
+                    "not change the permissions of your directories",
+                    hint="run dbkit as a normal user, keep the project (and its virtualenv) in "
+                    "a directory other users may traverse, or set DBKIT_DATABASE_URL to a "
+                    "server you run",
+                )
         if pgdata.is_dir():
             st = pgdata.stat()
             if st.st_uid != uid:
@@ -612,14 +777,14 @@ class Cluster:
                     os.chown(root, uid, gid)
                     for name in dirs + files:
                         os.lchown(os.path.join(root, name), uid, gid)
-        _grant_traverse(pgdata, uid, gid)
-        _grant_traverse(self.bindir / "postgres", uid, gid)
 
 
-def _grant_traverse(path: Path, uid: int, gid: int) -> None:
+def _blocking_parent(path: Path, uid: int, gid: int) -> Path | None:
+    """The first directory above ``path`` that a user (``uid``, primary group ``gid``, no other
+    groups: a system user) may not traverse, or None."""
     import stat
 
-    for parent in Path(path).absolute().parents:
+    for parent in reversed(Path(path).absolute().parents):
         try:
             st = parent.stat()
         except OSError:
@@ -631,7 +796,8 @@ def _grant_traverse(path: Path, uid: int, gid: int) -> None:
         else:
             need = stat.S_IXOTH
         if not st.st_mode & need:
-            parent.chmod(stat.S_IMODE(st.st_mode) | need)
+            return parent
+    return None
 
 
 def _is_root() -> bool:
