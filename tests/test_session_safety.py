@@ -11,7 +11,7 @@ from projects import ACCOUNTS, BASIC, ORDERS, Spec, write_project
 
 from dbkit import api, settings
 from dbkit.cli.app import main
-from dbkit.errors import PlanError, ValidationFailed
+from dbkit.errors import MigrationFailed, PlanError, ValidationFailed
 from dbkit.lint.rules import lint_project
 
 UNREACHABLE = "postgresql://nobody:secret@127.0.0.1:1/nowhere"
@@ -257,3 +257,194 @@ def test_an_empty_migration_is_applied_with_a_warning(tmp_path, db_url):
     assert out.exit_code == 0
     assert "sql/0002_later.sql: no statement" in out.output
     assert "no statement" not in cli(project, db_url, "migrate").output
+
+
+# -- every migration gets the same clean session -------------------------------------------------
+
+
+def test_search_path_set_by_one_migration_does_not_leak_into_the_next(tmp_path, db_url):
+    specs = [
+        Spec(
+            "other",
+            "core",
+            "CREATE SCHEMA other;\nSET search_path TO other, public;\n"
+            "CREATE TABLE inside (id int);\n",
+            "DROP TABLE other.inside;\nDROP SCHEMA other;\n",
+        ),
+        Spec("notes", "core", "CREATE TABLE notes (id int);\n", "DROP TABLE notes;\n"),
+    ]
+    project = write_project(tmp_path / "p", specs)
+    api.migrate(resolve(project, db_url))
+    found = relations(db_url)
+    assert "other.inside" in found  # the file's own SET holds for the file
+    assert "public.notes" in found and "other.notes" not in found  # not for the next one
+    assert query(db_url, "SELECT count(*) FROM alembic_version") == [(1,)]
+    api.rollback(resolve(project, db_url), to="base")
+    assert "other.inside" not in relations(db_url)
+
+
+def test_set_role_in_a_migration_does_not_own_the_next_one_nor_its_history(tmp_path, db_url):
+    role = f"dbkit_leak_{tmp_path.name[-8:].replace('-', '_')}"
+    query(db_url, f"CREATE ROLE {role}")
+    try:
+        query(db_url, f"GRANT CREATE ON SCHEMA public TO {role}")
+        specs = [
+            Spec(
+                "as_role",
+                "core",
+                f"SET ROLE {role};\nCREATE TABLE by_role (id int);\n",
+                "DROP TABLE by_role;\n",
+            ),
+            Spec("notes", "core", "CREATE TABLE notes (id int);\n", "DROP TABLE notes;\n"),
+            Spec(
+                "as_role_too",
+                "core",
+                f"SET SESSION AUTHORIZATION {role};\nCREATE TABLE by_session (id int);\n",
+                "DROP TABLE by_session;\n",
+            ),
+            Spec("more", "core", "CREATE TABLE more (id int);\n", "DROP TABLE more;\n"),
+        ]
+        project = write_project(tmp_path / "p", specs)
+        api.migrate(resolve(project, db_url))
+        owners = dict(
+            query(
+                db_url,
+                "SELECT relname::text, pg_get_userbyid(relowner)::text FROM pg_class "
+                "WHERE relname IN ('by_role', 'notes', 'by_session', 'more')",
+            )
+        )
+        me = query(db_url, "SELECT current_user::text")[0][0]
+        assert owners == {"by_role": role, "notes": me, "by_session": role, "more": me}
+        # the history rows and alembic_version are written as dbkit's own role
+        assert query(db_url, "SELECT count(*) FROM dbkit.history WHERE outcome = 'success'") == [
+            (4,)
+        ]
+        api.rollback(resolve(project, db_url), to="base")
+    finally:
+        query(db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_migration_after_one_that_changed_settings_runs_under_dbkits_limits(tmp_path, db_url):
+    """A session SET of some setting in 0001 is gone by 0002; dbkit's timeouts are in force."""
+    probe = (
+        "CREATE TABLE seen AS SELECT current_setting('statement_timeout') AS st, "
+        "current_setting('lock_timeout') AS lt, current_setting('work_mem') AS wm, "
+        "current_setting('application_name') AS app;\n"
+    )
+    specs = [
+        Spec("tune", "core", "SET work_mem = '77MB';\nCREATE TABLE a (id int);\n", "DROP TABLE a;"),
+        Spec("probe", "core", probe, "DROP TABLE seen;\n"),
+    ]
+    project = write_project(tmp_path / "p", specs)
+    (project / "dbkit.toml").write_text('statement_timeout = "41s"\nlock_timeout = "3s"\n')
+    api.migrate(resolve(project, db_url))
+    assert query(db_url, "SELECT st, lt, wm <> '77MB', app FROM seen") == [
+        ("41s", "3s", True, "dbkit")
+    ]
+
+
+# -- CREATE INDEX CONCURRENTLY never ends INVALID ---------------------------------------------
+
+CIC = Spec(
+    "orders_index",
+    "perf",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n",
+    "DROP INDEX CONCURRENTLY IF EXISTS ix_orders_account;\n",
+    "transactional = False\n",
+)
+
+
+def _index_valid(url):
+    return query(
+        url,
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = 'ix_orders_account'",
+    )
+
+
+def test_an_index_build_that_hit_lock_timeout_is_dropped_before_every_retry(tmp_path, db_url):
+    import threading
+
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, CIC])
+    (project / "dbkit.toml").write_text(
+        'lock_timeout = "300ms"\nlock_retries = 4\nlock_retry_delay = 0.4\n'
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    query(db_url, "INSERT INTO accounts (email) VALUES ('a@x')")
+    # a writer's open transaction: the build waits for it, after creating the (invalid) index
+    blocker = psycopg.connect(db_url)
+    blocker.execute("INSERT INTO orders (account_id, total) SELECT id, 1 FROM accounts")
+    release = threading.Timer(1.6, blocker.rollback)
+    release.start()
+    try:
+        result = api.migrate(s)
+    finally:
+        release.join()
+        blocker.close()
+    assert _index_valid(db_url) == [(True,)]
+    notes = result.steps[-1].notes
+    assert any("lock_timeout" in n and "retry 1/4" in n for n in notes), notes
+    assert any("dropped invalid index ix_orders_account (before retrying)" in n for n in notes)
+
+
+def test_a_non_transactional_migration_whose_index_ends_invalid_fails(tmp_path, db_url):
+    """Every index the migration names is confirmed valid after it: an INVALID one (here made
+    so by its own second statement) fails the migration, which is undone and recorded."""
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, CIC])
+    (project / "sql" / "0003_orders_index.sql").write_text(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n"
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'ix_orders_account'::regclass;\n"
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    with pytest.raises(MigrationFailed) as failed:
+        api.migrate(s)
+    assert "index ix_orders_account is INVALID after CREATE INDEX CONCURRENTLY" in str(failed.value)
+    assert "2 of 2 statements had run, and were undone" in str(failed.value)
+    assert _index_valid(db_url) == []  # undone with the paired file
+    assert query(db_url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert query(db_url, "SELECT outcome FROM dbkit.history WHERE revision = '0003'") == [
+        ("failed",)
+    ]
+
+
+def test_the_invalid_index_is_looked_up_in_its_tables_schema(tmp_path, db_url):
+    """A valid index of the same name earlier on the search_path must not hide the invalid
+    one in the table's schema (which `IF NOT EXISTS` would skip)."""
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, CIC])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    query(
+        db_url,
+        "INSERT INTO accounts (email) VALUES ('a@x'); "
+        "INSERT INTO orders (account_id, total) SELECT id, 1 FROM accounts; "
+        "INSERT INTO orders (account_id, total) SELECT id, 2 FROM accounts",
+    )
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.UniqueViolation),  # leaves it INVALID in public
+    ):
+        conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_orders_account ON orders (account_id)")
+    assert _index_valid(db_url) == [(False,)]
+    (project / "sql" / "0003_orders_index.sql").write_text(
+        "CREATE SCHEMA IF NOT EXISTS early;\n"
+        "CREATE TABLE IF NOT EXISTS early.t (a int);\n"
+        "CREATE INDEX IF NOT EXISTS ix_orders_account ON early.t (a);\n"
+        "SET search_path TO early, public;\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n"
+    )
+    (project / "rollbacks" / "0003_orders_index.sql").write_text(
+        "DROP INDEX CONCURRENTLY IF EXISTS public.ix_orders_account;\n"
+        "DROP TABLE IF EXISTS early.t;\nDROP SCHEMA IF EXISTS early;\n"
+    )
+    result = api.migrate(s)
+    valid = query(
+        db_url,
+        "SELECT c.oid::regclass::text, i.indisvalid FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'ix_orders_account' "
+        "ORDER BY 1",
+    )
+    assert valid == [("early.ix_orders_account", True), ("ix_orders_account", True)]
+    assert any("dropped invalid index" in n for n in result.steps[-1].notes)

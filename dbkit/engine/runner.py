@@ -176,8 +176,10 @@ class Runner:
                 else:
                     prefix = tx.begin_sql
                 ran_sql = True
-                if prefix or sql.strip():
-                    self.conn.execute(prefix + sql)
+                # The session is made clean again right after the file, inside its
+                # transaction: the checks and the bookkeeping run as dbkit's own role with its
+                # search_path and limits, whatever the file SET (same round trip).
+                self.conn.execute(prefix + sql + "\n;" + CLEAN_SESSION + "; " + tx.limits_sql)
                 tx.open = True
                 ran_sql = False
                 failed = self._finish(step, checks, tx, started_at, t0)
@@ -349,10 +351,14 @@ class Runner:
         self._set_timeouts(migration, local=False)
         try:
             for statement in statements:
-                self._drop_invalid_index(statement, notes, reason="left by an earlier failed build")
                 attempt = 0
                 while True:
+                    # Before every attempt, not only the first: a build that hit lock_timeout
+                    # leaves an INVALID index that `IF NOT EXISTS` would then skip.
+                    reason = "left by an earlier failed build" if not attempt else "before retrying"
                     try:
+                        # (dropping waits for the same transactions the build waited for)
+                        self._drop_invalid_index(statement, notes, reason=reason)
                         self.conn.execute(statement.text)
                         break
                     except psycopg.Error as exc:
@@ -361,7 +367,10 @@ class Runner:
                             continue
                         raise
                 done.append(statement)
+            for statement in statements:
+                self._confirm_index_valid(statement)
             duration = (time.perf_counter() - t0) * 1000
+            self._clean_session(migration)
             failed_checks = self._post_failures(step, checks)
             if failed_checks and self.auto_rollback:
                 if self._undo(step, notes):
@@ -383,8 +392,18 @@ class Runner:
         except psycopg.Error as exc:
             duration = (time.perf_counter() - t0) * 1000
             failed = statements[len(done)] if len(done) < len(statements) else None
+            with suppress(psycopg.Error):
+                self._clean_session(migration)
             if failed is not None:
-                self._drop_invalid_index(failed, notes, reason="left by this failed build")
+                try:
+                    self._drop_invalid_index(failed, notes, reason="left by this failed build")
+                except psycopg.Error as again:
+                    state = self._index_state(failed) if not self.conn.broken else None
+                    notes.append(
+                        f"could not drop the invalid index {state[0] if state else ''} it left: "
+                        f"{one_line(again.diag.message_primary or str(again))}; the next run "
+                        "drops it first"
+                    )
             undone = self._undo(step, notes) if done else True
             failure = self._failure(
                 step, failed, exc, notes=notes, done=done, statements=statements, undone=undone
@@ -453,21 +472,44 @@ class Runner:
         notes.append(f"undid the statements that had run with {path}")
         return True
 
-    def _drop_invalid_index(self, statement: sqltext.Statement, notes: list[str], reason: str):
+    def _index_state(self, statement: sqltext.Statement) -> tuple[str, bool] | None:
+        """``(index, valid)`` of the index a ``CREATE INDEX CONCURRENTLY`` names, if it exists."""
         target = statement.concurrent_index
         if target is None:
-            return
-        schema, name = target
-        row = self.conn.execute(
-            "SELECT c.oid::regclass::text FROM pg_index i "
+            return None
+        _, name = target
+        if not statement.relations:
+            return None
+        # An index lives in its table's schema, whatever the search_path says.
+        return self.conn.execute(
+            "SELECT c.oid::regclass::text, i.indisvalid FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE NOT i.indisvalid AND c.relname = %s AND "
-            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
-            (name, schema, schema),
+            "WHERE c.relname = %s AND c.relnamespace = "
+            "(SELECT t.relnamespace FROM pg_class t WHERE t.oid = to_regclass(%s))",
+            (name, statement.relations[0]),
         ).fetchone()
-        if row is None:
+
+    def _confirm_index_valid(self, statement: sqltext.Statement) -> None:
+        """After ``CREATE INDEX CONCURRENTLY``: the index it names must exist and be valid, or
+        the statement failed (an invalid index is never used by queries)."""
+        import psycopg
+
+        if statement.concurrent_index is None:
             return
+        state = self._index_state(statement)
+        if state is None or not state[1]:
+            name = state[0] if state else statement.concurrent_index[1]
+            raise psycopg.errors.ObjectNotInPrerequisiteState(
+                f"index {name} is "
+                + ("INVALID" if state else "missing")
+                + " after CREATE INDEX CONCURRENTLY (queries would not use it)"
+            )
+
+    def _drop_invalid_index(self, statement: sqltext.Statement, notes: list[str], reason: str):
+        state = self._index_state(statement)
+        if state is None or state[1]:
+            return
+        row = state
         self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[0]}")
         notes.append(f"dropped invalid index {row[0]} ({reason})")
         self.reporter.note(f"dropped invalid index {row[0]} ({reason})")
@@ -496,6 +538,14 @@ class Runner:
     def _set_timeouts(self, migration: Migration, *, local: bool) -> None:
         lock_timeout, statement_timeout = self._timeouts(migration)
         self.conn.execute(preamble_sql(lock_timeout, statement_timeout, local=local))
+
+    def _clean_session(self, migration: Migration) -> None:
+        """Undo whatever the file SET for the session (search_path, ROLE, SESSION
+        AUTHORIZATION, any setting), then put the migration's limits back in force."""
+        if self.conn.closed or self.conn.broken:
+            return
+        self.conn.execute(CLEAN_SESSION)
+        self._set_timeouts(migration, local=False)
 
     def _reset_timeouts(self) -> None:
         if not self.conn.closed and not self.conn.broken:
@@ -640,6 +690,12 @@ class Runner:
         )
 
 
+# What a migration's file may have changed in the session, undone after it: every migration
+# (and dbkit's own bookkeeping) starts from the connection's defaults. RESET ALL leaves the
+# transaction's own characteristics alone; the limits are set again right after.
+CLEAN_SESSION = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL"
+
+
 class _Transaction:
     """One migration's transaction: BEGIN (a savepoint inside a dry run) with its timeouts.
 
@@ -654,7 +710,8 @@ class _Transaction:
         self.conn = conn
         self.nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         start = "SAVEPOINT dbkit_step" if self.nested else "BEGIN"
-        self.begin_sql = f"{start}; {preamble_sql(lock_timeout, statement_timeout, local=True)}\n"
+        self.limits_sql = preamble_sql(lock_timeout, statement_timeout, local=True)
+        self.begin_sql = f"{start}; {self.limits_sql}\n"
         self.open = False
 
     def begin(self) -> None:
