@@ -282,12 +282,6 @@ def _statement_kind(text: str) -> str | None:
     return statements[0][0] if statements else None
 
 
-def _statement_kind(text: str) -> str | None:
-    """The parser's node name of a single statement (``SelectStmt``...), or None."""
-    parsed = _parse_statement(text)
-    return parsed[0] if parsed else None
-
-
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
