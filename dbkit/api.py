@@ -116,6 +116,9 @@ class StatusResult:
     #: refuses until `dbkit rebase` makes the chain linear again
     plan_problems: list[str] = field(default_factory=list)
     notice: str | None = None  # e.g. tables but no dbkit history: points to baseline/adopt
+    #: applied migrations whose last run failed its checks and was left applied
+    #: (--no-auto-rollback), with that run's message
+    left_applied: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -135,6 +138,7 @@ class StatusResult:
             "heads": self.heads,
             "plan_problems": self.plan_problems,
             "notice": self.notice,
+            "left_applied": self.left_applied,
         }
 
 
@@ -495,6 +499,16 @@ def status(settings: Settings) -> StatusResult:
         heads=plan.heads,
         plan_problems=[str(p.error()) for p in problems],
         notice=notice,
+        left_applied=[
+            {
+                "revision": m.revision,
+                "name": m.name,
+                "message": state.left_applied[m.revision],
+                "undo": f"dbkit rollback --to {m.down_revision or 'base'}",
+            }
+            for m in applied
+            if m.revision in state.left_applied
+        ],
     )
 
 

@@ -358,8 +358,16 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(f"pending:   {len(result.pending)}")
             for m in result.pending:
                 click.echo(f"  {m.name:<40} [{m.phase}]")
-        else:
+        elif not result.left_applied:
             click.echo(_style("up to date", fg="green"))
+        for left in result.left_applied:
+            click.echo(
+                _style(
+                    f"left applied: {left['name']} failed its checks and was left applied for "
+                    f"inspection; undo it with `{left['undo']}`",
+                    fg="red",
+                )
+            )
         for m in result.changed:
             click.echo(
                 _style(f"changed:   {m.name} was edited after it was applied", fg="red"),
@@ -369,6 +377,14 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(f"unrecorded: {names} (applied without dbkit history; checksums unknown)")
         for problem in result.plan_problems:
             click.echo(_style(f"plan:      {problem}", fg="red"))
+    if result.changed:
+        names = ", ".join(m.name for m in result.changed)
+        click.echo(
+            f"dbkit: error: {names} {'was' if len(result.changed) == 1 else 'were'} edited "
+            "after being applied (hint: restore the files, or accept the edit with "
+            "`dbkit repair`)",
+            err=True,
+        )
     sys.exit(int(result.exit_code))
 
 

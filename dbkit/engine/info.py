@@ -177,14 +177,19 @@ def _state(
         entry.checksum = "unknown"
     else:
         entry.checksum = "ok" if recorded == migration.checksum else "edited"
-    if (
+    from dbkit.engine.registry import LEFT_APPLIED
+
+    if run is not None and run.direction == "up" and (run.message or "").startswith(LEFT_APPLIED):
+        entry.state = "left applied"  # one row for the run (since dbkit records it so)
+        entry.message = run.message
+    elif (
         last is not None
         and last.outcome == "failed"
         and last.direction == "up"
         and run is not None
         and last.id > run.id
     ):
-        entry.state = "left applied"
+        entry.state = "left applied"  # a success row then a failed one (older dbkit)
         entry.message = last.message
     elif last is not None and last.outcome == "failed" and last.direction == "down":
         entry.message = f"a rollback failed {last.started_at:%Y-%m-%d %H:%M:%S%z}: {last.message}"

@@ -23,7 +23,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from dbkit.plan.graph import Migration, Plan
 
 VERSION_TABLE = "alembic_version"
+#: How the history row of a run that applied a migration although one of its checks failed
+#: (``--no-auto-rollback``) starts its message: one row per run, ``success`` (the migration is
+#: applied), and ``status`` names it until it is rolled back.
+LEFT_APPLIED = "LEFT APPLIED after failing its checks"
 
 #: The registry's shape version: 1 history only, 2 + the level column and phase snapshots,
 #: 3 + preserved rows, 4 + ``dbkit.registry`` (this number), outcome ``interrupted`` and a
@@ -328,6 +332,7 @@ def move_and_record(
     direction: str,
     started_at: datetime | None,
     duration_ms: float,
+    message: str | None = None,
 ) -> psycopg.Cursor:
     """Move ``alembic_version`` and append the history row in one statement.
 
@@ -335,7 +340,11 @@ def move_and_record(
     ``history.revision``): someone else changed ``alembic_version`` during the run.
     """
     params = migration_params(
-        migration, direction=direction, started_at=started_at, duration_ms=duration_ms
+        migration,
+        direction=direction,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        message=message,
     )
     params.update(from_revision=from_revision, to_revision=to_revision)
     return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
@@ -435,6 +444,9 @@ class DatabaseState:
     recorded_checksums: dict[str, str]
     registry_version: int | None = None  # None: no registry yet
     registry_note: str | None = None  # an older registry: what the next write does to it
+    # revision -> message of its run, for migrations whose last run applied them although a
+    # check failed (--no-auto-rollback), until they are rolled back or run again
+    left_applied: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -535,21 +547,26 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
             )
         current = rows[0] if rows else None
     recorded: dict[str, str] = {}
+    left: dict[str, str] = {}
     if shape.has_history:
         level = "" if shape.version == 1 else " AND level = 'schema'"  # no level column in 1
-        for revision, checksum in conn.execute(
+        for revision, checksum, direction, message in conn.execute(
             in_scope(
-                "SELECT DISTINCT ON (revision) revision, checksum FROM dbkit.history "
+                "SELECT DISTINCT ON (revision) revision, checksum, direction, message "
+                "FROM dbkit.history "
                 f"WHERE outcome = 'success' AND direction <> 'down'{level} "
                 "ORDER BY revision, id DESC"
             )
         ):
             recorded[revision] = checksum
+            if direction == "up" and (message or "").startswith(LEFT_APPLIED):
+                left[revision] = message
     return DatabaseState(
         current=current,
         recorded_checksums=recorded,
         registry_version=shape.version,
         registry_note=shape.note(),
+        left_applied=left,
     )
 
 

@@ -185,11 +185,12 @@ class Runner:
                 failed = self._finish(step, checks, tx, started_at, t0)
                 duration = (time.perf_counter() - t0) * 1000
                 if failed:
-                    raise validation_failed(failed, self._left_for_inspection(step))
+                    raise _recorded(validation_failed(failed, self._left_for_inspection(step)))
                 return self._result(step, duration, retries)
             except ValidationFailed as exc:
                 tx.rollback()
-                self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+                if not getattr(exc, "recorded", False):
+                    self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
                 raise
             except KeyboardInterrupt as exc:
                 # psycopg has cancelled the statement on the server; undo the transaction.
@@ -224,10 +225,17 @@ class Runner:
         """
         failed = self.run_checks(list(checks.post), self._when(step, "post"))
         watch = checks.watch
+        if watch is not None and not self.auto_rollback:
+            # Left applied on a failure: know every failure before writing the run's one row.
+            failed += self._judge(watch, self.conn.execute(*watch.query).fetchall())
+            watch = None
         duration = (time.perf_counter() - t0) * 1000
+        message = None
+        if failed and not self.auto_rollback:
+            message = self._left_message(failed, step)
         with self.conn.pipeline():
             watched = self.conn.execute(*watch.query) if watch is not None else None
-            self._move_and_record(step, started_at, duration)
+            self._move_and_record(step, started_at, duration, message)
             if watch is None and not failed:
                 tx.commit()  # queued in the pipeline with the bookkeeping
         if tx.open:
@@ -380,12 +388,14 @@ class Runner:
                     f"undoing {migration.name} failed: the database is between revisions",
                     notes,
                 )
+            message = self._left_message(failed_checks, step) if failed_checks else None
             with self.conn.transaction():
-                self._record(step, started_at, duration)
+                self._record(step, started_at, duration, message)
             if failed_checks:
-                raise validation_failed(failed_checks, self._left_for_inspection(step))
+                raise _recorded(validation_failed(failed_checks, self._left_for_inspection(step)))
         except ValidationFailed as exc:
-            self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+            if not getattr(exc, "recorded", False):
+                self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
             raise
         except KeyboardInterrupt as exc:
             raise self._interrupted_outside(step, exc, statements, done, started_at, t0) from None
@@ -593,18 +603,29 @@ class Runner:
             names.extend(n for n in each.relations if n not in names)
         return names
 
-    def _record(self, step: Step, started_at: datetime, duration_ms: float) -> None:
+    def _record(
+        self, step: Step, started_at: datetime, duration_ms: float, message: str | None = None
+    ) -> None:
         """Move alembic_version and append the history row, in one statement."""
         import psycopg
 
         try:
-            self._move_and_record(step, started_at, duration_ms)
+            self._move_and_record(step, started_at, duration_ms, message)
         except psycopg.Error as exc:
             if registry.version_guard_tripped(exc):
                 raise self._moved_elsewhere(step) from None
             raise
 
-    def _move_and_record(self, step: Step, started_at: datetime, duration_ms: float):
+    def _left_message(self, failed: list[CheckResult], step: Step) -> str:
+        """The history message of a run left applied although its checks failed."""
+        return (
+            f"{registry.LEFT_APPLIED}: "
+            + validation_failed(failed, self._left_for_inspection(step)).message
+        )
+
+    def _move_and_record(
+        self, step: Step, started_at: datetime, duration_ms: float, message: str | None = None
+    ):
         return registry.move_and_record(
             self.conn,
             step.migration,
@@ -613,6 +634,7 @@ class Runner:
             direction=step.direction,
             started_at=started_at,
             duration_ms=duration_ms,
+            message=message,
         )
 
     @staticmethod
@@ -688,6 +710,12 @@ class Runner:
             transactional=step.migration.transactional,
             notes=list(notes),
         )
+
+
+def _recorded(error: ValidationFailed) -> ValidationFailed:
+    """Mark a failure whose run already wrote its history row (left applied)."""
+    error.recorded = True  # type: ignore[attr-defined]
+    return error
 
 
 # What a migration's file may have changed in the session, undone after it: every migration

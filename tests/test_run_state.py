@@ -1,0 +1,109 @@
+"""State a DBA can read after a run (issue 11): one history row per run for a migration left
+applied, `status` naming it, and the edited-migration exit code explained on stderr. Against
+real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from projects import ACCOUNTS, ORDERS, Spec, write_project
+
+from dbkit import api, settings
+from dbkit.cli.app import main
+from dbkit.errors import ValidationFailed
+
+NO_ORDERS = "-- check: no_orders_yet\nSELECT id FROM orders;\n"
+FILL = Spec(
+    "fill",
+    "core",
+    "INSERT INTO accounts (email) VALUES ('a@x');\n"
+    "INSERT INTO orders (account_id, total) SELECT id, 1 FROM accounts;\n",
+    "DELETE FROM orders;\nDELETE FROM accounts;\n",
+)
+FILL_LATER = Spec(
+    "fill_later",
+    "core",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_o ON orders (account_id);\n"
+    "INSERT INTO accounts (email) VALUES ('b@x');\n"
+    "INSERT INTO orders (account_id, total) SELECT id, 2 FROM accounts;\n",
+    "DELETE FROM orders;\nDELETE FROM accounts;\nDROP INDEX CONCURRENTLY IF EXISTS ix_o;\n",
+    "transactional = False\n",
+)
+
+
+def resolve(project, url):
+    return settings.resolve(project, url=url, environ={})
+
+
+def query(url, sql, params=None):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def cli(project, url, *args):
+    return CliRunner().invoke(main, ["--project", str(project), "--url", url, *args])
+
+
+@pytest.mark.parametrize("spec", [FILL, FILL_LATER], ids=["transactional", "non-transactional"])
+def test_a_migration_left_applied_writes_one_row_and_status_names_it(tmp_path, db_url, spec):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, spec])
+    name = f"0003_{spec.slug}"
+    (project / "validations" / f"{name}.post.sql").write_text(NO_ORDERS)
+    s = resolve(project, db_url)
+    with pytest.raises(ValidationFailed, match="LEFT APPLIED for inspection"):
+        api.migrate(s, auto_rollback=False)
+    rows = query(
+        db_url, "SELECT outcome, message FROM dbkit.history WHERE revision = '0003' ORDER BY id"
+    )
+    assert len(rows) == 1, rows  # one row for the one run
+    outcome, message = rows[0]
+    assert outcome == "success"  # it is applied: alembic_version moved
+    assert message.startswith("LEFT APPLIED after failing its checks: post-check of ")
+    assert "no_orders_yet" in message
+
+    status = api.status(s)
+    assert status.pending == []
+    assert [(x["name"], x["undo"]) for x in status.left_applied] == [
+        (name, "dbkit rollback --to 0002")
+    ]
+    out = cli(project, db_url, "status")
+    assert out.exit_code == 0
+    assert "up to date" not in out.output
+    assert f"left applied: {name} failed its checks" in out.output
+    assert "`dbkit rollback --to 0002`" in out.output
+    assert (
+        json.loads(cli(project, db_url, "status", "--json").output)["left_applied"][0]["revision"]
+        == "0003"
+    )
+
+    # `dbkit info` reads the same row
+    info = json.loads(cli(project, db_url, "info", "--json").output)
+    states = {m["revision"]: m["state"] for m in info["migrations"]}
+    assert states["0003"] == "left applied"
+
+    # rolled back: no longer named; applied again cleanly: not named either
+    api.rollback(s, to="0002")
+    assert api.status(s).left_applied == []
+    (project / "validations" / f"{name}.post.sql").unlink()
+    api.migrate(s)
+    assert api.status(s).left_applied == []
+    assert "up to date" in cli(project, db_url, "status").output
+
+
+def test_status_with_an_edited_applied_migration_says_why_it_exits_4(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS])
+    api.migrate(resolve(project, db_url))
+    path = project / "sql" / "0002_orders.sql"
+    path.write_text(path.read_text() + "-- edited\n")
+    runner = CliRunner()
+    out = runner.invoke(main, ["--project", str(project), "--url", db_url, "status"])
+    assert out.exit_code == 4
+    errors = [line for line in out.stderr.splitlines() if line.strip()]
+    assert errors == [
+        "dbkit: error: 0002_orders was edited after being applied (hint: restore the files, "
+        "or accept the edit with `dbkit repair`)"
+    ]
