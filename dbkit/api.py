@@ -119,6 +119,8 @@ class StatusResult:
     #: applied migrations whose last run failed its checks and was left applied
     #: (--no-auto-rollback), with that run's message
     left_applied: list[dict[str, str]] = field(default_factory=list)
+    #: non-transactional runs that started and did not finish (or are running now)
+    interrupted: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -139,6 +141,7 @@ class StatusResult:
             "plan_problems": self.plan_problems,
             "notice": self.notice,
             "left_applied": self.left_applied,
+            "interrupted": self.interrupted,
         }
 
 
@@ -405,10 +408,19 @@ def _run(
                 )
             state = registry.read_state(conn)
             _check_checksums(plan, state)
-            chosen = choose(_position(plan, state))
+            position = _position(plan, state)
+            chosen = choose(position)
             steps = steps_up(chosen) if command == "migrate" else steps_down(chosen)
             if not options.dry_run:
                 _guard(settings, options.confirm, command, _destructive(command, chosen, level))
+            # A rollback first undoes the interrupted run of the next migration, if any (a
+            # migrate simply runs it again: its statements are idempotent).
+            interrupted = None
+            if command == "rollback" and level == "schema" and not options.dry_run:
+                following = plan.migrations[position + 1 : position + 2]
+                started = {(i.revision, i.direction) for i in registry.read_in_progress(conn)}
+                if following and (following[0].revision, "up") in started:
+                    interrupted = following[0]
             moves = level == "schema" and bool(steps)
             result = RunResult(
                 command=command,
@@ -418,7 +430,7 @@ def _run(
                 dry_run=options.dry_run,
                 level=level,
             )
-            if not steps:
+            if not steps and interrupted is None:
                 result.message = f"nothing to do: the database is at {state.current or 'base'}"
             chosen_files = {s.migration.relpath(s.migration.sql_path(s.direction)) for s in steps}
             for warning in warnings:
@@ -438,6 +450,8 @@ def _run(
                 perf_threshold=threshold,
             )
             try:
+                if interrupted is not None:
+                    result.steps.append(workflow.runner.undo_interrupted(interrupted))
                 if command == "migrate":
                     workflow.migrate(steps, result.steps)
                 elif level == "schema":
@@ -473,6 +487,8 @@ def status(settings: Settings) -> StatusResult:
     plan, problems = load_readable_plan(settings.project_dir)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
+        started = registry.read_in_progress(conn)
+        running = database.lock_holder(conn) if started else None
         notice = state.registry_note  # an older registry: the next write upgrades it
         if notice is None and state.current is None and not state.recorded_checksums:
             notice = untracked_schema(conn)
@@ -499,6 +515,7 @@ def status(settings: Settings) -> StatusResult:
         heads=plan.heads,
         plan_problems=[str(p.error()) for p in problems],
         notice=notice,
+        interrupted=[_interrupted(plan, run, state.current, running) for run in started],
         left_applied=[
             {
                 "revision": m.revision,
@@ -510,6 +527,29 @@ def status(settings: Settings) -> StatusResult:
             if m.revision in state.left_applied
         ],
     )
+
+
+def _interrupted(plan: Plan, run, current: str | None, running: str | None) -> dict[str, Any]:
+    """What ``status`` says about a non-transactional run recorded as started, not finished."""
+    try:
+        migration = plan.get(run.revision)
+        name, down = migration.name, migration.down_revision
+    except DbkitError:
+        name, down = run.revision, None
+    progress = f"{run.statements_done} of {run.statements_total} statements"
+    if running is not None:
+        message = f"{name} is running now ({progress} done) in {running}"
+    elif run.direction == "up":
+        message = (
+            f"{name} was interrupted after {progress}: `dbkit migrate` finishes it, "
+            f"`dbkit rollback --to {current or 'base'}` undoes it"
+        )
+    else:
+        message = (
+            f"the rollback of {name} was interrupted after {progress}: "
+            f"`dbkit rollback --to {down or 'base'}` finishes it"
+        )
+    return {**run.to_dict(), "name": name, "running": running is not None, "message": message}
 
 
 def history(settings: Settings, *, limit: int | None = None) -> list[registry.HistoryRow]:

@@ -107,3 +107,107 @@ def test_status_with_an_edited_applied_migration_says_why_it_exits_4(tmp_path, d
         "dbkit: error: 0002_orders was edited after being applied (hint: restore the files, "
         "or accept the edit with `dbkit repair`)"
     ]
+
+
+# -- a non-transactional migration's start is recorded before its first statement -----------
+
+
+def _slow_index(seconds: float) -> Spec:
+    return Spec(
+        "orders_index",
+        "perf",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n"
+        f"SELECT pg_sleep({seconds});\n",
+        "DROP INDEX CONCURRENTLY IF EXISTS ix_orders_account;\n",
+        "transactional = False\n",
+    )
+
+
+def _kill_during_second_statement(project, db_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbkit", "--project", str(project), "--url", db_url, "migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = query(
+                db_url,
+                "SELECT statements_done FROM dbkit.in_progress WHERE revision = '0003'"
+                if query(db_url, "SELECT to_regclass('dbkit.in_progress') IS NOT NULL")[0][0]
+                else "SELECT NULL WHERE false",
+            )
+            if rows and rows[0][0] == 1:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the migration never reached its second statement")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # the server-side statement dies with its session (what a restart would do)
+    query(
+        db_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE application_name = 'dbkit' AND pid <> pg_backend_pid() "
+        "AND datname = current_database()",
+    )
+    deadline = time.monotonic() + 10
+    while query(
+        db_url,
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbkit' "
+        "AND datname = current_database() AND pid <> pg_backend_pid()",
+    ) != [(0,)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_killed_non_transactional_migration_is_named_by_status_and_rolled_back(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, _slow_index(60)])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    _kill_during_second_statement(project, db_url)
+
+    status = api.status(s)
+    assert status.current_revision == "0002"
+    [run] = status.interrupted
+    assert run["message"] == (
+        "0003_orders_index was interrupted after 1 of 2 statements: `dbkit migrate` finishes "
+        "it, `dbkit rollback --to 0002` undoes it"
+    )
+    out = cli(project, db_url, "status")
+    assert "interrupted: 0003_orders_index was interrupted after 1 of 2 statements" in out.output
+    assert "up to date" not in out.output
+    assert query(db_url, "SELECT to_regclass('ix_orders_account') IS NOT NULL") == [(True,)]
+
+    result = api.rollback(s, to="0002")
+    assert [(r.revision, r.outcome) for r in result.steps] == [("0003", "rolled back")]
+    assert query(db_url, "SELECT to_regclass('ix_orders_account')") == [(None,)]
+    assert api.status(s).interrupted == []
+    assert query(db_url, "SELECT version_num FROM alembic_version") == [("0002",)]
+
+
+def test_migrate_finishes_an_interrupted_non_transactional_migration(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, _slow_index(60)])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    _kill_during_second_statement(project, db_url)
+    (project / "sql" / "0003_orders_index.sql").write_text(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n"
+        "SELECT pg_sleep(0);\n"
+    )
+    api.migrate(s)
+    assert api.status(s).interrupted == []
+    assert query(db_url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert query(db_url, "SELECT count(*) FROM dbkit.in_progress") == [(0,)]

@@ -358,8 +358,10 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(f"pending:   {len(result.pending)}")
             for m in result.pending:
                 click.echo(f"  {m.name:<40} [{m.phase}]")
-        elif not result.left_applied:
+        elif not result.left_applied and not result.interrupted:
             click.echo(_style("up to date", fg="green"))
+        for run in result.interrupted:
+            click.echo(_style(f"interrupted: {run['message']}", fg="red"))
         for left in result.left_applied:
             click.echo(
                 _style(

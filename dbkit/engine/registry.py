@@ -45,10 +45,11 @@ LEFT_APPLIED = "LEFT APPLIED after failing its checks"
 
 #: The registry's shape version: 1 history only, 2 + the level column and phase snapshots,
 #: 3 + preserved rows, 4 + ``dbkit.registry`` (this number), outcome ``interrupted`` and a
-#: comment on every column. An older registry is upgraded by the scripts in
+#: comment on every column, 5 + ``dbkit.in_progress`` (non-transactional runs started and not
+#: finished). An older registry is upgraded by the scripts in
 #: ``registry_upgrades/`` (``NNNN_name.sql`` upgrades to version NNNN), applied in order in one
 #: transaction by the first writing command, under the migration lock.
-REGISTRY_VERSION = 4
+REGISTRY_VERSION = 5
 
 _TABLES_DDL = """\
 CREATE SCHEMA IF NOT EXISTS dbkit;
@@ -97,6 +98,15 @@ CREATE TABLE IF NOT EXISTS dbkit.registry (
     upgraded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     dbkit_version text NOT NULL,
     CONSTRAINT pk_registry PRIMARY KEY (version)
+);CREATE TABLE IF NOT EXISTS dbkit.in_progress (
+    revision text NOT NULL,
+    phase text NOT NULL,
+    direction text NOT NULL,
+    statements_total integer NOT NULL,
+    statements_done integer NOT NULL DEFAULT 0,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    applied_by text NOT NULL DEFAULT current_user,
+    CONSTRAINT pk_in_progress PRIMARY KEY (revision, direction)
 );
 """
 
@@ -140,6 +150,15 @@ COMMENT ON TABLE dbkit.registry IS
 COMMENT ON COLUMN dbkit.registry.version IS 'Registry shape version (dbkit REGISTRY_VERSION)';
 COMMENT ON COLUMN dbkit.registry.upgraded_at IS 'When the registry reached this version';
 COMMENT ON COLUMN dbkit.registry.dbkit_version IS 'dbkit version that created or upgraded it';
+COMMENT ON TABLE dbkit.in_progress IS
+    'Non-transactional migrations started and not finished (a row survives a crash or kill)';
+COMMENT ON COLUMN dbkit.in_progress.revision IS 'Revision whose statements are running';
+COMMENT ON COLUMN dbkit.in_progress.phase IS 'Phase the migration belongs to';
+COMMENT ON COLUMN dbkit.in_progress.direction IS 'up (applying) or down (rolling back)';
+COMMENT ON COLUMN dbkit.in_progress.statements_total IS 'Statements in its file';
+COMMENT ON COLUMN dbkit.in_progress.statements_done IS 'Statements that had completed';
+COMMENT ON COLUMN dbkit.in_progress.started_at IS 'When the run started';
+COMMENT ON COLUMN dbkit.in_progress.applied_by IS 'Database role that ran it';
 """
 
 _VERSION_TABLE_DDL = """\
@@ -533,6 +552,61 @@ def ensure_registry(conn: psycopg.Connection) -> list[int]:
     with conn.transaction():
         conn.execute(registry_ddl())  # the upgrade scripts in order, then comments and version
     return [version for version, _ in scripts]
+
+
+def _has_in_progress(conn: psycopg.Connection) -> bool:
+    return bool(conn.execute("SELECT to_regclass('dbkit.in_progress') IS NOT NULL").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A non-transactional migration that started and did not finish (crash, kill, restart)."""
+
+    revision: str
+    direction: str
+    statements_total: int
+    statements_done: int
+    started_at: datetime
+    applied_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "started_at": self.started_at.isoformat()}
+
+
+def start_run(conn: psycopg.Connection, migration: Migration, direction: str, total: int) -> None:
+    """Record, before its first statement, that a non-transactional migration starts."""
+    conn.execute(
+        "INSERT INTO dbkit.in_progress (revision, phase, direction, statements_total) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (revision, direction) DO UPDATE SET "
+        "statements_total = EXCLUDED.statements_total, statements_done = 0, "
+        "started_at = clock_timestamp(), applied_by = current_user",
+        (migration.revision, migration.phase, direction, total),
+    )
+
+
+def progress(conn: psycopg.Connection, migration: Migration, direction: str, done: int) -> None:
+    conn.execute(
+        "UPDATE dbkit.in_progress SET statements_done = %s WHERE revision = %s AND direction = %s",
+        (done, migration.revision, direction),
+    )
+
+
+def finish_run(conn: psycopg.Connection, revision: str, direction: str) -> None:
+    conn.execute(
+        "DELETE FROM dbkit.in_progress WHERE revision = %s AND direction = %s",
+        (revision, direction),
+    )
+
+
+def read_in_progress(conn: psycopg.Connection) -> list[StartedRun]:
+    """Runs recorded as started and not finished (none on a registry without the table)."""
+    if not _has_in_progress(conn):
+        return []
+    rows = conn.execute(
+        "SELECT revision, direction, statements_total, statements_done, started_at, "
+        "applied_by FROM dbkit.in_progress ORDER BY started_at"
+    ).fetchall()
+    return [StartedRun(*row) for row in rows]
 
 
 def read_state(conn: psycopg.Connection) -> DatabaseState:

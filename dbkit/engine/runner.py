@@ -356,6 +356,10 @@ class Runner:
         failed_checks = self.run_checks(list(checks.pre), self._when(step, "pre"))
         if failed_checks:
             raise validation_failed(failed_checks, f"{migration.name} was not applied")
+        # Recorded before the first statement: a crash, a kill or a server restart in the middle
+        # leaves this row, and `dbkit status` says how far it got.
+        registry.start_run(self.conn, migration, step.direction, len(statements))
+        keep_record = False  # True when the database is left between revisions
         self._set_timeouts(migration, local=False)
         try:
             for statement in statements:
@@ -375,6 +379,7 @@ class Runner:
                             continue
                         raise
                 done.append(statement)
+                registry.progress(self.conn, migration, step.direction, len(done))
             for statement in statements:
                 self._confirm_index_valid(statement)
             duration = (time.perf_counter() - t0) * 1000
@@ -383,6 +388,7 @@ class Runner:
             if failed_checks and self.auto_rollback:
                 if self._undo(step, notes):
                     raise validation_failed(failed_checks, f"{migration.name} was undone")
+                keep_record = True
                 raise validation_failed(
                     failed_checks,
                     f"undoing {migration.name} failed: the database is between revisions",
@@ -391,11 +397,14 @@ class Runner:
             message = self._left_message(failed_checks, step) if failed_checks else None
             with self.conn.transaction():
                 self._record(step, started_at, duration, message)
+                registry.finish_run(self.conn, migration.revision, step.direction)
             if failed_checks:
                 raise _recorded(validation_failed(failed_checks, self._left_for_inspection(step)))
         except ValidationFailed as exc:
             if not getattr(exc, "recorded", False):
                 self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, exc)
+            if not keep_record:
+                self._finish_run(step)
             raise
         except KeyboardInterrupt as exc:
             raise self._interrupted_outside(step, exc, statements, done, started_at, t0) from None
@@ -419,6 +428,8 @@ class Runner:
                 step, failed, exc, notes=notes, done=done, statements=statements, undone=undone
             )
             self._record_failure(step, started_at, duration, failure)
+            if undone:
+                self._finish_run(step)
             raise failure from None
         finally:
             self._reset_timeouts()
@@ -443,8 +454,10 @@ class Runner:
                 if len(statements) == 1
                 else f"none of its {len(statements)} statements had completed"
             )
+            self._finish_run(step)
         elif self._undo(step, notes):
             state = f"the {len(done)} statements that had run were undone with its paired file"
+            self._finish_run(step)
         else:
             state = "undoing it failed: the database is between revisions"
         if notes:
@@ -461,6 +474,58 @@ class Runner:
         )
         self._record_failure(step, started_at, (time.perf_counter() - t0) * 1000, error)
         return error
+
+    def _finish_run(self, step: Step) -> None:
+        """Clear the in-progress record of a run that left nothing half done."""
+        import psycopg
+
+        if not self.conn.closed and not self.conn.broken:
+            with suppress(psycopg.Error):
+                registry.finish_run(self.conn, step.migration.revision, step.direction)
+
+    def undo_interrupted(self, migration: Migration) -> StepResult:
+        """Undo a non-transactional migration whose run was interrupted before it was
+        recorded as applied: run its paired rollback (idempotent), then clear the record."""
+        step = Step(migration, "up", migration.down_revision, migration.revision)
+        self.reporter.step_started(migration, "down")
+        notes: list[str] = []
+        t0 = time.perf_counter()
+        started_at = datetime.now(UTC)
+        self._set_timeouts(migration, local=False)
+        try:
+            undone = self._undo(step, notes)
+        finally:
+            self._reset_timeouts()
+        if not undone:
+            raise MigrationFailed(
+                f"undoing the interrupted run of {migration.name} failed: {'; '.join(notes)}",
+                revision=migration.revision,
+                undone=False,
+                hint="fix the cause, then run `dbkit rollback` again (the files are idempotent)",
+            )
+        duration = (time.perf_counter() - t0) * 1000
+        with self.conn.transaction():
+            registry.record(
+                self.conn,
+                migration,
+                direction="down",
+                started_at=started_at,
+                duration_ms=duration,
+                message=f"undid the interrupted run of {migration.name}",
+            )
+            registry.finish_run(self.conn, migration.revision, "up")
+        result = StepResult(
+            revision=migration.revision,
+            name=migration.name,
+            phase=migration.phase,
+            direction="down",
+            outcome="rolled back",
+            duration_ms=duration,
+            transactional=False,
+            notes=["its run had been interrupted; " + "; ".join(notes)],
+        )
+        self.reporter.step_finished(result)
+        return result
 
     def _undo(self, step: Step, notes: list[str]) -> bool:
         """Run the migration's other file to return to where this step started."""
