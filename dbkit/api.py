@@ -184,11 +184,34 @@ def _session(
             else:
                 yield conn
         except psycopg.Error as exc:
-            raise DbkitError(f"database error: {one_line(scrub(str(exc), url))}") from None
+            raise _database_error(conn, exc, url, settings) from None
         except KeyboardInterrupt as exc:  # outside a migration: nothing of this command is kept
             raise interrupts.interrupted(exc, "the command", "nothing was changed") from None
         finally:
             conn.close()
+
+
+def _database_error(conn, exc, url: str, settings: Settings) -> DbkitError:
+    """One line for a driver error of dbkit's own queries, saying what it needs or waits for."""
+    text = one_line(scrub(str(exc), url))
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "55P03":  # lock_not_available: dbkit's own query hit lock_timeout
+        holders = database.exclusive_lock_holders(conn)
+        held = f": {'; '.join(holders)}" if holders else ""
+        return DbkitError(
+            f"dbkit's own query waited longer than lock_timeout ({settings.lock_timeout}) for "
+            f"a lock another session holds{held}",
+            hint="wait for that session to finish (or end it), then run the command again",
+        )
+    if sqlstate == "42501" and ("dbkit" in text or "alembic_version" in text):
+        return DbkitError(
+            f"database error: {text}",
+            hint="dbkit's registry needs USAGE on schema dbkit and SELECT on its tables (and on "
+            "alembic_version) for read-only commands; migrate and rollback also need INSERT "
+            "and DELETE on them, UPDATE/INSERT/DELETE on alembic_version, and CREATE on the "
+            "database (or an existing schema dbkit) the first time",
+        )
+    return DbkitError(f"database error: {text}")
 
 
 def _check_checksums(plan: Plan, state: registry.DatabaseState) -> None:

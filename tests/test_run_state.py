@@ -211,3 +211,86 @@ def test_migrate_finishes_an_interrupted_non_transactional_migration(tmp_path, d
     assert api.status(s).interrupted == []
     assert query(db_url, "SELECT version_num FROM alembic_version") == [("0003",)]
     assert query(db_url, "SELECT count(*) FROM dbkit.in_progress") == [(0,)]
+
+
+# -- dbkit's own queries: bounded waits, plain errors ------------------------------------------
+
+
+def _run_cli(project, url, *args, timeout=60):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "dbkit", "--project", str(project), "--url", url, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("locked", ["alembic_version", "dbkit.history"])
+def test_status_does_not_wait_for_ever_on_a_locked_registry_table(tmp_path, db_url, locked):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS])
+    (project / "dbkit.toml").write_text('lock_timeout = "400ms"\n')
+    api.migrate(resolve(project, db_url))
+    holder = psycopg.connect(db_url)
+    try:
+        holder.execute(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE")
+        out = _run_cli(project, db_url, "status")
+    finally:
+        holder.close()
+    assert out.returncode == 1
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("dbkit: error:")]
+    assert "dbkit's own query waited longer than lock_timeout (400ms)" in line
+    assert f"AccessExclusiveLock on {locked.removeprefix('public.')}" in line
+
+
+def test_a_lock_on_an_unrelated_table_does_not_hang_the_phase_start(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS])
+    (project / "dbkit.toml").write_text('lock_timeout = "400ms"\n')
+    query(db_url, "CREATE TABLE bystander (id int); INSERT INTO bystander VALUES (1)")
+    holder = psycopg.connect(db_url)
+    try:
+        holder.execute("LOCK TABLE bystander IN ACCESS EXCLUSIVE MODE")
+        out = _run_cli(project, db_url, "migrate")
+    finally:
+        holder.close()
+    assert out.returncode == 1
+    assert "AccessExclusiveLock on bystander" in out.stderr
+    assert query(db_url, "SELECT to_regclass('accounts')") == [(None,)]
+
+
+def test_an_unprivileged_role_is_told_which_privilege_dbkit_needs(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS])
+    api.migrate(resolve(project, db_url))
+    role = f"dbkit_ro_{tmp_path.name[-8:].replace('-', '_')}"
+    query(db_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+    try:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        params = conninfo_to_dict(db_url)
+        params.update(user=role, password="pw")
+        url = make_conninfo(**params)
+        out = cli(project, url, "status")
+        assert out.exit_code == 1
+        [line] = [x for x in out.output.splitlines() if x.startswith("dbkit: error:")]
+        assert "permission denied for schema dbkit" in line
+        assert "USAGE on schema dbkit and SELECT on its tables" in line
+    finally:
+        query(db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_losing_the_connection_during_a_phase_check_is_a_connection_failure(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS])
+    (project / "validations" / "phases").mkdir()
+    (project / "validations" / "phases" / "core.post.sql").write_text(
+        "-- check: server_goes_away\nSELECT 1 WHERE pg_terminate_backend(pg_backend_pid());\n"
+    )
+    out = cli(project, db_url, "migrate")
+    assert out.exit_code == 1  # not 3: no check found rows
+    [line] = [x for x in out.output.splitlines() if x.startswith("dbkit: error:")]
+    assert "lost the connection to the database during post-check of phase core" in line
+    assert "error ignored" not in out.output

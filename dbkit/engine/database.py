@@ -33,9 +33,17 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
     import psycopg
 
     timeout = settings.connect_timeout if settings else 10
+    # dbkit's own queries (the registry, row counts, catalog reads) never wait for a lock for
+    # ever: the session's lock_timeout bounds them; a migration sets its own inside its
+    # transaction, and RESET ALL after it returns to this one.
+    options = _with_lock_timeout(url, settings.lock_timeout if settings else "5s")
     try:
         conn = psycopg.connect(
-            url, autocommit=True, connect_timeout=timeout, application_name="dbkit"
+            url,
+            autocommit=True,
+            connect_timeout=timeout,
+            application_name="dbkit",
+            options=options,
         )
     except psycopg.Error as exc:
         raise ConnectionFailed(
@@ -64,6 +72,44 @@ def lock_key(schema: str | None = None) -> int:
 
     # High bits from the schema name, low bits from b"dbkit": a signed 64-bit key.
     return ((zlib.crc32(schema.encode()) & 0x7FFFFF) << 40) | LOCK_KEY
+
+
+def _with_lock_timeout(url: str, lock_timeout: str) -> str:
+    """The URL's own ``options`` with ``-c lock_timeout=...`` appended."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given = conninfo_to_dict(url).get("options") or ""
+    except Exception:  # noqa: BLE001 - a malformed URL is reported by connect itself
+        given = ""
+    value = str(lock_timeout).replace(" ", "")
+    return f"{given} -c lock_timeout={value}".strip()
+
+
+def exclusive_lock_holders(conn: psycopg.Connection) -> list[str]:
+    """Sessions holding an ACCESS EXCLUSIVE lock on a relation of this database (what blocks
+    even a read), to name what dbkit's own query waited for."""
+    import psycopg
+
+    try:
+        if conn.closed or conn.broken:
+            return []
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        rows = conn.execute(
+            "SELECT l.relation::regclass::text, a.pid, a.usename, a.application_name, a.state "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.granted AND l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation' "
+            "AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database()) ORDER BY 1, 2 LIMIT 5"
+        ).fetchall()
+    except psycopg.Error:
+        return []
+    return [
+        f"pid {pid} holding AccessExclusiveLock on {relation} (role {user}, application "
+        f"{application or '?'}, {state})"
+        for relation, pid, user, application, state in rows
+    ]
 
 
 def check_server(conn: psycopg.Connection, minimum_major: int = MIN_SERVER_MAJOR) -> int:

@@ -19,6 +19,7 @@ from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
 from dbkit.errors import (
+    ConnectionFailed,
     DatabaseStateError,
     DbkitError,
     Interrupted,
@@ -105,7 +106,15 @@ class Runner:
                     result = run_check(self.conn, check, project_dir=project_dir, when=when)
             except psycopg.Error as exc:
                 error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
-                if getattr(exc, "sqlstate", None) == "57014":
+                sqlstate = getattr(exc, "sqlstate", None) or ""
+                if self.conn.broken or sqlstate.startswith("08") or sqlstate in _GONE:
+                    # Not a check that found rows: the server went away (exit 1, not 3).
+                    raise ConnectionFailed(
+                        f"lost the connection to the database during {when}, check "
+                        f"{check.name} ({check.location(project_dir)}): {error}",
+                        hint="`dbkit status` shows what was applied; run the command again",
+                    ) from None
+                if sqlstate == "57014":
                     error = f"it ran past check_timeout ({budget}): {error}"
                 raise ValidationFailed(
                     f"{when}: check {check.name} ({check.location(project_dir)}) could not run: "
@@ -775,6 +784,10 @@ class Runner:
             transactional=step.migration.transactional,
             notes=list(notes),
         )
+
+
+# admin_shutdown, crash_shutdown, cannot_connect_now: the session is gone
+_GONE = frozenset({"57P01", "57P02", "57P03"})
 
 
 def _recorded(error: ValidationFailed) -> ValidationFailed:
