@@ -494,6 +494,13 @@ def _run(
     result.duration_ms = (time.perf_counter() - t0) * 1000
     if options.dry_run and steps:
         result.message = "dry run: everything above was rolled back; the database is unchanged"
+        unknown = [s.name for s in result.steps if s.outcome == "unknown"]
+        unknown += workflow.unknown
+        if unknown:
+            result.message += (
+                f"; it could not know the outcome of {', '.join(unknown)}, which come after "
+                f"{', '.join(workflow.runner.skipped)} (skipped: outside a transaction)"
+            )
     return result
 
 

@@ -13,7 +13,7 @@ from projects import ACCOUNTS, ORDERS, Spec, write_project
 
 from dbkit import api, settings
 from dbkit.cli.app import main
-from dbkit.errors import ValidationFailed
+from dbkit.errors import MigrationFailed, ValidationFailed
 
 NO_ORDERS = "-- check: no_orders_yet\nSELECT id FROM orders;\n"
 FILL = Spec(
@@ -294,3 +294,74 @@ def test_losing_the_connection_during_a_phase_check_is_a_connection_failure(tmp_
     [line] = [x for x in out.output.splitlines() if x.startswith("dbkit: error:")]
     assert "lost the connection to the database during post-check of phase core" in line
     assert "error ignored" not in out.output
+
+
+# -- a dry run labels what it cannot know ---------------------------------------------------
+
+RENAME = Spec(
+    "rename_index",
+    "perf",
+    "ALTER INDEX ix_orders_account RENAME TO ix_orders_by_account;\n",
+    "ALTER INDEX ix_orders_by_account RENAME TO ix_orders_account;\n",
+)
+CIC_BASIC = Spec(
+    "orders_index",
+    "perf",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account ON orders (account_id);\n",
+    "DROP INDEX CONCURRENTLY IF EXISTS ix_orders_account;\n",
+    "transactional = False\n",
+)
+
+
+def test_a_dry_run_labels_a_step_after_a_skipped_one_instead_of_failing(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, CIC_BASIC, RENAME])
+    s = resolve(project, db_url)
+    result = api.migrate(s, dry_run=True)
+    assert [(r.revision, r.outcome) for r in result.steps] == [
+        ("0001", "applied"),
+        ("0002", "applied"),
+        ("0003", "skipped"),
+        ("0004", "unknown"),
+    ]
+    [note] = result.steps[-1].notes
+    assert note.startswith("a dry run cannot know: it follows 0003_orders_index, which a dry run")
+    assert 'relation "ix_orders_account" does not exist' in note
+    assert "could not know the outcome of 0004_rename_index" in result.message
+    assert query(db_url, "SELECT to_regclass('accounts')") == [(None,)]  # nothing kept
+    out = cli(project, db_url, "migrate", "--dry-run")
+    assert out.exit_code == 0, out.output
+    assert "unknown" in out.output and "dbkit: error" not in out.output
+    # for real, the same plan applies
+    api.migrate(s)
+    assert query(db_url, "SELECT to_regclass('ix_orders_by_account') IS NOT NULL") == [(True,)]
+
+
+def test_rollback_dry_run_labels_what_depends_on_a_skipped_step(tmp_path, db_url):
+    orders = Spec(
+        "orders",
+        "core",
+        ORDERS.up,
+        "DO $$ BEGIN IF to_regclass('ix_orders_account') IS NOT NULL THEN "
+        "RAISE EXCEPTION 'drop ix_orders_account first'; END IF; END $$;\nDROP TABLE orders;\n",
+    )
+    project = write_project(tmp_path / "p", [ACCOUNTS, orders, CIC_BASIC])
+    s = resolve(project, db_url)
+    api.migrate(s)
+    result = api.rollback(s, to="base", dry_run=True)
+    assert [(r.revision, r.outcome) for r in result.steps] == [
+        ("0003", "skipped"),
+        ("0002", "unknown"),
+        ("0001", "unknown"),  # orders is still there in the simulation: it depends too
+    ]
+    assert "drop ix_orders_account first" in result.steps[1].notes[0]
+    assert query(db_url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    # for real, the rollback goes through: the index is dropped before 0002's check
+    api.rollback(s, to="base")
+    assert query(db_url, "SELECT count(*) FROM alembic_version") == [(0,)]
+
+
+def test_a_dry_run_failure_before_any_skipped_step_is_still_a_failure(tmp_path, db_url):
+    broken = Spec("broken", "core", "SELECT 1/0;\n", "SELECT 1;\n")
+    project = write_project(tmp_path / "p", [ACCOUNTS, broken, CIC_BASIC])
+    with pytest.raises(MigrationFailed, match="division by zero"):
+        api.migrate(resolve(project, db_url), dry_run=True)

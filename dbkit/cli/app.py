@@ -89,7 +89,12 @@ class _ProgressReporter:
     def step_finished(self, result) -> None:
         arrow = "up  " if result.direction == "up" else "down"
         outcome = result.outcome
-        color = {"applied": "green", "rolled back": "yellow", "skipped": "cyan"}.get(outcome)
+        color = {
+            "applied": "green",
+            "rolled back": "yellow",
+            "skipped": "cyan",
+            "unknown": "magenta",
+        }.get(outcome)
         line = (
             f"{arrow} {result.name:<40} [{result.phase}] "
             f"{_style(outcome, fg=color)} in {result.duration_ms:.1f} ms"
@@ -150,8 +155,8 @@ def _render_run(result, as_json: bool) -> None:
     if as_json:
         _emit_json(result.to_dict())
         return
-    applied = [s for s in result.steps if s.outcome != "skipped"]
-    skipped = [s for s in result.steps if s.outcome == "skipped"]
+    applied = [s for s in result.steps if s.outcome not in ("skipped", "unknown")]
+    skipped = [s for s in result.steps if s.outcome in ("skipped", "unknown")]
     if result.steps:
         verb = "applied" if result.command == "migrate" else "rolled back"
         where = f"database now at {result.to_revision or 'base'}"

@@ -61,6 +61,9 @@ class Runner:
         self.dry_run = dry_run
         self.auto_rollback = auto_rollback
         self.check_results: list[CheckResult] = []
+        # dry run: the non-transactional migrations it skipped (it cannot show their effect,
+        # so a later failure may be an artefact of the skip, not a real one)
+        self.skipped: list[str] = []
 
     def run(self, steps: list[Step], results: list[StepResult] | None = None) -> list[StepResult]:
         """Run the steps in order without checks; ``results`` (appended to) also reaches a
@@ -83,12 +86,38 @@ class Runner:
                 result = self._run_in_transaction(step, checks)
             else:
                 result = self._run_outside_transaction(step, checks)
+        except (MigrationFailed, ValidationFailed) as exc:
+            if not (self.dry_run and self.skipped) or self._aborted():
+                exc.completed = results
+                raise
+            result = self._unknown(step, exc)
         except DbkitError as exc:
             exc.completed = results
             raise
         results.append(result)
         self.reporter.step_finished(result)
         return result
+
+    def _aborted(self) -> bool:
+        import psycopg
+
+        status = self.conn.info.transaction_status
+        return self.conn.broken or status == psycopg.pq.TransactionStatus.INERROR
+
+    def _unknown(self, step: Step, exc: DbkitError) -> StepResult:
+        """A dry-run failure after a skipped non-transactional migration: what the dry run
+        cannot know, not a failure. The simulated version still moves, for the steps after."""
+        self._record(step, datetime.now(UTC), 0.0)
+        return self._result(
+            step,
+            0.0,
+            [
+                f"a dry run cannot know: it follows {', '.join(self.skipped)}, which a dry run "
+                f"skips (it runs outside a transaction); simulated without it, it failed: "
+                f"{exc.message}"
+            ],
+            outcome="unknown",
+        )
 
     def run_checks(self, checks: list[Check], when: str) -> list[CheckResult]:
         """Run checks, report each, and return the failed ones.
@@ -273,6 +302,7 @@ class Runner:
         statements = sqltext.split(sql)
         if len(statements) == 1:
             return statements[0], exc, 0
+        found: tuple[sqltext.Statement | None, Exception, int] = (None, exc, 0)
         try:
             with self.conn.transaction():
                 self._set_timeouts(step.migration, local=True)
@@ -281,12 +311,12 @@ class Runner:
                         self.conn.execute(statement.text)
                     except psycopg.Error as again:
                         if again.sqlstate == getattr(exc, "sqlstate", None):
-                            return statement, again, 0
-                        return None, exc, 0
-                raise psycopg.Rollback()
+                            found = (statement, again, 0)
+                        break
+                raise psycopg.Rollback()  # always undone, the failed replay included
         except psycopg.Error:
             pass
-        return None, exc, 0
+        return found
 
     def run_level_file(self, migration: Migration, level: str) -> StepResult:
         """Run a ``.data.sql``/``.feature.sql`` rollback inside the caller's transaction."""
@@ -347,6 +377,7 @@ class Runner:
         if self.dry_run:
             # Keep the simulated version moving so the steps after this one still line up.
             self._record(step, datetime.now(UTC), 0.0)
+            self.skipped.append(migration.name)
             return self._result(
                 step,
                 0.0,
@@ -835,8 +866,14 @@ class _Transaction:
         if self.conn.closed or self.conn.broken:
             return
         if self.nested:
-            if self.open:
-                self.conn.execute("ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step")
+            failed = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+            if self.open or failed:
+                # (the savepoint travelled in front of the file: it exists unless the whole
+                # text failed to parse, which the caller's outer rollback then undoes)
+                with suppress(psycopg.Error):
+                    self.conn.execute(
+                        "ROLLBACK TO SAVEPOINT dbkit_step; RELEASE SAVEPOINT dbkit_step"
+                    )
         elif self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
         self.open = False

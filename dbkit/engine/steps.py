@@ -24,7 +24,7 @@ class StepResult:
     name: str
     phase: str
     direction: str
-    outcome: str  # applied | rolled back | skipped | failed
+    outcome: str  # applied | rolled back | skipped | unknown (dry run, after a skip) | failed
     duration_ms: float = 0.0
     transactional: bool = True
     notes: list[str] = field(default_factory=list)
