@@ -514,7 +514,7 @@ def status(settings: Settings) -> StatusResult:
     are in ``plan_problems`` and pending lists every migration the database lacks."""
     from dbkit.engine.adopt import untracked_schema
 
-    plan, problems = load_readable_plan(settings.project_dir)
+    plan, problems = load_readable_plan(settings.project_dir, files_may_be_missing=True)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
         started = registry.read_in_progress(conn)
@@ -924,7 +924,7 @@ def info(settings: Settings):
     from dbkit.engine.info import InfoResult, migration_states
     from dbkit.plan.importers import source_versions
 
-    plan, problems = load_readable_plan(settings.project_dir)
+    plan, problems = load_readable_plan(settings.project_dir, files_may_be_missing=True)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
         rows = registry.read_history(conn)

@@ -365,3 +365,30 @@ def test_a_dry_run_failure_before_any_skipped_step_is_still_a_failure(tmp_path, 
     project = write_project(tmp_path / "p", [ACCOUNTS, broken, CIC_BASIC])
     with pytest.raises(MigrationFailed, match="division by zero"):
         api.migrate(resolve(project, db_url), dry_run=True)
+
+
+# -- read-only commands on a plan whose pending migration is incomplete ---------------------
+
+
+def test_status_shows_the_database_when_a_pending_migration_lacks_its_rollback(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, CIC_BASIC])
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    (project / "rollbacks" / "0003_orders_index.sql").unlink()
+    status = api.status(s)
+    assert status.current_revision == "0002"
+    assert [m.revision for m in status.pending] == ["0003"]
+    assert status.plan_problems == [
+        "rollbacks/0003_orders_index.sql: rollback file missing for revision 0003"
+    ]
+    out = cli(project, db_url, "status")
+    assert out.exit_code == 0, out.output
+    assert "current:   0002" in out.output
+    assert "plan:      rollbacks/0003_orders_index.sql: rollback file missing" in out.output
+    assert "heads:" not in out.output
+    info = cli(project, db_url, "info", "--json")
+    assert info.exit_code == 0, info.output
+    # migrate still refuses, before connecting
+    refused = cli(project, db_url, "migrate")
+    assert refused.exit_code == 1
+    assert "rollback file missing for revision 0003" in refused.output

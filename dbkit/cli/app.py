@@ -353,7 +353,7 @@ def status(obj: Context, as_json: bool) -> None:
         current = result.current_revision or "base (nothing applied)"
         phase = f" [phase {result.current_phase}]" if result.current_phase else ""
         click.echo(f"current:   {current}{phase}")
-        if result.plan_problems:
+        if len(result.heads) > 1:
             click.echo(f"heads:     {', '.join(result.heads)} (the plan forks)")
         else:
             click.echo(f"head:      {result.head or '(no migrations)'}")

@@ -387,7 +387,13 @@ def load_plan(project_dir: Path | str) -> Plan:
     return Plan(project, tuple(ordered))
 
 
-def load_readable_plan(project_dir: Path | str) -> tuple[Plan, list[Problem]]:
+#: file problems a read-only command reports without refusing (``files_may_be_missing``)
+FILE_RULES = ("dbkit/missing-rollback", "dbkit/missing-sql", "dbkit/orphan-file")
+
+
+def load_readable_plan(
+    project_dir: Path | str, *, files_may_be_missing: bool = False
+) -> tuple[Plan, list[Problem]]:
     """The plan for read-only commands: like :func:`load_plan`, but a plan that only forks
     (two heads, a duplicate revision number: two branches each added migrations) is returned
     with its problems instead of refused.
@@ -403,8 +409,15 @@ def load_readable_plan(project_dir: Path | str) -> tuple[Plan, list[Problem]]:
     project = _project(project_dir)
     scan = _read_revisions(project)
     problems = scan.problems + _file_problems(project, scan)
-    if any(p.rule not in BRANCH_RULES for p in problems):
-        raise next(p for p in problems if p.rule not in BRANCH_RULES).error()
+    tolerated = BRANCH_RULES + (FILE_RULES if files_may_be_missing else ())
+    if any(p.rule not in tolerated for p in problems):
+        raise next(p for p in problems if p.rule not in tolerated).error()
+    if not any(p.rule in BRANCH_RULES for p in problems):
+        # a linear chain whose files are incomplete (a pending migration's rollback not
+        # written yet): status still shows the database, and names the problem
+        ordered, chain_problems = _chain(scan.migrations)
+        if not chain_problems:
+            return Plan(project, tuple(ordered)), problems
     ordered, problems = _tree(scan.migrations)
     if any(p.rule not in BRANCH_RULES for p in problems):
         raise next(p for p in problems if p.rule not in BRANCH_RULES).error()
