@@ -392,3 +392,24 @@ def test_status_shows_the_database_when_a_pending_migration_lacks_its_rollback(t
     refused = cli(project, db_url, "migrate")
     assert refused.exit_code == 1
     assert "rollback file missing for revision 0003" in refused.output
+
+
+def test_new_where_it_cannot_write_is_one_error_line_and_writes_nothing(tmp_path):
+    """Any OSError (permission denied for a normal user; here, as root, a file where a
+    directory must be) ends in one line, and the files already written are removed."""
+    from dbkit.plan.scaffold import init_project
+
+    project = tmp_path / "p"
+    init_project(project)
+    __import__("shutil").rmtree(project / "validations")
+    (project / "validations").write_text("not a directory\n")
+    out = CliRunner().invoke(main, ["--project", str(project), "new", "x", "--phase", "core"])
+    assert out.exit_code == 2
+    lines = [line for line in out.output.splitlines() if line.strip()]
+    assert len(lines) == 1, out.output
+    assert lines[0].startswith("dbkit: error: cannot write ")
+    assert "; nothing was written" in lines[0]
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    assert list((project / "sql").glob("*.sql")) == []
+    assert list((project / "rollbacks").glob("*.sql")) == []
+    assert list((project / "migrations" / "versions").glob("0*.py")) == []

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from string import Template
 
-from dbkit.errors import DbkitError, UsageError
+from dbkit.errors import DbkitError, ProjectError, UsageError
 from dbkit.plan.graph import ROLLBACK_DIR, SQL_DIR, VALIDATION_DIR, VERSIONS_DIR, load_plan
 from dbkit.settings import id_style
 
@@ -171,9 +171,20 @@ def new_migration(
     in_the_way = [path for path in files if path.exists()]
     if in_the_way:
         raise UsageError(f"{in_the_way[0]} already exists; nothing was written")
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    written: list[Path] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    except OSError as exc:
+        for path in written:  # all or nothing: no half-made migration is left behind
+            path.unlink(missing_ok=True)
+        where = exc.filename or path
+        raise ProjectError(
+            f"cannot write {where}: {exc.strerror or exc}; nothing was written",
+            hint=f"check that you may write in {project_dir} (owner and permissions)",
+        ) from None
     return list(files)
 
 
