@@ -413,3 +413,20 @@ def test_new_where_it_cannot_write_is_one_error_line_and_writes_nothing(tmp_path
     assert list((project / "sql").glob("*.sql")) == []
     assert list((project / "rollbacks").glob("*.sql")) == []
     assert list((project / "migrations" / "versions").glob("0*.py")) == []
+
+
+def test_a_failed_pipeline_prints_only_the_error_line(tmp_path, db_url):
+    """The bookkeeping travels in a pipeline; its failure must not add psycopg's
+    'error ignored terminating <psycopg.Pipeline ...>' warning before dbkit's own line."""
+    moved = Spec(
+        "moved",
+        "core",
+        "CREATE TABLE kept_if_wrong (id int);\nUPDATE alembic_version SET version_num = '0999';\n",
+        "DROP TABLE kept_if_wrong;\n",
+    )
+    project = write_project(tmp_path / "p", [ACCOUNTS, moved])
+    out = _run_cli(project, db_url, "migrate")
+    assert out.returncode == 1
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("dbkit: error: alembic_version was not at 0001")
+    assert not [line for line in lines if "error ignored" in line or "Pipeline" in line], lines

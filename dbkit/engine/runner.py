@@ -9,6 +9,7 @@ reports what had run, so nothing is left half-applied without saying so.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -36,6 +37,20 @@ if TYPE_CHECKING:
 
     from dbkit.plan.checks import Check
     from dbkit.plan.graph import Migration
+
+
+class _PipelineExitNoise(logging.Filter):
+    """psycopg warns "error ignored terminating <psycopg.Pipeline ...>" when a pipeline block
+    ends with an error it then cannot sync; the error itself is what dbkit reports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.msg == "error ignored terminating %r: %s"
+            and type(record.args[0]).__name__ == "Pipeline"  # type: ignore[index]
+        )
+
+
+logging.getLogger("psycopg").addFilter(_PipelineExitNoise())
 
 
 class Runner:
