@@ -555,7 +555,8 @@ def ensure_registry(conn: psycopg.Connection) -> list[int]:
 
 
 def _has_in_progress(conn: psycopg.Connection) -> bool:
-    return bool(conn.execute("SELECT to_regclass('dbkit.in_progress') IS NOT NULL").fetchone()[0])
+    found = conn.execute(in_scope("SELECT to_regclass('dbkit.in_progress') IS NOT NULL"))
+    return bool(found.fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -576,24 +577,29 @@ class StartedRun:
 def start_run(conn: psycopg.Connection, migration: Migration, direction: str, total: int) -> None:
     """Record, before its first statement, that a non-transactional migration starts."""
     conn.execute(
-        "INSERT INTO dbkit.in_progress (revision, phase, direction, statements_total) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (revision, direction) DO UPDATE SET "
-        "statements_total = EXCLUDED.statements_total, statements_done = 0, "
-        "started_at = clock_timestamp(), applied_by = current_user",
+        in_scope(
+            "INSERT INTO dbkit.in_progress (revision, phase, direction, statements_total) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (revision, direction) DO UPDATE SET "
+            "statements_total = EXCLUDED.statements_total, statements_done = 0, "
+            "started_at = clock_timestamp(), applied_by = current_user"
+        ),
         (migration.revision, migration.phase, direction, total),
     )
 
 
 def progress(conn: psycopg.Connection, migration: Migration, direction: str, done: int) -> None:
     conn.execute(
-        "UPDATE dbkit.in_progress SET statements_done = %s WHERE revision = %s AND direction = %s",
+        in_scope(
+            "UPDATE dbkit.in_progress SET statements_done = %s "
+            "WHERE revision = %s AND direction = %s"
+        ),
         (done, migration.revision, direction),
     )
 
 
 def finish_run(conn: psycopg.Connection, revision: str, direction: str) -> None:
     conn.execute(
-        "DELETE FROM dbkit.in_progress WHERE revision = %s AND direction = %s",
+        in_scope("DELETE FROM dbkit.in_progress WHERE revision = %s AND direction = %s"),
         (revision, direction),
     )
 
@@ -603,8 +609,10 @@ def read_in_progress(conn: psycopg.Connection) -> list[StartedRun]:
     if not _has_in_progress(conn):
         return []
     rows = conn.execute(
-        "SELECT revision, direction, statements_total, statements_done, started_at, "
-        "applied_by FROM dbkit.in_progress ORDER BY started_at"
+        in_scope(
+            "SELECT revision, direction, statements_total, statements_done, started_at, "
+            "applied_by FROM dbkit.in_progress ORDER BY started_at"
+        )
     ).fetchall()
     return [StartedRun(*row) for row in rows]
 
