@@ -430,3 +430,46 @@ def test_a_failed_pipeline_prints_only_the_error_line(tmp_path, db_url):
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("dbkit: error: alembic_version was not at 0001")
     assert not [line for line in lines if "error ignored" in line or "Pipeline" in line], lines
+
+
+# -- lock retries: the line, once, only the contended relation, total and waiting time ------
+
+
+def test_lock_retries_name_the_statement_once_and_say_how_long_was_spent_waiting(tmp_path, db_url):
+    import threading
+
+    alter = Spec(
+        "note",
+        "core",
+        "CREATE TABLE notes (id int);\n\nALTER TABLE orders ADD COLUMN note text;\n"
+        "SELECT count(*) FROM accounts;\n",
+        "ALTER TABLE orders DROP COLUMN note;\nDROP TABLE notes;\n",
+    )
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, alter])
+    (project / "dbkit.toml").write_text(
+        'lock_timeout = "300ms"\nlock_retries = 5\nlock_retry_delay = 0.3\n'
+    )
+    s = resolve(project, db_url)
+    api.migrate(s, to="0002")
+    holder = psycopg.connect(db_url)
+    holder.execute("SELECT count(*) FROM orders")  # ACCESS SHARE on orders, in a transaction
+    holder.execute("SELECT count(*) FROM accounts")  # and on accounts, which blocks nothing
+    release = threading.Timer(1.5, holder.rollback)
+    release.start()
+    try:
+        result = api.migrate(s)
+    finally:
+        release.join()
+        holder.close()
+    notes = result.steps[-1].notes
+    named = [n for n in notes if "sql/0003_note.sql:3 " in n]
+    assert len(named) == 1, notes  # the line, once
+    assert "ALTER TABLE orders ADD COLUMN note text" in named[0]
+    assert "AccessShareLock on orders" in named[0]
+    assert "accounts" not in named[0]
+    assert "lock_timeout (300ms) in sql/0003_note.sql; retry 1/5" in notes[0]
+    assert notes[-1].startswith("took ") and "of it waiting for locks" in notes[-1]
+    waited = float(notes[-1].split(", ")[1].split("s of it")[0])
+    assert waited >= 0.9
+    assert result.steps[-1].duration_ms / 1000 >= waited
+    assert query(db_url, "SELECT count(*) FROM notes") == [(0,)]

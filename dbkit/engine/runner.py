@@ -213,15 +213,19 @@ class Runner:
         sql = migration.sql(step.direction)
         attempt = 0
         retries: list[str] = []  # shown as progress and kept in the result, not in errors
+        first_t0 = time.perf_counter()
+        by_statement = False  # after a lock_timeout: to name the statement that waits
+        current: sqltext.Statement | None = None
         while True:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
             tx = _Transaction(self.conn, *self._timeouts(migration))
             ran_sql = False
+            current = None
             try:
                 pre = list(checks.pre)
                 prefix = ""
-                if pre or tx.nested:
+                if pre or tx.nested or by_statement:
                     tx.begin()
                     failed = self.run_checks(pre, self._when(step, "pre"))
                     if failed:
@@ -232,14 +236,23 @@ class Runner:
                 # The session is made clean again right after the file, inside its
                 # transaction: the checks and the bookkeeping run as dbkit's own role with its
                 # search_path and limits, whatever the file SET (same round trip).
-                self.conn.execute(prefix + sql + "\n;" + CLEAN_SESSION + "; " + tx.limits_sql)
+                clean = "\n;" + CLEAN_SESSION + "; " + tx.limits_sql
+                if by_statement:
+                    for current in sqltext.split(sql):
+                        self.conn.execute(current.text)
+                    current = None
+                    self.conn.execute(clean)
+                else:
+                    self.conn.execute(prefix + sql + clean)
                 tx.open = True
                 ran_sql = False
                 failed = self._finish(step, checks, tx, started_at, t0)
-                duration = (time.perf_counter() - t0) * 1000
                 if failed:
                     raise _recorded(validation_failed(failed, self._left_for_inspection(step)))
-                return self._result(step, duration, retries)
+                total = (time.perf_counter() - first_t0) * 1000
+                if retries:
+                    retries.append(self._waited_note(total, t0, first_t0))
+                return self._result(step, total, retries)
             except ValidationFailed as exc:
                 tx.rollback()
                 if not getattr(exc, "recorded", False):
@@ -258,11 +271,12 @@ class Runner:
                 duration = (time.perf_counter() - t0) * 1000
                 if registry.version_guard_tripped(exc):
                     raise self._moved_elsewhere(step) from None
-                if ran_sql and self._should_retry(step, None, exc, attempt, retries):
+                if ran_sql and self._should_retry(step, current, exc, attempt, retries):
                     attempt += 1
+                    by_statement = True
                     continue
-                statement, error, offset = None, exc, 0
-                if ran_sql:
+                statement, error, offset = current, exc, 0
+                if ran_sql and current is None:
                     statement, error, offset = self._locate(step, exc, len(prefix))
                 failure = self._failure(step, statement, error, notes=[], offset=offset)
                 self._record_failure(step, started_at, duration, failure)
@@ -415,11 +429,13 @@ class Runner:
         # leaves this row, and `dbkit status` says how far it got.
         registry.start_run(self.conn, migration, step.direction, len(statements))
         keep_record = False  # True when the database is left between revisions
+        waited = 0.0  # seconds spent in attempts that hit lock_timeout, and the pauses after
         self._set_timeouts(migration, local=False)
         try:
             for statement in statements:
                 attempt = 0
                 while True:
+                    attempt_t0 = time.perf_counter()
                     # Before every attempt, not only the first: a build that hit lock_timeout
                     # leaves an INVALID index that `IF NOT EXISTS` would then skip.
                     reason = "left by an earlier failed build" if not attempt else "before retrying"
@@ -431,6 +447,7 @@ class Runner:
                     except psycopg.Error as exc:
                         if self._should_retry(step, statement, exc, attempt, retries):
                             attempt += 1
+                            waited += time.perf_counter() - attempt_t0
                             continue
                         raise
                 done.append(statement)
@@ -488,6 +505,11 @@ class Runner:
             raise failure from None
         finally:
             self._reset_timeouts()
+        if retries:
+            retries.append(
+                f"took {duration / 1000:.1f}s in all, {waited:.1f}s of it waiting for locks "
+                "(failed attempts and the pauses between them)"
+            )
         return self._result(step, duration, retries + notes)
 
     def _interrupted_outside(self, step, exc, statements, done, started_at, t0) -> DbkitError:
@@ -701,18 +723,40 @@ class Runner:
         delay = self.settings.lock_retry_delay * (2**attempt)
         migration = step.migration
         where = migration.relpath(migration.sql_path(step.direction))
-        if statement is not None:
+        retry = f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
+        if statement is None or statement.text == migration.sql(step.direction):
+            # The whole file ran as one query: which statement waited is not known yet, so
+            # the retries run it statement by statement and the next note names it.
+            text = (
+                f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) in {where}; "
+                f"{retry}, statement by statement to name the one that waits"
+            )
+        else:
             where += f":{statement.line}"
-        blockers = lock_blockers(self.conn, self._relations(step, statement))
-        held = f" (blocked by {'; '.join(blockers)})" if blockers else ""
-        text = (
-            f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at {where}{held}; "
-            f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
-        )
+            if any(f" at {where} " in note for note in notes):
+                text = f"{migration.name}: still waiting at {where}; {retry}"
+            else:
+                # said once per statement, naming only the relations that statement locks
+                blockers = lock_blockers(self.conn, statement.relations)
+                held = f" (blocked by {'; '.join(blockers)})" if blockers else ""
+                text = (
+                    f"{migration.name}: lock_timeout ({self._timeouts(migration)[0]}) at "
+                    f"{where} {statement.summary}{held}; {retry}"
+                )
         notes.append(text)
         self.reporter.note(text)
         time.sleep(delay)
         return True
+
+    @staticmethod
+    def _waited_note(total_ms: float, last_t0: float, first_t0: float) -> str:
+        """How long a migration that waited through lock retries took, and how much of it was
+        waiting (every attempt but the last, and the pauses between them)."""
+        waited = last_t0 - first_t0
+        return (
+            f"took {total_ms / 1000:.1f}s in all, {waited:.1f}s of it waiting for locks "
+            "(failed attempts and the pauses between them)"
+        )
 
     @staticmethod
     def _relations(step: Step, statement: sqltext.Statement | None) -> list[str]:
