@@ -191,6 +191,16 @@ def _session(
             conn.close()
 
 
+def _extension_hint(settings: Settings) -> str:
+    if settings.uses_embedded:
+        return (
+            "the embedded default server is built without them; point dbkit at a PostgreSQL "
+            "server that has them (its contrib package installed) with --url or "
+            "DBKIT_DATABASE_URL, and `dbkit verify --url URL` / `dbkit drift --scratch-url URL`"
+        )
+    return "install the extension's package on that server, or point --url at one that has it"
+
+
 def _database_error(conn, exc, url: str, settings: Settings) -> DbkitError:
     """One line for a driver error of dbkit's own queries, saying what it needs or waits for."""
     text = one_line(scrub(str(exc), url))
@@ -453,6 +463,15 @@ def _run(
                 dry_run=options.dry_run,
                 level=level,
             )
+            if command == "migrate" and steps:
+                from dbkit.engine.extensions import refuse_missing
+
+                refuse_missing(
+                    conn,
+                    [step.migration for step in steps],
+                    server=settings.display_url(),
+                    hint=_extension_hint(settings),
+                )
             if not steps and interrupted is None:
                 result.message = f"nothing to do: the database is at {state.current or 'base'}"
             chosen_files = {s.migration.relpath(s.migration.sql_path(s.direction)) for s in steps}

@@ -473,3 +473,37 @@ def test_lock_retries_name_the_statement_once_and_say_how_long_was_spent_waiting
     assert waited >= 0.9
     assert result.steps[-1].duration_ms / 1000 >= waited
     assert query(db_url, "SELECT count(*) FROM notes") == [(0,)]
+
+
+# -- extensions the server lacks are named before anything runs -----------------------------
+
+
+def test_an_extension_the_server_lacks_is_refused_before_anything_runs(tmp_path, db_url):
+    wants = Spec(
+        "crypto",
+        "core",
+        "CREATE TABLE secrets (id int);\n\nCREATE EXTENSION IF NOT EXISTS dbkit_no_such_ext;\n",
+        "DROP EXTENSION IF EXISTS dbkit_no_such_ext;\nDROP TABLE secrets;\n",
+    )
+    project = write_project(tmp_path / "p", [ACCOUNTS, wants])
+    out = cli(project, db_url, "migrate")
+    assert out.exit_code == 1
+    [line] = [x for x in out.output.splitlines() if x.startswith("dbkit: error:")]
+    assert "lacks the extension dbkit_no_such_ext (created at sql/0002_crypto.sql:3)" in line
+    assert "nothing was run" in line
+    assert query(db_url, "SELECT to_regclass('accounts')") == [(None,)]  # not even 0001
+
+    verified = cli(project, db_url, "verify")
+    assert verified.exit_code == 1
+    assert "lacks the extension dbkit_no_such_ext" in verified.output
+    assert "`dbkit verify --url URL`" in verified.output
+
+
+def test_pgcrypto_on_a_server_without_it_is_named(tmp_path, db_url):
+    if query(db_url, "SELECT count(*) FROM pg_available_extensions WHERE name = 'pgcrypto'")[0][0]:
+        pytest.skip("this server has pgcrypto")
+    wants = Spec("crypto", "core", "CREATE EXTENSION pgcrypto;\n", "DROP EXTENSION pgcrypto;\n")
+    project = write_project(tmp_path / "p", [wants])
+    out = cli(project, db_url, "migrate")
+    assert out.exit_code == 1
+    assert "lacks the extension pgcrypto (created at sql/0001_crypto.sql:1)" in out.output

@@ -171,6 +171,14 @@ def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
             conn = database.connect(scratch.url, settings)
             try:
                 conn.execute("SET synchronous_commit = off")  # a throwaway database
+                from dbkit.engine.extensions import refuse_missing
+
+                refuse_missing(
+                    conn,
+                    applied,
+                    server=scratch_server,
+                    hint="replay them on a server that has them: `dbkit drift --scratch-url URL`",
+                )
                 registry.ensure_registry(conn)
                 try:
                     Runner(conn, settings).run(steps_up(applied))

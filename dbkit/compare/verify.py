@@ -272,6 +272,15 @@ def verify(
         session.open()
         result.scratch_database = session.name
         try:
+            from dbkit.engine.extensions import refuse_missing
+
+            refuse_missing(
+                session.conn,
+                list(plan),
+                server=server,
+                hint="point verify at a server that has them: `dbkit verify --url URL` (a "
+                "role allowed to CREATE DATABASE there)",
+            )
             _walk(session, plan.migrations, book, result, progress)
         finally:
             session.close()

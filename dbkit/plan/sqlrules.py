@@ -324,3 +324,24 @@ def refuse(migrations: list[Migration] | tuple[Migration, ...]) -> list[SqlFindi
                 raise finding.error()
             warnings.append(finding)
     return warnings
+
+
+_CREATE_EXTENSION = re.compile(r"\bcreate\s+extension\b", re.IGNORECASE)
+
+
+def extensions(migration: Migration) -> list[tuple[str, str]]:
+    """``[(extension, "path:line")]`` of the ``CREATE EXTENSION`` statements of a migration's
+    forward file (to compare with what a server offers before running anything)."""
+    try:
+        text = migration.up_sql
+    except PlanError:
+        return []
+    if not _CREATE_EXTENSION.search(text):
+        return []
+    rel = migration.relpath(migration.up_path)
+    parsed = parse(text, rel)
+    return [
+        (node["extname"], f"{rel}:{line}")
+        for line, kind, node in parsed.statements or ()
+        if kind == "CreateExtensionStmt" and node.get("extname")
+    ]
