@@ -37,6 +37,11 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
     # ever: the session's lock_timeout bounds them; a migration sets its own inside its
     # transaction, and RESET ALL after it returns to this one.
     options = _with_lock_timeout(url, settings.lock_timeout if settings else "5s")
+    if settings is not None and settings.schema is not None:
+        # Schema-per-tenant: unqualified names (alembic_version included) are the tenant's.
+        # A startup option, not a SET: the session reset after each migration (RESET ALL)
+        # returns to it.
+        options += " -c search_path=" + ",".join((settings.schema, *settings.shared_schemas))
     try:
         conn = psycopg.connect(
             url,
@@ -51,10 +56,6 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
         ) from None
     try:
         check_server(conn)
-        if settings is not None and settings.schema is not None:
-            # Schema-per-tenant: unqualified names (alembic_version included) are the tenant's.
-            path = ", ".join((settings.schema, *settings.shared_schemas))
-            conn.execute("SELECT set_config('search_path', %s, false)", (path,))
     except BaseException:
         conn.close()
         raise
