@@ -188,7 +188,8 @@ def _render_run(result, as_json: bool) -> None:
     "--dry-run",
     is_flag=True,
     help="Run everything inside one transaction and roll it back; migrations that must run "
-    "outside a transaction are reported, not run.",
+    "outside a transaction are reported, not run, and a later one that fails without them is "
+    "labelled 'unknown', not failed.",
 )
 @auto_rollback_option
 @click.option(
@@ -253,7 +254,8 @@ def migrate(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Run the rollbacks inside one transaction and roll it back.",
+    help="Run the rollbacks inside one transaction and roll it back (non-transactional ones "
+    "are skipped; a later one that fails without them is labelled 'unknown').",
 )
 @auto_rollback_option
 @yes_option
