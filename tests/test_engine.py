@@ -409,7 +409,12 @@ def test_lock_timeout_is_retried_then_fails_naming_the_lock(project, db_url):
     assert "sql/0002_orders.sql:1" in message
     assert "lock_timeout (100ms) waiting for a lock on" in message and "accounts" in message
     assert f"pid {blocker_pid} holding ShareLock on accounts" in message
-    assert [n.split("; ")[-1] for n in notes] == ["retry 1/2 in 0.05s", "retry 2/2 in 0.1s"]
+    assert [n.split("; ")[-1] for n in notes] == [
+        "retry 1/2 in 0.05s, statement by statement to name the one that waits",
+        "retry 2/2 in 0.1s",
+    ]
+    assert "at sql/0002_orders.sql:1 CREATE TABLE orders" in notes[1]  # the line, once
+    assert f"pid {blocker_pid} holding ShareLock on accounts" in notes[1]
     assert version(db_url) == ["0001"]
     assert [x.revision for x in api.migrate(s).steps] == ["0002", "0003"]
 
