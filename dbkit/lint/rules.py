@@ -47,14 +47,13 @@ RULES = {
     "dbkit/phase-order": "a phase whose migrations are not consecutive",
     "dbkit/parse-error": "SQL that PostgreSQL's parser rejects",
     "dbkit/empty-rollback": "a rollback without statements for a migration that has some",
-    "dbkit/undeclared-non-transactional": "a statement PostgreSQL will not run in a "
-    "transaction, in a migration not declared `transactional = False`",
-    "dbkit/transaction-control": "BEGIN, COMMIT, ROLLBACK... in a migration file (dbkit "
-    "manages the transaction)",
+    **sqlrules.RULES,
     "dbkit/irreversible": "a rollback that only refuses to run (written by `dbkit import` for a "
     "migration its source tool had no down file for): write the real rollback",
     "dbkit/validation-parse": "a validation file that does not parse as checks",
     "dbkit/orphan-validation": "a validation file for no migration or for an unknown phase",
+    "dbkit/check-side-effect": "a check that could change or lock rows (a data-modifying WITH, "
+    "FOR UPDATE/SHARE, SELECT INTO)",
 }
 
 _CHECK_FILE = re.compile(r"^(?P<name>\d+_[a-z0-9_]+)\.(pre|post)\.sql$")
@@ -339,11 +338,8 @@ def _validation_rules(
         try:
             parse_check_file(project / rel, checks)
         except PlanError as exc:
-            findings.append(_located(project, rel, exc.message, "dbkit/validation-parse"))
-        except UnicodeDecodeError as exc:
-            findings.append(
-                Finding(str(rel), None, "dbkit/validation-parse", f"not UTF-8: {exc.reason}")
-            )
+            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            findings.append(_located(project, rel, message, exc.rule or "dbkit/validation-parse"))
     return findings
 
 
