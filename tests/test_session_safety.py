@@ -448,3 +448,15 @@ def test_the_invalid_index_is_looked_up_in_its_tables_schema(tmp_path, db_url):
     )
     assert valid == [("early.ix_orders_account", True), ("ix_orders_account", True)]
     assert any("dropped invalid index" in n for n in result.steps[-1].notes)
+
+
+def test_a_scratch_session_keeps_its_fast_commits_through_the_session_reset(make_db):
+    """verify, drift and the baseline check replay migrations in a throwaway database with
+    synchronous_commit off; the reset after each migration (RESET ALL) must not undo it."""
+    from dbkit.engine import database
+    from dbkit.engine.runner import CLEAN_SESSION
+
+    with psycopg.connect(make_db(), autocommit=True) as conn:
+        database.throwaway(conn)
+        conn.execute(CLEAN_SESSION)
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)

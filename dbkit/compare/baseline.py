@@ -48,7 +48,7 @@ def compare_with_plan(
     ) as scratch:
         replay = database.connect(scratch.url, settings)
         try:
-            replay.execute("SET synchronous_commit = off")
+            database.throwaway(replay)
             registry.ensure_registry(replay)
             try:
                 Runner(replay, settings).run(steps_up(migrations))

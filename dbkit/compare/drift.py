@@ -170,7 +170,7 @@ def _drift(settings: Settings, scratch_url: str | None) -> DriftResult:
         ) as scratch:
             conn = database.connect(scratch.url, settings)
             try:
-                conn.execute("SET synchronous_commit = off")  # a throwaway database
+                database.throwaway(conn)  # a throwaway database
                 from dbkit.engine.extensions import refuse_missing
 
                 refuse_missing(

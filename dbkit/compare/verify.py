@@ -313,7 +313,7 @@ class _Scratch:
         try:
             conn = database.connect(scratch.url, self.settings)
             # Thrown away at the end: waiting for each commit to reach disk buys nothing.
-            conn.execute("SET synchronous_commit = off")
+            database.throwaway(conn)
             registry.ensure_registry(conn)
         except BaseException:
             context.__exit__(*sys.exc_info())
