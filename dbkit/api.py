@@ -1,7 +1,13 @@
 """What users call: one function per command, returning result objects.
 
-The CLI is a thin layer over these functions; anything the CLI does, Python code can do by
-calling them with a :class:`~dbkit.settings.Settings` from :func:`dbkit.settings.resolve`.
+The CLI is a thin layer over these functions: every command parses its options, calls exactly
+one function here and renders the result it returns (``tests/test_layers.py`` checks it).
+Anything the CLI does, Python code can do by calling them with a
+:class:`~dbkit.settings.Settings` from :func:`dbkit.settings.resolve`.
+
+Importing this module is cheap: each function imports the layers it needs when it runs, so
+``dbkit status`` never loads the runner, the workflow, preservation or the guard, and the
+offline commands never load psycopg.
 """
 
 from __future__ import annotations
@@ -14,22 +20,21 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Light modules only (none imports the driver until it connects); the heavy layers (runner,
+# workflow, preservation, guard, compare, lint, the embedded server) are imported inside the
+# functions that use them.
 from dbkit.engine import database, interrupts, registry
 from dbkit.engine.database import one_line
-from dbkit.engine.guard import GuardResult
-from dbkit.engine.runner import Runner
-from dbkit.engine.steps import Reporter, StepResult, steps_down, steps_up
-from dbkit.engine.workflow import CheckBook, Workflow
 from dbkit.errors import (
     ChecksumMismatch,
     DatabaseStateError,
     DbkitError,
     ExitCode,
+    ProjectError,
     RevisionNotFound,
     UsageError,
 )
 from dbkit.plan import sqlrules
-from dbkit.plan.checks import CheckResult
 from dbkit.plan.graph import (
     ROLLBACK_DIR,
     SQL_DIR,
@@ -39,10 +44,36 @@ from dbkit.plan.graph import (
     load_readable_plan,
 )
 from dbkit.secrets import scrub
-from dbkit.settings import Settings
+from dbkit.settings import Settings, config_file
+from dbkit.text import plural
 
 if TYPE_CHECKING:
     import psycopg
+
+    from dbkit.compare.drift import DriftResult
+    from dbkit.compare.verify import MigrationVerdict, VerifyResult
+    from dbkit.embedded.server import EmbeddedStatus
+    from dbkit.engine.guard import GuardResult
+    from dbkit.engine.steps import Reporter, StepResult
+    from dbkit.plan.checks import CheckBook, CheckResult
+    from dbkit.plan.show import RevisionView
+
+#: Types users meet in results, importable from here (``api.Reporter``) but loaded only when
+#: asked for, so importing the facade stays cheap.
+_LAZY_NAMES = {
+    "Reporter": "dbkit.engine.steps",
+    "StepResult": "dbkit.engine.steps",
+    "GuardResult": "dbkit.engine.guard",
+    "CheckResult": "dbkit.plan.checks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -179,6 +210,7 @@ def _session(
                     settings.lock_wait,
                     reporter.note if reporter else None,
                     key=database.lock_key(settings.schema),
+                    settings_file=config_file(settings.project_dir),
                 ):
                     yield conn
             else:
@@ -417,6 +449,10 @@ def _run(
     level: str = "schema",
     book: CheckBook | None = None,
 ) -> RunResult:
+    from dbkit.engine.steps import steps_down, steps_up
+    from dbkit.engine.workflow import Workflow
+    from dbkit.plan.checks import CheckBook
+
     t0 = time.perf_counter()
     if book is None:
         book = CheckBook(plan)
@@ -645,6 +681,7 @@ def _baseline(
 ) -> RegistryChange:
     from dbkit.compare.baseline import compare_with_plan
     from dbkit.engine.adopt import SchemaMismatch, found_histories
+    from dbkit.plan.registry_sql import version_statement
 
     state = registry.read_state(conn)
     if state.current is not None:
@@ -693,7 +730,7 @@ def _baseline(
     origin = f"adopted from {source}" if source else f"adopted by baseline {target}"
     with conn.transaction():
         registry.ensure_registry(conn)
-        statement, params = registry.version_statement(None, target)
+        statement, params = version_statement(None, target)
         conn.execute(statement, params)
         for migration in adopted:
             registry.record(
@@ -709,8 +746,9 @@ def _baseline(
         database=settings.display_url(),
         revisions=[m.revision for m in adopted],
         current_revision=target,
-        message=f"database adopted at revision {target}: {len(adopted)} migrations marked "
-        f"as applied, no SQL run; {check}" + "".join(f"; {note}" for note in notes or []),
+        message=f"database adopted at revision {target}: "
+        f"{plural(len(adopted), 'migration')} marked as applied, no SQL run; {check}"
+        + "".join(f"; {note}" for note in notes or []),
     )
 
 
@@ -738,7 +776,7 @@ def repair(settings: Settings, *, confirm: Confirm | None = None) -> RegistryCha
                     message=f"checksum accepted (was {old[:12] if old else 'unrecorded'})",
                 )
     message = (
-        f"accepted the current files of {len(to_fix)} applied migrations"
+        f"accepted the current files of {plural(len(to_fix), 'applied migration')}"
         if to_fix
         else "nothing to repair: every applied migration matches its files"
     )
@@ -774,7 +812,6 @@ class ValidateResult:
         return {
             "database": self.database,
             "current_revision": self.current_revision,
-            "passed": not self.failed,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -798,6 +835,9 @@ def validate(
     of the phase once it is complete). ``pre``/``post`` restrict to one side; neither means
     both.
     """
+    from dbkit.engine.runner import Runner
+    from dbkit.plan.checks import CheckBook
+
     if pre and post:
         pre = post = False
     want_pre, want_post = (pre or not post), (post or not pre)
@@ -1323,3 +1363,192 @@ def fleet_drift(settings: Settings, selection, limits, **options) -> Any:
     from dbkit.fleet import commands
 
     return commands.drift(settings, selection, limits, **options)
+
+
+# -- project files (offline) -----------------------------------------------------------------
+
+
+@dataclass
+class FilesCreated:
+    """Outcome of ``init`` and ``new``: the files written, in order."""
+
+    command: str
+    project_dir: Path
+    paths: list[Path]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project_dir": str(self.project_dir),
+            "created": [str(p) for p in self.paths],
+        }
+
+
+def init(directory: Path | str, *, ids: str = "sequential") -> FilesCreated:
+    """Create a new dbkit project in ``directory`` (migrations/, sql/, rollbacks/, ...);
+    ``ids`` is how ``dbkit new`` numbers its migrations (``sequential`` or ``timestamp``)."""
+    from dbkit.plan.scaffold import init_project
+
+    directory = Path(directory)
+    return FilesCreated("init", directory, init_project(directory, ids=ids))
+
+
+def new(
+    settings: Settings, name: str, *, phase: str, non_transactional: bool = False
+) -> FilesCreated:
+    """Write the files of a new migration ``name`` at the head of the chain."""
+    from dbkit.plan.scaffold import new_migration
+
+    project = settings.project_dir
+    paths = new_migration(project, name, phase, non_transactional=non_transactional)
+    return FilesCreated("new", project, list(paths))
+
+
+@dataclass
+class SqlScript:
+    """Outcome of ``sql``: the script a migrate (up) or rollback (down) would run."""
+
+    direction: str
+    from_revision: str | None
+    to_revision: str | None
+    script: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def sql(
+    settings: Settings,
+    direction: str = "up",
+    *,
+    from_revision: str | None = None,
+    to_revision: str | None = None,
+) -> SqlScript:
+    """The exact SQL script a migrate (``up``) or rollback (``down``) would run, offline."""
+    from dbkit.plan.graph import load_plan
+    from dbkit.plan.render import render_script
+
+    script = render_script(
+        load_plan(settings.project_dir),
+        direction,
+        from_revision,
+        to_revision,
+        lock_timeout=settings.lock_timeout,
+        statement_timeout=settings.statement_timeout,
+    )
+    return SqlScript(direction, from_revision, to_revision, script)
+
+
+def show(settings: Settings, revision: str) -> RevisionView:
+    """One migration in one view: its place, phase, options, SQL pair and checks (offline)."""
+    from dbkit.plan.show import show as show_revision
+
+    return show_revision(settings.project_dir, revision)
+
+
+# -- the CI gate ---------------------------------------------------------------------------------
+
+
+def verify(
+    settings: Settings,
+    *,
+    server_url: str | None = None,
+    progress: Callable[[MigrationVerdict], None] | None = None,
+    keep_going: bool = False,
+    accept: tuple[str, ...] = (),
+) -> VerifyResult:
+    """Prove in a throwaway database that every rollback restores the schema.
+
+    ``server_url`` is the server to create it on (default: the project's embedded server);
+    ``settings.url``, the database ``migrate`` targets, is never used.
+    """
+    from dbkit.compare.verify import verify as run_verify
+    from dbkit.settings import normalize_url
+
+    if server_url:
+        server_url = normalize_url(server_url, "--url")
+    return run_verify(
+        settings,
+        server_url=server_url or None,
+        progress=progress,
+        keep_going=keep_going,
+        accept=accept,
+    )
+
+
+def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
+    """Compare the live schema with what its migrations build (``scratch_url``: where to
+    replay them; ``embedded`` for the project's embedded server)."""
+    from dbkit.compare.drift import EMBEDDED
+    from dbkit.compare.drift import drift as run_drift
+    from dbkit.settings import normalize_url
+
+    if scratch_url and scratch_url != EMBEDDED:
+        scratch_url = normalize_url(scratch_url, "--scratch-url")
+    return run_drift(settings, scratch_url=scratch_url)
+
+
+# -- the embedded server -------------------------------------------------------------------------
+
+
+@dataclass
+class ServerChange:
+    """Outcome of ``db start`` and ``db stop``."""
+
+    command: str
+    running: bool
+    was_running: bool
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _project_dir(settings: Settings) -> Path:
+    """The project directory, refused (like every command) when it is not a dbkit project."""
+    from dbkit.plan.graph import VERSIONS_DIR
+
+    project = settings.project_dir
+    if not (project / VERSIONS_DIR).is_dir():
+        raise ProjectError(
+            f"{project}: not a dbkit project (no {VERSIONS_DIR}/ directory)",
+            hint="run `dbkit init` to create one, or pass --project",
+        )
+    return project
+
+
+def db_start(settings: Settings) -> ServerChange:
+    """Start the project's embedded server (or reuse the running one)."""
+    from dbkit.embedded import server as embedded
+
+    project = _project_dir(settings)
+    was_running = embedded.current_url(project) is not None
+    url = embedded.ensure_running(project)
+    return ServerChange("db start", running=True, was_running=was_running, url=url)
+
+
+def db_stop(settings: Settings) -> ServerChange:
+    """Stop the project's embedded server; its data stays under ``.dbkit/``."""
+    from dbkit.embedded import server as embedded
+
+    was_running = embedded.stop(_project_dir(settings))
+    return ServerChange("db stop", running=False, was_running=was_running)
+
+
+def db_status(settings: Settings) -> EmbeddedStatus:
+    """Whether the project's embedded server runs, where its data is, and its URL."""
+    from dbkit.embedded import server as embedded
+
+    return embedded.status(_project_dir(settings))
+
+
+def db_url(settings: Settings) -> str:
+    """The URL of the project's running embedded server (EmbeddedServerError if stopped)."""
+    from dbkit.embedded import server as embedded
+    from dbkit.errors import EmbeddedServerError
+
+    url = embedded.current_url(_project_dir(settings))
+    if url is None:
+        raise EmbeddedServerError(
+            "the embedded server is not running", hint="start it with `dbkit db start`"
+        )
+    return url

@@ -223,6 +223,19 @@ def _toml_type(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def config_file(project_dir: Path) -> str:
+    """Where the project's settings live, as hints should name it: ``dbkit.toml`` when the
+    project has one (or has neither), else ``[tool.dbkit] in pyproject.toml``."""
+    if (project_dir / "dbkit.toml").is_file():
+        return "dbkit.toml"
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file() and "[tool.dbkit" in pyproject.read_text(
+        encoding="utf-8", errors="replace"
+    ):
+        return "[tool.dbkit] in pyproject.toml"
+    return "dbkit.toml"
+
+
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -289,7 +302,9 @@ def resolve(
         values["connect_timeout"] = int(values["connect_timeout"])
         values["perf_threshold"] = float(values["perf_threshold"])
     except (TypeError, ValueError) as exc:
-        raise ProjectError(f"[tool.dbkit] has a setting of the wrong type: {exc}") from exc
+        raise ProjectError(
+            f"{config_file(project)} has a setting of the wrong type: {exc}"
+        ) from exc
     values["ids"] = validate_id_style(values["ids"])
     protected = env_config.get("protected", False)
     if not isinstance(protected, bool):

@@ -127,7 +127,7 @@ def test_adopt_baselines_at_the_revision_the_tool_history_ends_at(
     assert rest.exit_code == 0, rest.output
     assert version_row(db_url) == (f"{len(SOURCE_ORDER[tool]):04d}",)
     history = run_cli("--project", str(project), "history", "--json", url=db_url)
-    rows = json.loads(history.output)
+    rows = json.loads(history.output)["rows"]
     assert [r["direction"] for r in rows[:applied]] == ["baseline"] * applied
     assert f"adopted from {tool} history" in rows[0]["message"]
     if tool not in ("goose", "sqitch"):  # a table with its sequence; a whole schema

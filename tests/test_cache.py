@@ -86,7 +86,7 @@ def test_a_changed_check_file_is_parsed_again(project, db_url):
         assert result.exit_code != 0
         assert result.output.strip().splitlines()[-1] == (
             f"dbkit: error: {post}:1: check 'emails_are_lowercase' must be a SELECT (or WITH "
-            "... SELECT) returning the offending rows, not a DeleteStmt"
+            "... SELECT) returning the offending rows, not a DELETE statement"
         )
         assert history_rows(db_url) == rows  # nothing ran
     post.write_text(CHECK.replace("lower(email)", "lower(email) AND id > 0"))

@@ -80,7 +80,7 @@ def test_json_outputs(project, db_url):
     status = json.loads(dbkit(project, "status", "--json", url=db_url).output)
     assert status["current_revision"] == "0002"
     assert [p["revision"] for p in status["pending"]] == ["0003"]
-    rows = json.loads(dbkit(project, "history", "--json", url=db_url).output)
+    rows = json.loads(dbkit(project, "history", "--json", url=db_url).output)["rows"]
     assert [(r["revision"], r["direction"], r["outcome"]) for r in rows] == [
         ("0001", "up", "success"),
         ("0002", "up", "success"),

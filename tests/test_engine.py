@@ -19,7 +19,6 @@ from dbkit.errors import (
     MigrationFailed,
     PlanError,
     RevisionNotFound,
-    UnsupportedServer,
     UsageError,
 )
 from dbkit.plan.graph import load_plan
@@ -432,14 +431,6 @@ def test_lock_timeout_retry_succeeds_when_the_blocker_goes_away(project, db_url)
         timer.join()
     assert result.steps[0].notes and "retry 1/5" in result.steps[0].notes[0]
     assert version(db_url) == ["0002"]
-
-
-def test_old_servers_are_refused_with_a_clear_message(db_url):
-    with psycopg.connect(db_url) as conn:
-        major = conn.info.server_version // 10000
-        assert database.check_server(conn) == major
-        with pytest.raises(UnsupportedServer, match=f"PostgreSQL {major} is not supported"):
-            database.check_server(conn, minimum_major=major + 1)
 
 
 def test_unknown_revision_in_database_is_reported(project, db_url):

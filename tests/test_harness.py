@@ -7,6 +7,8 @@ import subprocess
 import psycopg
 import pytest
 
+from dbkit.engine.database import MIN_SERVER_MAJOR
+
 pytestmark = pytest.mark.smoke
 
 _seen: dict[str, object] = {}
@@ -53,7 +55,7 @@ def test_pg_major_matches_server(pg_server, pg_major, db_url):
     with psycopg.connect(db_url) as conn:
         num = int(conn.execute("SHOW server_version_num").fetchone()[0])
     assert pg_major == num // 10000 == pg_server.major
-    assert pg_major >= 13
+    assert pg_major >= MIN_SERVER_MAJOR
 
 
 def test_admin_url_reaches_maintenance_database(pg_server):

@@ -555,7 +555,9 @@ def test_cli_json_shape(project):
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert set(data) == {
+        "command",
         "ok",
+        "exit_code",
         "project",
         "files_checked",
         "errors",
@@ -568,6 +570,7 @@ def test_cli_json_shape(project):
         "findings",
     }
     assert data["ok"] is False and data["errors"] == 1 and data["warnings"] == 0
+    assert data["command"] == "lint" and data["exit_code"] == 1
     assert data["findings"] == [
         {
             "path": "rollbacks/0002_orders.sql",

@@ -580,7 +580,7 @@ def test_checks_catch_failures_forced_on_the_real_schema(s, db_url):
     bad = cli(db_url, "validate", "--phase", "user_migration", "--post", "--json")
     assert bad.exit_code == 3, bad.output
     report = json.loads(bad.output)
-    assert report["passed"] is False
+    assert report["ok"] is False
     assert [
         (c["when"], c["name"], c["rows_found"]) for c in report["checks"] if not c["passed"]
     ] == [

@@ -119,7 +119,7 @@ def test_failed_pre_check_applies_nothing(tmp_path, db_url):
     assert caught.value.exit_code == ExitCode.VALIDATION_FAILED
     assert "pre-check of phase billing failed: no_blank_emails" in message
     assert "validations/phases/billing.pre.sql:1) found 3 rows" in message
-    assert "first: {'id': 1, 'email': 'c1@x'}" in message
+    assert "first: id=1, email=c1@x" in message
     assert "nothing of phase billing was applied" in message
     assert version(db_url) == ["0001"]
     assert query(db_url, "SELECT to_regclass('plans')") == [(None,)]
@@ -488,7 +488,7 @@ def test_validate_command_runs_checks_read_only(tmp_path, db_url):
     )
     assert bad.exit_code == 3
     data = json.loads(bad.output)
-    assert data["passed"] is False
+    assert data["ok"] is False and data["command"] == "validate"
     assert data["checks"][0]["rows_found"] == 4
     assert data["checks"][0]["location"] == "validations/0003_free_tier.post.sql:1"
 

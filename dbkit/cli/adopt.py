@@ -8,10 +8,9 @@ import click
 
 from dbkit.cli.base import (
     Context,
-    _emit_json,
     _style,
     confirmer,
-    handle_errors,
+    emit_json,
     json_option,
     main,
     yes_option,
@@ -41,7 +40,6 @@ FORMAT_NAMES = ("golang-migrate", "dbmate", "goose", "flyway", "diesel", "sqitch
 )
 @json_option
 @click.pass_obj
-@handle_errors
 def import_(
     obj: Context, tool: str, source_dir: str, into: str | None, phase: str, as_json: bool
 ) -> None:
@@ -59,7 +57,7 @@ def import_(
     target = Path(into or obj.project or ".")
     result = api.import_migrations(tool, Path(source_dir), target, phase=phase)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         return
     for migration in result.migrations:
         mode = "" if migration.transactional else "  (non-transactional)"
@@ -93,7 +91,6 @@ def import_(
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def adopt(obj: Context, history_table: str | None, force: bool, yes: bool, as_json: bool) -> None:
     """Take over a database another tool migrated, from that tool's history table.
 
@@ -108,13 +105,12 @@ def adopt(obj: Context, history_table: str | None, force: bool, yes: bool, as_js
     result = api.adopt(
         obj.settings(), history_table=history_table, force=force, confirm=confirmer(yes)
     )
-    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+    emit_json(result) if as_json else click.echo(result.message)
 
 
 @main.command()
 @json_option
 @click.pass_obj
-@handle_errors
 def info(obj: Context, as_json: bool) -> None:
     """Show every migration of the plan with its state, in order.
 
@@ -128,7 +124,7 @@ def info(obj: Context, as_json: bool) -> None:
 
     result = api.info(obj.settings())
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         return
     colours = {
         "applied": "green",

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import click
 
+from dbkit import api
 from dbkit.cli.base import (
     Context,
-    _emit_json,
     _style,
     auto_rollback_option,
     confirmer,
-    handle_errors,
+    emit_json,
     json_option,
     main,
     yes_option,
@@ -37,18 +37,23 @@ from dbkit.cli.base import (
     help="How `dbkit new` numbers migrations: 0001, 0002, ... or UTC timestamps "
     "(YYYYMMDDHHMMSS, fewer clashes between branches). Recorded as `ids` in dbkit.toml.",
 )
-@handle_errors
-def init(directory: str, ids: str) -> None:
+@json_option
+def init(directory: str, ids: str, as_json: bool) -> None:
     """Create a new dbkit project in DIRECTORY (default: the current directory).
 
     Writes migrations/versions/, sql/, rollbacks/, validations/, dbkit.toml, the lint
     configurations (.sqlfluff, .squawk.toml) and the Alembic environment (alembic.ini,
     migrations/env.py) so `alembic upgrade head` works too.
     """
-    from dbkit.plan.scaffold import init_project
+    result = api.init(Path(directory), ids=ids)
+    _render_created(result, as_json)
 
-    created = init_project(Path(directory), ids=ids)
-    for path in created:
+
+def _render_created(result, as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    for path in result.paths:
         click.echo(f"created {path}")
 
 
@@ -61,20 +66,16 @@ def init(directory: str, ids: str) -> None:
     help="Run it statement by statement outside a transaction (CREATE INDEX CONCURRENTLY, "
     "ALTER TYPE ... ADD VALUE on old servers, VACUUM). Its files must then be idempotent.",
 )
+@json_option
 @click.pass_obj
-@handle_errors
-def new(obj: Context, name: str, phase: str, non_transactional: bool) -> None:
+def new(obj: Context, name: str, phase: str, non_transactional: bool, as_json: bool) -> None:
     """Create the files of a new migration NAME at the head of the chain.
 
     Writes the revision file, sql/NNNN_name.sql, rollbacks/NNNN_name.sql and empty
     validations/NNNN_name.pre.sql and .post.sql.
     """
-    from dbkit.plan.scaffold import new_migration
-    from dbkit.settings import find_project_dir
-
-    project = find_project_dir(Path(obj.project) if obj.project else None)
-    for path in new_migration(project, name, phase, non_transactional=non_transactional):
-        click.echo(f"created {path}")
+    result = api.new(obj.settings(), name, phase=phase, non_transactional=non_transactional)
+    _render_created(result, as_json)
 
 
 # -- migrate / rollback ----------------------------------------------------------------------
@@ -125,10 +126,9 @@ def _echo_check(result) -> None:
         return
     state = _style("FAILED", fg="red", bold=True)
     click.echo(
-        f"     check {result.name:<36} {state} {result.rows_found} rows at {result.location} "
-        f"({result.when})"
+        f"     check {result.name:<36} {state} {result.found} at {result.location} ({result.when})"
     )
-    for row in result.sample:
+    for row in result.rows():
         click.echo(f"           {row}")
 
 
@@ -153,7 +153,7 @@ class _CheckPrinter:
 
 def _render_run(result, as_json: bool) -> None:
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         return
     applied = [s for s in result.steps if s.outcome not in ("skipped", "unknown")]
     skipped = [s for s in result.steps if s.outcome in ("skipped", "unknown")]
@@ -197,12 +197,11 @@ def _render_run(result, as_json: bool) -> None:
     type=float,
     metavar="RATIO",
     help="Roll a phase back when a key query gets slower by more than this (default 0.2 = 20%, "
-    "or perf_threshold in [tool.dbkit]).",
+    "or perf_threshold in dbkit.toml / [tool.dbkit]).",
 )
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def migrate(
     obj: Context,
     to: str | None,
@@ -222,8 +221,6 @@ def migrate(
     phase checks, a row-count comparison (no data loss) and the performance guard. A failed
     check undoes the unit it guards and exits 3.
     """
-    from dbkit import api
-
     reporter = None if as_json else _ProgressReporter()
     result = api.migrate(
         obj.settings(),
@@ -261,7 +258,6 @@ def migrate(
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def rollback(
     obj: Context,
     to: str | None,
@@ -280,8 +276,6 @@ def rollback(
     phase, the previous phase's post-checks and the row counts stored before the phase.
     The data and feature levels leave the schema (and alembic_version) as it is.
     """
-    from dbkit import api
-
     reporter = None if as_json else _ProgressReporter()
     result = api.rollback(
         obj.settings(),
@@ -303,7 +297,6 @@ def rollback(
 @click.option("--post", is_flag=True, help="Only post-checks.")
 @json_option
 @click.pass_obj
-@handle_errors
 def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bool) -> None:
     """Run checks on their own, read-only (for CI, or before a maintenance window).
 
@@ -312,8 +305,6 @@ def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bo
     its first migration's, and the post-checks of P's applied migrations (and of P once
     complete). Exits 3 when a check finds rows.
     """
-    from dbkit import api
-
     result = api.validate(
         obj.settings(),
         phase=phase,
@@ -322,7 +313,7 @@ def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bo
         reporter=None if as_json else _CheckPrinter(),
     )
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
     else:
         failed = len(result.failed)
         total = len(result.checks)
@@ -339,17 +330,14 @@ def validate(obj: Context, phase: str | None, pre: bool, post: bool, as_json: bo
 @main.command()
 @json_option
 @click.pass_obj
-@handle_errors
 def status(obj: Context, as_json: bool) -> None:
     """Show the current revision and phase, pending migrations and edited applied ones.
 
     Exits 4 when an applied migration's files changed since it ran.
     """
-    from dbkit import api
-
     result = api.status(obj.settings())
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
     else:
         click.echo(f"database:  {result.database}")
         current = result.current_revision or "base (nothing applied)"
@@ -401,14 +389,11 @@ def status(obj: Context, as_json: bool) -> None:
 @click.option("--limit", type=int, metavar="N", help="Show only the last N runs.")
 @json_option
 @click.pass_obj
-@handle_errors
 def history(obj: Context, limit: int | None, as_json: bool) -> None:
     """List every recorded run of a migration, oldest first."""
-    from dbkit import api
-
     rows = api.history(obj.settings(), limit=limit)
     if as_json:
-        _emit_json([row.to_dict() for row in rows])
+        emit_json({"rows": [row.to_dict() for row in rows]})
         return
     if not rows:
         click.echo("no history: dbkit has not run on this database")
@@ -437,7 +422,6 @@ def history(obj: Context, limit: int | None, as_json: bool) -> None:
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def baseline(obj: Context, revision: str, force: bool, yes: bool, as_json: bool) -> None:
     """Adopt a database that already holds the schema up to REVISION.
 
@@ -446,23 +430,18 @@ def baseline(obj: Context, revision: str, force: bool, yes: bool, as_json: bool)
     database (as `dbkit drift` does) and refuses a difference (exit 4) unless --force.
     For a database another tool migrated, `dbkit adopt` finds REVISION from its history.
     """
-    from dbkit import api
-
     result = api.baseline(obj.settings(), revision, force=force, confirm=confirmer(yes))
-    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+    emit_json(result) if as_json else click.echo(result.message)
 
 
 @main.command()
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def repair(obj: Context, yes: bool, as_json: bool) -> None:
     """Accept on purpose the edited files of applied migrations (records their new checksums)."""
-    from dbkit import api
-
     result = api.repair(obj.settings(), confirm=confirmer(yes))
-    _emit_json(result.to_dict()) if as_json else click.echo(result.message)
+    emit_json(result) if as_json else click.echo(result.message)
 
 
 # -- offline SQL -----------------------------------------------------------------------------
@@ -472,29 +451,21 @@ def repair(obj: Context, yes: bool, as_json: bool) -> None:
 @click.argument("direction", type=click.Choice(["up", "down"]), default="up")
 @click.option("--from", "from_rev", metavar="REV", help="Start after this revision.")
 @click.option("--to", "to_rev", metavar="REV", help="Stop at this revision.")
+@json_option
 @click.pass_obj
-@handle_errors
-def sql(obj: Context, direction: str, from_rev: str | None, to_rev: str | None) -> None:
+def sql(
+    obj: Context, direction: str, from_rev: str | None, to_rev: str | None, as_json: bool
+) -> None:
     """Print the exact SQL script a migrate (up) or rollback (down) would run.
 
     Offline: no database is needed. The script has the transaction boundaries, the
     alembic_version statements and the dbkit.history rows, and runs in psql as it is
     (psql -v ON_ERROR_STOP=1 -f script.sql).
     """
-    from dbkit.plan.graph import load_plan
-    from dbkit.plan.render import render_script
-    from dbkit.settings import resolve
-
-    limits = resolve(obj.project, env=obj.env, need_url=False)
-    script = render_script(
-        load_plan(limits.project_dir),
-        direction,
-        from_rev,
-        to_rev,
-        lock_timeout=limits.lock_timeout,
-        statement_timeout=limits.statement_timeout,
+    result = api.sql(
+        obj.settings(with_url=False), direction, from_revision=from_rev, to_revision=to_rev
     )
-    click.echo(script, nl=False)
+    emit_json(result) if as_json else click.echo(result.script, nl=False)
 
 
 # -- embedded server -------------------------------------------------------------------------
@@ -505,64 +476,57 @@ def db() -> None:
     """Manage the embedded default PostgreSQL server (data under .dbkit/)."""
 
 
-def _project(obj: Context) -> Path:
-    from dbkit.settings import find_project_dir
-
-    return find_project_dir(Path(obj.project) if obj.project else None)
-
-
 @db.command("start")
+@json_option
 @click.pass_obj
-@handle_errors
-def db_start(obj: Context) -> None:
+def db_start(obj: Context, as_json: bool) -> None:
     """Start the embedded server (or reuse the running one) and print its URL."""
-    from dbkit.embedded import server as embedded
-
-    click.echo(embedded.ensure_running(_project(obj)))
+    result = api.db_start(obj.settings())
+    emit_json(result) if as_json else click.echo(result.url)
 
 
 @db.command("stop")
+@json_option
 @click.pass_obj
-@handle_errors
-def db_stop(obj: Context) -> None:
+def db_stop(obj: Context, as_json: bool) -> None:
     """Stop the embedded server; its data stays under .dbkit/."""
-    from dbkit.embedded import server as embedded
-
-    was_running = embedded.stop(_project(obj))
-    click.echo("stopped" if was_running else "not running")
+    result = api.db_stop(obj.settings())
+    if as_json:
+        emit_json(result)
+        return
+    click.echo("stopped" if result.was_running else "not running")
 
 
 @db.command("status")
 @json_option
 @click.pass_obj
-@handle_errors
 def db_status(obj: Context, as_json: bool) -> None:
     """Say whether the embedded server runs, where its data is and its URL."""
-    from dbkit.embedded import server as embedded
-
-    info = embedded.status(_project(obj))
-    data = info.to_dict() if hasattr(info, "to_dict") else dict(info.__dict__)
+    status = api.db_status(obj.settings())
     if as_json:
-        _emit_json(data)
+        emit_json(status)
         return
-    for key, value in data.items():
-        click.echo(f"{key + ':':<16}{value}")
+    if status.running:
+        click.echo(f"server:     {_style('running', fg='green')} (pid {status.pid})")
+        click.echo(f"url:        {status.url}")
+    else:
+        click.echo("server:     not running (`dbkit db start` starts it)")
+    if status.version:
+        click.echo(f"data:       {status.pgdata} (PostgreSQL {status.version})")
+    else:
+        click.echo(f"data:       {status.pgdata} (not created yet: the first command creates it)")
+    if status.socket_dir is not None:
+        click.echo(f"socket:     {status.socket_dir}")
+    click.echo(f"log:        {status.log}")
 
 
 @db.command("url")
+@json_option
 @click.pass_obj
-@handle_errors
-def db_url(obj: Context) -> None:
+def db_url(obj: Context, as_json: bool) -> None:
     """Print the embedded server's URL (exit 1 if it is not running)."""
-    from dbkit.embedded import server as embedded
-    from dbkit.errors import EmbeddedServerError
-
-    url = embedded.current_url(_project(obj))
-    if url is None:
-        raise EmbeddedServerError(
-            "the embedded server is not running", hint="start it with `dbkit db start`"
-        )
-    click.echo(url)
+    url = api.db_url(obj.settings())
+    emit_json({"url": url}) if as_json else click.echo(url)
 
 
 if __name__ == "__main__":  # pragma: no cover

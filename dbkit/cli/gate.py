@@ -1,19 +1,18 @@
 """CLI commands of the CI gate that compare catalogs: verify, drift and show.
 
 Registered on :data:`dbkit.cli.base.main` when :mod:`dbkit.cli` imports this module. Each
-command calls one library function (:mod:`dbkit.compare.verify`, :mod:`dbkit.compare.drift`,
-:mod:`dbkit.plan.show`) and renders its result as text or, with ``--json``, as the result's
-``to_dict()``.
+command calls one function of :mod:`dbkit.api` and renders its result as text or, with
+``--json``, as the result's ``to_dict()``.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from dbkit.cli.base import Context, _emit_json, _style, handle_errors, json_option, main
+from dbkit import api
+from dbkit.cli.base import Context, _style, emit_json, json_option, main
 
 DIFF_LIMIT = 50  # differences printed in text mode; --json has them all
 
@@ -55,7 +54,6 @@ def _print_differences(differences, indent: str = "  ") -> None:
 )
 @json_option
 @click.pass_obj
-@handle_errors
 def verify(
     obj: Context,
     server_url: str | None,
@@ -81,13 +79,6 @@ def verify(
     Exits 0 when everything is verified, 3 when a migration or the chain fails, 1 when
     verification cannot run (broken plan, server unreachable, no CREATEDB).
     """
-    from dbkit.compare.verify import verify as run_verify
-    from dbkit.settings import normalize_url, resolve
-
-    settings = resolve(obj.project, env=obj.env, need_url=False)  # limits, never its URL
-    chosen = server_url or obj.url
-    if chosen:
-        chosen = normalize_url(chosen, "--url")
 
     def progress(verdict) -> None:
         if not verdict.verified:
@@ -98,15 +89,15 @@ def verify(
         if verdict.accepted:
             click.echo(f"     accepted: {_kinds(verdict.kinds)}")
 
-    result = run_verify(
-        settings,
-        server_url=chosen,
+    result = api.verify(
+        obj.settings(with_url=False),  # only the project and its limits; never its URL
+        server_url=server_url or obj.url,
         progress=None if as_json else progress,
         keep_going=keep_going,
         accept=accept,
     )
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         sys.exit(int(result.exit_code))
     failure = result.failure
     if result.chain is not None:
@@ -169,7 +160,6 @@ def _summary_table(result) -> None:
 )
 @json_option
 @click.pass_obj
-@handle_errors
 def drift(obj: Context, scratch_url: str | None, as_json: bool) -> None:
     """Compare the live database's schema with what its migrations build.
 
@@ -180,15 +170,9 @@ def drift(obj: Context, scratch_url: str | None, as_json: bool) -> None:
 
     Exits 0 when they match, 4 when they differ, 1 when the comparison cannot run.
     """
-    from dbkit.compare.drift import EMBEDDED
-    from dbkit.compare.drift import drift as run_drift
-    from dbkit.settings import normalize_url
-
-    if scratch_url and scratch_url != EMBEDDED:
-        scratch_url = normalize_url(scratch_url, "--scratch-url")
-    result = run_drift(obj.settings(), scratch_url=scratch_url)
+    result = api.drift(obj.settings(), scratch_url=scratch_url)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         sys.exit(int(result.exit_code))
     click.echo(f"database:  {result.database}")
     at = f"{result.revision_name}" if result.revision else "base (no migration applied)"
@@ -211,20 +195,15 @@ def drift(obj: Context, scratch_url: str | None, as_json: bool) -> None:
 @click.argument("revision")
 @json_option
 @click.pass_obj
-@handle_errors
 def show(obj: Context, revision: str, as_json: bool) -> None:
     """Show one migration: its place, phase, options, SQL pair and checks (offline).
 
     REVISION is a revision id (0007), a file name or its unique prefix (0007_leads), or
     'head'.
     """
-    from dbkit.plan.show import show as run_show
-    from dbkit.settings import find_project_dir
-
-    project = find_project_dir(Path(obj.project) if obj.project else None)
-    view = run_show(project, revision)
+    view = api.show(obj.settings(), revision)
     if as_json:
-        _emit_json(view.to_dict())
+        emit_json(view)
         return
     _render_show(view)
 

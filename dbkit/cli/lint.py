@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dbkit.cli.base import Context, _emit_json, _style, handle_errors, json_option, main
+from dbkit.cli.base import Context, _style, emit_json, json_option, main
 
 _COLORS = {"error": "red", "warning": "yellow"}
 
@@ -44,7 +44,6 @@ _COLORS = {"error": "red", "warning": "yellow"}
 )
 @json_option
 @click.pass_obj
-@handle_errors
 def lint(
     obj: Context, fix: bool, changed: bool, base: str, only: tuple[str, ...], as_json: bool
 ) -> None:
@@ -74,7 +73,7 @@ def lint(
         project, fix=fix, sources=only, changed=changed, base=base, applied_in=database
     )
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report, exit_code=0 if report.ok else int(LintFailed.exit_code))
         if not report.ok:
             click.get_current_context().exit(int(LintFailed.exit_code))
         return

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from dbkit.cli.base import Context, _emit_json, handle_errors, json_option, main
+from dbkit.cli.base import Context, emit_json, json_option, main
 
 
 @main.command()
@@ -36,7 +36,6 @@ from dbkit.cli.base import Context, _emit_json, handle_errors, json_option, main
 @click.option("--dry-run", is_flag=True, help="Print what would move; write nothing.")
 @json_option
 @click.pass_obj
-@handle_errors
 def rebase(
     obj: Context,
     move: tuple[str, ...],
@@ -67,7 +66,7 @@ def rebase(
     ]
     result = api.rebase(settings, move=move, onto=onto, applied_in=targets, dry_run=dry_run)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result)
         return
     for label in result.consulted:
         click.echo(f"checked {label}")

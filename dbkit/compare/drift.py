@@ -31,6 +31,7 @@ from dbkit.errors import DbkitError, ExitCode, Interrupted
 from dbkit.plan.graph import load_plan
 from dbkit.secrets import mask_url, scrub
 from dbkit.settings import Settings
+from dbkit.text import plural
 
 EMBEDDED = "embedded"
 
@@ -64,7 +65,7 @@ class DriftResult:
         if self.ok:
             return (
                 f"no drift: the schema matches what the migrations build at {at} "
-                f"({self.objects_compared} objects compared)"
+                f"({plural(self.objects_compared, 'object')} compared)"
             )
         counts = ", ".join(
             f"{len(self.of_kind(kind))} {kind}"

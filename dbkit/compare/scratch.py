@@ -91,7 +91,7 @@ def _drop(admin, name: str, server: str, server_url: str, *, quiet: bool) -> Non
     from psycopg import sql
 
     try:
-        # FORCE ends any connection a failed run left open (PostgreSQL 13+; dbkit needs 14).
+        # FORCE ends any connection a failed run left open (PostgreSQL 13+; dbkit needs 15).
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )

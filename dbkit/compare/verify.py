@@ -230,7 +230,7 @@ def verify(
     raises DbkitError only when verification cannot run (broken plan, unreachable server,
     no right to create a database).
     """
-    from dbkit.engine.workflow import CheckBook
+    from dbkit.plan.checks import CheckBook
 
     t0 = time.perf_counter()
     accept = tuple(dict.fromkeys(accept))

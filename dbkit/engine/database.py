@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 from dbkit.errors import ConnectionFailed, LockNotAcquired, UnsupportedServer
 from dbkit.secrets import mask_url, scrub
 from dbkit.settings import Settings
+from dbkit.text import one_line
 
 if TYPE_CHECKING:
     import psycopg
 
-MIN_SERVER_MAJOR = 14
+# The oldest PostgreSQL major dbkit runs on (docs/decisions.md says why; README states it).
+MIN_SERVER_MAJOR = 15
 # Advisory lock key for "a dbkit run changes this database": 0x64626b6974 is b"dbkit".
 LOCK_KEY = 0x64626B6974
 
@@ -126,21 +128,17 @@ def exclusive_lock_holders(conn: psycopg.Connection) -> list[str]:
     ]
 
 
-def check_server(conn: psycopg.Connection, minimum_major: int = MIN_SERVER_MAJOR) -> int:
-    """Refuse servers older than the oldest major dbkit is tested on."""
+def check_server(conn: psycopg.Connection) -> int:
+    """Refuse servers older than the oldest major dbkit supports and is tested on."""
     version = conn.info.server_version
     major = version // 10000
-    if major < minimum_major:
+    if major < MIN_SERVER_MAJOR:
         raise UnsupportedServer(
-            f"PostgreSQL {major} is not supported: dbkit needs PostgreSQL {minimum_major} or newer "
-            f"(server reports {version})",
+            f"PostgreSQL {major} is not supported: dbkit needs PostgreSQL {MIN_SERVER_MAJOR} or "
+            f"newer (server reports {version})",
+            hint="upgrade the server, or point dbkit at a newer one with --url",
         )
     return major
-
-
-def one_line(text: str) -> str:
-    """Collapse a multi-line driver message into one line."""
-    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
 def lock_holder(conn: psycopg.Connection, key: int = LOCK_KEY) -> str | None:
@@ -168,6 +166,7 @@ def migration_lock(
     wait: float,
     on_wait: Callable[[str], None] | None = None,
     key: int = LOCK_KEY,
+    settings_file: str = "dbkit.toml",
 ) -> Iterator[None]:
     """Hold the session advisory lock for the duration of a run.
 
@@ -183,7 +182,7 @@ def migration_lock(
             raise LockNotAcquired(
                 f"another dbkit run holds the migration lock on this database: {holder}; "
                 f"gave up after waiting {wait:g}s",
-                hint="wait for it to finish, or raise lock_wait in [tool.dbkit]",
+                hint=f"wait for it to finish, or raise lock_wait in {settings_file}",
             )
         if not announced and on_wait is not None:
             on_wait(f"waiting up to {wait:g}s for the migration lock held by {holder}")

@@ -40,13 +40,15 @@ def migration_failed(
     diag = getattr(exc, "diag", None)
     primary = one_line((diag.message_primary if diag else None) or str(exc))
     location = path
+    failing = statement
     if statement is not None:
         position = diag.statement_position if diag else None
         within = int(position) - offset if position else None
-        location = f"{path}:{statement.line_at(within)}"
-    context = (diag.context or "").strip().splitlines() if diag else []
-    detail = f" ({context[0].strip()})" if context else ""
+        error_line = statement.line_at(within)
+        location = f"{path}:{error_line}"
+        failing = _statement_at(step, statement, error_line)
     sqlstate = getattr(exc, "sqlstate", None)
+    detail = _server_report(diag, sqlstate, failing, path)
     if sqlstate == LOCK_NOT_AVAILABLE and statement is not None:
         targets = ", ".join(statement.relations) or "its objects"
         primary = (
@@ -81,6 +83,40 @@ def migration_failed(
         if undone
         else "fix the cause, then run `dbkit migrate` again (the files are idempotent)",
     )
+
+
+def _statement_at(step: Step, statement: Statement, line: int) -> Statement:
+    """The statement of the file holding ``line`` when ``statement`` is the whole file (the
+    file went to the server in one query)."""
+    from dbkit.plan import sqltext
+
+    sql = step.migration.sql(step.direction)
+    if statement.text != sql:
+        return statement
+    found = statement
+    for each in sqltext.split(sql):
+        if each.line > line:
+            break
+        found = each
+    return found
+
+
+def _server_report(diag, sqlstate: str | None, statement: Statement | None, path: str) -> str:
+    """What psql shows of a failed statement, on one line: SQLSTATE, DETAIL, HINT, CONTEXT
+    (a function's), and the statement's first line with ``file:line`` of its start."""
+    parts = []
+    if sqlstate:
+        parts.append(f"SQLSTATE {sqlstate}")
+    for label, value in (
+        ("DETAIL", getattr(diag, "message_detail", None)),
+        ("HINT", getattr(diag, "message_hint", None)),
+        ("CONTEXT", ((getattr(diag, "context", None) or "").strip().splitlines() or [""])[0]),
+    ):
+        if value and value.strip():
+            parts.append(f"{label}: {one_line(value).rstrip('.')}")
+    if statement is not None:
+        parts.append(f"statement at {path}:{statement.line}: {statement.summary}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def validation_failed(

@@ -129,7 +129,7 @@ def measure(conn: psycopg.Connection, check: Check, *, runs: int = TIMED_RUNS) -
     """Median wall time of ``runs`` executions after a warm-up, and the plan's total cost.
 
     Read-only, like every check: a key query cannot change what it measures."""
-    from dbkit.plan.checks import read_only
+    from dbkit.engine.runner import read_only
 
     with read_only(conn):
         cost = None

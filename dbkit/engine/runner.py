@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbkit.engine import database, interrupts, preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
@@ -28,11 +29,13 @@ from dbkit.errors import (
     ValidationFailed,
 )
 from dbkit.plan import sqltext
-from dbkit.plan.checks import CheckResult, run_check
+from dbkit.plan.checks import SAMPLE_ROWS, CheckResult
 from dbkit.plan.preamble import preamble_sql, reset_sql
 from dbkit.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psycopg
 
     from dbkit.plan.checks import Check
@@ -890,6 +893,66 @@ def _recorded(error: ValidationFailed) -> ValidationFailed:
 # (and dbkit's own bookkeeping) starts from the connection's defaults. RESET ALL leaves the
 # transaction's own characteristics alone; the limits are set again right after.
 CLEAN_SESSION = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL"
+
+
+def run_check(
+    conn: psycopg.Connection, check: Check, *, project_dir: Path | None = None, when: str = ""
+) -> CheckResult:
+    """Run one check, read-only: count its rows and keep the first few, in one query.
+
+    The query runs in a read-only transaction of its own (a savepoint with
+    ``transaction_read_only`` inside a migration's transaction, rolled back after), so a check
+    that calls a function which writes fails instead of changing anything.
+    """
+    t0 = time.perf_counter()
+    with read_only(conn):
+        cursor = conn.execute(
+            f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
+            f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
+        )
+        rows = cursor.fetchall()
+    columns = [c.name for c in cursor.description or []][1:]
+    duration = (time.perf_counter() - t0) * 1000
+    found = rows[0][0] if rows else 0
+    sample = [dict(zip(columns, _jsonable(row[1:]), strict=True)) for row in rows]
+    return CheckResult(
+        name=check.name,
+        location=check.location(project_dir),
+        rows_found=found,
+        sample=sample,
+        duration_ms=duration,
+        when=when,
+    )
+
+
+@contextmanager
+def read_only(conn: psycopg.Connection) -> Iterator[None]:
+    """Run the block read-only and undo whatever it did: inside an open transaction a savepoint
+    with ``SET LOCAL transaction_read_only = on`` (rolled back to after), else a ``BEGIN READ
+    ONLY`` transaction (rolled back)."""
+    nested = conn.info.transaction_status.name != "IDLE"
+    if nested:
+        conn.execute("SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on")
+    else:
+        conn.execute("BEGIN READ ONLY")
+    try:
+        yield
+    finally:
+        if not conn.closed and not conn.broken:
+            if nested:
+                conn.execute("ROLLBACK TO SAVEPOINT dbkit_check; RELEASE SAVEPOINT dbkit_check")
+            else:
+                conn.execute("ROLLBACK")
+
+
+def _jsonable(values: tuple) -> list[Any]:
+    out = []
+    for value in values:
+        if value is None or isinstance(value, bool | int | float | str):
+            out.append(value)
+        else:
+            out.append(str(value))
+    return out
 
 
 class _Transaction:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from contextlib import suppress
 from itertools import groupby
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbkit.engine import guard, interrupts, preserve
@@ -29,72 +28,14 @@ from dbkit.engine.failures import validation_failed
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch, steps_down
 from dbkit.errors import Interrupted, ValidationFailed
-from dbkit.plan import sqltext
-from dbkit.plan.checks import (
-    EVERY_PHASE,
-    CheckFile,
-    CheckResult,
-    check_cache,
-    describe_failures,
-    parse_check_file,
-)
-from dbkit.plan.graph import VALIDATION_DIR, Migration, Plan
+from dbkit.plan.checks import CheckBook, CheckResult, describe_failures
+from dbkit.plan.graph import Migration, Plan
+from dbkit.text import does_not_exist, plural
 
 if TYPE_CHECKING:
     import psycopg
 
     from dbkit.settings import Settings
-
-PHASE_DIR = VALIDATION_DIR / "phases"
-
-
-class CheckBook:
-    """Parsed check files of a project, read once; parse errors surface before connecting."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self._files: dict[Path, CheckFile] = {}
-        self._cache = check_cache(plan.project_dir)
-
-    def file(self, path: Path) -> CheckFile:
-        if path not in self._files:
-            self._files[path] = parse_check_file(path, self._cache)
-        return self._files[path]
-
-    def phase_file(self, phase: str, kind: str) -> CheckFile:
-        """A phase's checks of one kind, followed by those every phase shares (a shared key
-        query is timed only around phases that start with its tables in place)."""
-        own = self.file(self.plan.project_dir / PHASE_DIR / f"{phase}.{kind}.sql")
-        shared = self.file(self.plan.project_dir / PHASE_DIR / f"{EVERY_PHASE}.{kind}.sql")
-        if not shared.checks:
-            return own
-        return CheckFile(own.path, own.checks + shared.checks, own.preserve)
-
-    def preload(self, migrations: list[Migration]) -> None:
-        """Parse every file the given migrations and their phases may need."""
-        try:
-            for migration in migrations:
-                self.file(migration.pre_check_path)
-                self.file(migration.post_check_path)
-            for phase in {m.phase for m in migrations}:
-                for kind in ("pre", "post", "perf"):
-                    self.phase_file(phase, kind)
-        finally:
-            self.save()
-
-    def could_remove_rows(self, sql: str) -> bool:
-        """:func:`dbkit.plan.sqltext.could_remove_rows`, kept in the cache by the SQL's content
-        (so a migration seen before needs no SQL parser)."""
-        from dbkit.plan.cache import digest
-
-        return self._cache.get_or_compute(
-            digest("could_remove_rows", sql), lambda: sqltext.could_remove_rows(sql)
-        )
-
-    def save(self) -> None:
-        """Write what was parsed to the cache (parsed files, and their errors, are not parsed
-        again)."""
-        self._cache.save()
 
 
 class Workflow:
@@ -251,8 +192,7 @@ class Workflow:
             missing = guard.missing_relations(self.conn, check)
             if missing:
                 self.reporter.note(
-                    f"key query {check.name} not timed for phase {phase}: "
-                    f"{', '.join(missing)} does not exist yet"
+                    f"key query {check.name} not timed for phase {phase}: {does_not_exist(missing)}"
                 )
                 continue
             baseline[check.name] = (check, self._measure(check))
@@ -321,7 +261,8 @@ class Workflow:
                 f"{phase}",
             ) from None
         raise validation_failed(
-            failures, f"phase {phase} was rolled back ({len(undo)} migrations, paired rollbacks)"
+            failures,
+            f"phase {phase} was rolled back ({plural(len(undo), 'migration')}, paired rollbacks)",
         )
 
     # -- rollback ---------------------------------------------------------------------------

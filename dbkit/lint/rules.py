@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dbkit.errors import PlanError
+from dbkit.lint.findings import Finding, migration_name
 from dbkit.plan import sqlrules
 from dbkit.plan.cache import ResultCache, code_stamp, package_stamp
 from dbkit.plan.checks import EVERY_PHASE, check_cache
@@ -58,31 +59,6 @@ RULES = {
 
 _CHECK_FILE = re.compile(r"^(?P<name>\d+_[a-z0-9_]+)\.(pre|post)\.sql$")
 _PHASE_FILE = re.compile(r"^(?P<phase>[a-z][a-z0-9_]*)\.(pre|post|perf)\.sql$")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem in one file."""
-
-    path: str  # relative to the project; "" for a problem of the project as a whole
-    line: int | None  # 1-based; None when it is about the whole file
-    rule: str  # dbkit/missing-rollback, sqlfluff/LT01, squawk/adding-field-with-default
-    message: str
-    severity: str = "error"  # error (fails the lint) | warning (reported only)
-    source: str = "dbkit"  # dbkit | sqlfluff | squawk
-
-    def sort_key(self) -> tuple:
-        return (self.path, self.line or 0, self.source, self.rule, self.message)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "rule": self.rule,
-            "message": self.message,
-            "severity": self.severity,
-            "source": self.source,
-        }
 
 
 @dataclass
@@ -238,12 +214,6 @@ _FILE_DIRS = (f"{SQL_DIR}/", f"{ROLLBACK_DIR}/", f"{VALIDATION_DIR}/")
 
 def _files(project: Path, directory: Path) -> list[Path]:
     return sorted(p.relative_to(project) for p in (project / directory).glob("*.sql"))
-
-
-def migration_name(path: Path) -> str:
-    """The migration a file of sql/ or rollbacks/ belongs to (``0007_leads`` for
-    ``rollbacks/0007_leads.data.sql``, a rollback of a lighter level)."""
-    return path.name.split(".", 1)[0]
 
 
 # -- rules on the SQL inside the files --------------------------------------------------------

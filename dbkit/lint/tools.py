@@ -18,7 +18,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbkit.lint.rules import Finding, migration_name
+from dbkit.lint.findings import Finding, migration_name
 from dbkit.plan.cache import digest
 from dbkit.plan.graph import ROLLBACK_DIR
 

@@ -27,18 +27,14 @@ Where the files live (all optional):
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbkit.errors import PlanError
+from dbkit.text import plural
 
 if TYPE_CHECKING:
-    import psycopg
-
     from dbkit.plan.cache import ResultCache
 
 _HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
@@ -90,6 +86,22 @@ class CheckResult:
     def passed(self) -> bool:
         return self.rows_found == 0
 
+    @property
+    def found(self) -> str:
+        """What it found, in words: ``3 rows``, or for a data-preservation check what the
+        table lost (``public.users lost 10 of 25 rows``)."""
+        problem = self.sample[0] if self.sample else {}
+        if self.location.endswith("data preservation") and "table" in problem:
+            return _loss(problem)
+        return plural(self.rows_found, "row")
+
+    def rows(self) -> list[str]:
+        """The sample rows as ``column=value, ...`` lines (not for preservation checks, whose
+        one row :attr:`found` says already)."""
+        if self.location.endswith("data preservation"):
+            return []
+        return [format_row(row) for row in self.sample]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -106,13 +118,49 @@ def describe_failures(failed: list[CheckResult], *, with_when: bool = False) -> 
     """One line naming each failed check, where it is, what it found and its first row."""
     parts = []
     for result in failed:
-        first = f", first: {result.sample[0]}" if result.sample else ""
+        rows = result.rows()
+        first = f", first: {rows[0]}" if rows else ""
         when = f"{result.when} " if with_when else ""
-        parts.append(
-            f"{when}{result.name} ({result.location}) found {result.rows_found} "
-            f"row{'s' if result.rows_found != 1 else ''}{first}"
-        )
+        verb = "" if result.location.endswith("data preservation") else "found "
+        parts.append(f"{when}{result.name} ({result.location}) {verb}{result.found}{first}")
     return "; ".join(parts)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """A sample row as a DBA reads it: ``id=7, email=NULL, name='Ann Lee'``."""
+    return ", ".join(f"{column}={_value(value)}" for column, value in row.items())
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    text = str(value)
+    if text and all(c.isalnum() or c in "_.-:@/+" for c in text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _loss(problem: dict[str, Any]) -> str:
+    table = problem["table"]
+    if "missing_columns" in problem:
+        columns = ", ".join(problem["missing_columns"])
+        return (
+            f"{table} lost column{'s' if len(problem['missing_columns']) != 1 else ''} "
+            f"{columns} ({plural(int(problem.get('lost') or 0), 'row')} held data there)"
+        )
+    if "changed_or_removed_rows" in problem:
+        changed = int(problem["changed_or_removed_rows"])
+        return f"{table}: {plural(changed, 'preserved row')} changed or removed"
+    before = int(problem.get("before") or 0)
+    if problem.get("after") is None:
+        return f"{table} is gone with its {plural(before, 'row')}"
+    return f"{table} lost {int(problem.get('lost') or 0)} of {plural(before, 'row')}"
 
 
 def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
@@ -229,7 +277,7 @@ def _make_check(path: Path, header: dict[str, Any], query: str) -> Check:
     if kind != "SelectStmt":
         raise PlanError(
             f"{where}: check {header['name']!r} must be a SELECT (or WITH ... SELECT) returning "
-            f"the offending rows, not {_article(kind)} {kind}"
+            f"the offending rows, not {_statement_in_words(kind)}"
         )
     side_effect = _side_effect(node)
     if side_effect:
@@ -326,61 +374,23 @@ def _side_effect(node: Any) -> str | None:
     return None
 
 
-def run_check(
-    conn: psycopg.Connection, check: Check, *, project_dir: Path | None = None, when: str = ""
-) -> CheckResult:
-    """Run one check, read-only: count its rows and keep the first few, in one query.
-
-    The query runs in a read-only transaction of its own (a savepoint with
-    ``transaction_read_only`` inside a migration's transaction, rolled back after), so a check
-    that calls a function which writes fails instead of changing anything.
-    """
-    t0 = time.perf_counter()
-    with read_only(conn):
-        cursor = conn.execute(
-            f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
-            f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
-        )
-        rows = cursor.fetchall()
-    columns = [c.name for c in cursor.description or []][1:]
-    duration = (time.perf_counter() - t0) * 1000
-    found = rows[0][0] if rows else 0
-    sample = [dict(zip(columns, _jsonable(row[1:]), strict=True)) for row in rows]
-    return CheckResult(
-        name=check.name,
-        location=check.location(project_dir),
-        rows_found=found,
-        sample=sample,
-        duration_ms=duration,
-        when=when,
-    )
-
-
-@contextmanager
-def read_only(conn: psycopg.Connection) -> Iterator[None]:
-    """Run the block read-only and undo whatever it did: inside an open transaction a savepoint
-    with ``SET LOCAL transaction_read_only = on`` (rolled back to after), else a ``BEGIN READ
-    ONLY`` transaction (rolled back)."""
-    nested = conn.info.transaction_status.name != "IDLE"
-    if nested:
-        conn.execute("SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on")
-    else:
-        conn.execute("BEGIN READ ONLY")
-    try:
-        yield
-    finally:
-        if not conn.closed and not conn.broken:
-            if nested:
-                conn.execute("ROLLBACK TO SAVEPOINT dbkit_check; RELEASE SAVEPOINT dbkit_check")
-            else:
-                conn.execute("ROLLBACK")
-
-
-def _jsonable(values: tuple) -> list[Any]:
-    out = []
-    for value in values:
-        if value is None or isinstance(value, bool | int | float | str):
-            out.append(value)
-        else:
-            out.append(str(value))
-    return out
+def _statement_in_words(node: str) -> str:
+    """``an UPDATE statement`` for the parser's ``UpdateStmt`` (the words a DBA reads)."""
+    words = {
+        "UpdateStmt": "UPDATE",
+        "InsertStmt": "INSERT",
+        "DeleteStmt": "DELETE",
+        "MergeStmt": "MERGE",
+        "CreateStmt": "CREATE TABLE",
+        "DropStmt": "DROP",
+        "AlterTableStmt": "ALTER TABLE",
+        "TruncateStmt": "TRUNCATE",
+        "TransactionStmt": "transaction control",
+        "VariableSetStmt": "SET",
+        "CallStmt": "CALL",
+        "ExplainStmt": "EXPLAIN",
+        "CopyStmt": "COPY",
+        "DoStmt": "DO",
+    }
+    word = words.get(node, node.removesuffix("Stmt").upper())
+    return f"{_article(word)} {word} statement"

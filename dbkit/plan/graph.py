@@ -212,7 +212,7 @@ class Plan:
             )
         raise RevisionNotFound(
             f"unknown revision {target!r}",
-            hint="`dbkit status` lists the revisions; 'head' and 'base' are also accepted",
+            hint="`dbkit info` lists every revision; 'head' and 'base' are also accepted",
         )
 
     def phase_span(self, phase: str) -> tuple[int, int]:

@@ -22,17 +22,17 @@ import re
 from typing import Any
 
 from dbkit import __version__
-from dbkit.engine.registry import (
+from dbkit.errors import RevisionNotFound, UsageError
+from dbkit.plan.graph import Migration, Plan
+from dbkit.plan.literals import SqlExpr, literal
+from dbkit.plan.preamble import limits_for, preamble, reset
+from dbkit.plan.registry_sql import (
     INSERT_HISTORY,
     REGISTRY_DDL,
     VERSION_TABLE,
     migration_params,
     version_statement,
 )
-from dbkit.errors import RevisionNotFound, UsageError
-from dbkit.plan.graph import Migration, Plan
-from dbkit.plan.literals import SqlExpr, literal
-from dbkit.plan.preamble import limits_for, preamble, reset
 from dbkit.settings import DEFAULTS
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")

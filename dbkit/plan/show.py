@@ -63,7 +63,7 @@ class RevisionView:
 
 def show(project_dir: Path | str, revision: str) -> RevisionView:
     """Describe ``revision`` (an id, a file name or its prefix, or ``head``)."""
-    from dbkit.engine.workflow import CheckBook
+    from dbkit.plan.checks import CheckBook
 
     plan, _ = load_readable_plan(project_dir)  # a forked plan still shows its revisions
     by_name = [i for i, m in enumerate(plan.migrations) if m.name == revision]
