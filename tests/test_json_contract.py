@@ -64,15 +64,15 @@ def test_every_command_has_json_and_a_schema():
 def world(tmp_path, make_db):
     """A project at 0002 in one database, a fresh database, and a Flyway directory."""
     project = write_project(tmp_path / "proj", BASIC)
-    url, fresh = make_db(), make_db()
+    url, fresh, spare = make_db(), make_db(), make_db()
     flyway = tmp_path / "flyway"
     flyway.mkdir()
     (flyway / "V1__init.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
-    return project, url, fresh, flyway
+    return project, url, fresh, flyway, spare
 
 
 def test_every_command_answers_in_the_envelope(world, tmp_path):
-    project, url, fresh, flyway = world
+    project, url, fresh, flyway, spare = world
     p = ["--project", str(project)]
     db = [*p, "--url", url]
     seen = set()
@@ -101,6 +101,14 @@ def test_every_command_answers_in_the_envelope(world, tmp_path):
     ok("verify", *p, "verify", "--url", url)
     ok("rebase", *p, "rebase")
     ok("import", "import", "--from", "flyway", str(flyway), "--into", str(tmp_path / "imp"))
+    (project / "fleet.toml").write_text(f'[[targets]]\nname = "one"\nurl = "{spare}"\n')
+    ok("fleet status", *p, "fleet", "status")
+    ok("fleet migrate", *p, "fleet", "migrate", "--to", "0001")
+    ok("fleet validate", *p, "fleet", "validate")
+    ok("fleet drift", *p, "fleet", "drift")
+    ok("fleet rollback", *p, "fleet", "rollback", "--steps", "1")
+    ok("migrate", *p, "--url", spare, "migrate")  # synth fills a database at head
+    ok("synth", *p, "--url", spare, "synth", "--rows", "accounts=3", "--seed", "1")
     ok("db status", *p, "db", "status")
     ok("db stop", *p, "db", "stop")
     # failures: the error envelope
@@ -126,7 +134,7 @@ def test_every_command_answers_in_the_envelope(world, tmp_path):
 
 
 def test_a_failed_migration_reports_its_error_in_the_envelope(world):
-    project, url, _, _ = world
+    project, url, *_ = world
     (project / "sql" / "0002_orders.sql").write_text(
         "CREATE TABLE broken (id int REFERENCES nope);\n"
     )
@@ -140,7 +148,7 @@ def test_a_failed_migration_reports_its_error_in_the_envelope(world):
 
 
 def test_usage_errors_use_the_envelope_too(world):
-    project, url, _, _ = world
+    project, url, *_ = world
     data, code = run("--project", str(project), "--url", url, "rollback", "--steps", "x", "--json")
     assert code == 2
     check(data, 2, "rollback")

@@ -27,7 +27,13 @@ PACKAGE = Path(dbkit.__file__).parent
 
 #: The modules that parse SQL, the only ones allowed to import pglast (it costs ~115 ms).
 #: A new module that parses SQL goes here, and nowhere else may import it.
-PGLAST_MODULES = {"dbkit.plan.sqltext", "dbkit.plan.checks", "dbkit.lint.rules"}
+PGLAST_MODULES = {
+    "dbkit.plan.sqltext",  # splitting and classifying migration SQL
+    "dbkit.plan.checks",  # check files: one SELECT each
+    "dbkit.lint.rules",  # dbkit's SQL rules
+    "dbkit.plan.importers.sqitch",  # what a Sqitch verify script holds
+    "dbkit.synth.catalog",  # CHECK constraints read as ranges and lists
+}
 
 #: What each layer must never import, at any depth of a function (lazy imports count) and
 #: in TYPE_CHECKING blocks too. A prefix names a package and everything under it.
