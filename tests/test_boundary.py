@@ -178,3 +178,10 @@ def test_a_refused_connection_reads_as_sentences(tmp_path):
     assert line.startswith("cannot connect to postgresql://app:***@127.0.0.1:1/x: ")
     assert "Connection refused. Is the server running" in line
     assert "pw" not in line.replace("postgresql", "")
+
+
+def test_no_command_shows_the_help_as_click_does():
+    result = dbkit()
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: ")
+    assert "dbkit: error" not in result.output

@@ -230,11 +230,18 @@ class DbkitGroup(click.Group):
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
         except click.ClickException as exc:  # bad option value, missing option, unknown command
-            ctx = getattr(exc, "ctx", None)
-            command = command_name(ctx) if ctx is not None else ""
-            code = _report(
-                exc, _usage_message(exc), exc.exit_code, command=command, as_json="--json" in argv
-            )
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `dbkit`, `dbkit db`: the help
+                click.echo(exc.format_message(), err=True)
+                code = exc.exit_code
+            else:
+                ctx = getattr(exc, "ctx", None)
+                code = _report(
+                    exc,
+                    _usage_message(exc),
+                    exc.exit_code,
+                    command=command_name(ctx) if ctx is not None else "",
+                    as_json="--json" in argv,
+                )
         except click.Abort as exc:  # an interrupt outside a command (while parsing, prompting)
             cause = exc.__cause__ or KeyboardInterrupt()
             code = _report(
