@@ -144,4 +144,4 @@ def test_an_unknown_kind_is_refused(project, pg_server):
     with pytest.raises(UsageError, match="'schema': not a kind of difference that can be"):
         verify(resolve(project, environ={}), server_url=pg_server.admin_url, accept=["schema"])
     result = run(project, pg_server.admin_url, "--accept", "indexes")
-    assert result.exit_code == 2 and "Invalid value for '--accept'" in result.output
+    assert result.exit_code == 2 and "dbkit: error: invalid value for '--accept'" in result.output
