@@ -30,6 +30,7 @@ PACKAGE = Path(dbkit.__file__).parent
 PGLAST_MODULES = {
     "dbkit.plan.sqltext",  # splitting and classifying migration SQL
     "dbkit.plan.checks",  # check files: one SELECT each
+    "dbkit.plan.sqlrules",  # the statement rules migrate and lint share
     "dbkit.lint.rules",  # dbkit's SQL rules
     "dbkit.plan.importers.sqitch",  # what a Sqitch verify script holds
     "dbkit.synth.catalog",  # CHECK constraints read as ranges and lists

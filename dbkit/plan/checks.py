@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbkit.errors import PlanError
+from dbkit.plan.graph import VALIDATION_DIR
 from dbkit.text import plural
 
 if TYPE_CHECKING:
     from dbkit.plan.cache import ResultCache
+    from dbkit.plan.graph import Migration, Plan
 
 _HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
 _PRESERVE = re.compile(r"^--\s*preserve\s*:\s*(?P<tables>.+?)\s*$", re.IGNORECASE)
@@ -372,6 +374,59 @@ def _side_effect(node: Any) -> str | None:
                 return "creates a table (SELECT INTO)"
             stack.append(value)
     return None
+
+
+PHASE_DIR = VALIDATION_DIR / "phases"
+
+
+class CheckBook:
+    """Parsed check files of a project, read once; parse errors surface before connecting."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._files: dict[Path, CheckFile] = {}
+        self._cache = check_cache(plan.project_dir)
+
+    def file(self, path: Path) -> CheckFile:
+        if path not in self._files:
+            self._files[path] = parse_check_file(path, self._cache)
+        return self._files[path]
+
+    def phase_file(self, phase: str, kind: str) -> CheckFile:
+        """A phase's checks of one kind, followed by those every phase shares (a shared key
+        query is timed only around phases that start with its tables in place)."""
+        own = self.file(self.plan.project_dir / PHASE_DIR / f"{phase}.{kind}.sql")
+        shared = self.file(self.plan.project_dir / PHASE_DIR / f"{EVERY_PHASE}.{kind}.sql")
+        if not shared.checks:
+            return own
+        return CheckFile(own.path, own.checks + shared.checks, own.preserve)
+
+    def preload(self, migrations: list[Migration]) -> None:
+        """Parse every file the given migrations and their phases may need."""
+        try:
+            for migration in migrations:
+                self.file(migration.pre_check_path)
+                self.file(migration.post_check_path)
+            for phase in {m.phase for m in migrations}:
+                for kind in ("pre", "post", "perf"):
+                    self.phase_file(phase, kind)
+        finally:
+            self.save()
+
+    def could_remove_rows(self, sql: str) -> bool:
+        """:func:`dbkit.plan.sqltext.could_remove_rows`, kept in the cache by the SQL's content
+        (so a migration seen before needs no SQL parser)."""
+        from dbkit.plan import sqltext
+        from dbkit.plan.cache import digest
+
+        return self._cache.get_or_compute(
+            digest("could_remove_rows", sql), lambda: sqltext.could_remove_rows(sql)
+        )
+
+    def save(self) -> None:
+        """Write what was parsed to the cache (parsed files, and their errors, are not parsed
+        again)."""
+        self._cache.save()
 
 
 def _statement_in_words(node: str) -> str:
