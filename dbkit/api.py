@@ -459,7 +459,8 @@ def _run(
         book.preload(list(plan))  # a malformed check file stops the run before it connects
     # So do statements the run could not carry out as reported (COMMIT in a transactional
     # migration, CREATE INDEX CONCURRENTLY in one, RESET ALL): the rules `dbkit lint` applies.
-    warnings = sqlrules.refuse(plan.migrations)
+    warnings = sqlrules.refuse(plan.migrations, book.cache)
+    book.save()
     threshold = (
         options.perf_threshold if options.perf_threshold is not None else settings.perf_threshold
     )

@@ -188,3 +188,21 @@ def test_migrating_files_seen_before_needs_no_sql_parser(tmp_path, make_db):
     (root / ".dbkit" / "cache" / "checks.json").unlink()
     code, output, imported = run_in_subprocess(root, make_db(), "migrate")
     assert code == 0 and imported is True
+
+
+def test_a_pending_migration_edited_after_a_cached_run_is_judged_again(project, db_url):
+    """The statement rules' verdicts are cached by file content: COMMIT written into a pending
+    migration after a run that filled the cache is still refused before connecting."""
+    s = resolve(project, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    assert (project / ".dbkit" / "cache" / "checks.json").is_file()
+    rows = history_rows(db_url)
+    (up,) = (project / "sql").glob("0002_*.sql")
+    up.write_text(up.read_text() + "\nCOMMIT;\n")
+    result = CliRunner().invoke(
+        main, ["--project", str(project), "--url", db_url, "migrate"], env={"NO_COLOR": "1"}
+    )
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"dbkit: error: sql/{up.name}:") and "COMMIT" in last
+    assert history_rows(db_url) == rows  # refused before anything ran

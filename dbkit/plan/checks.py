@@ -216,7 +216,11 @@ def check_cache(project_dir: Path) -> ResultCache:
     this module's and the SQL module's code and pglast's installation."""
     from dbkit.plan.cache import ResultCache, code_stamp, package_stamp
 
-    salt = code_stamp("dbkit.plan.checks", "dbkit.plan.sqltext") + "|" + package_stamp("pglast")
+    salt = (
+        code_stamp("dbkit.plan.checks", "dbkit.plan.sqltext", "dbkit.plan.sqlrules")
+        + "|"
+        + package_stamp("pglast")
+    )
     return ResultCache(project_dir, "checks", salt)
 
 
@@ -422,6 +426,11 @@ class CheckBook:
         return self._cache.get_or_compute(
             digest("could_remove_rows", sql), lambda: sqltext.could_remove_rows(sql)
         )
+
+    @property
+    def cache(self) -> ResultCache:
+        """The content-keyed cache the book reads and writes (shared by the statement rules)."""
+        return self._cache
 
     def save(self) -> None:
         """Write what was parsed to the cache (parsed files, and their errors, are not parsed

@@ -23,14 +23,18 @@ time, by the server itself with the failing position, so these rules skip it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbkit.errors import PlanError
 from dbkit.plan.graph import Migration
+
+if TYPE_CHECKING:
+    from dbkit.plan.cache import ResultCache
 
 #: The rules of this module and what each one checks (``dbkit lint`` lists them too).
 RULES = {
@@ -314,16 +318,42 @@ def statement_reason(sql: str) -> str | None:
     return non_transactional_reason(kind, node)
 
 
-def refuse(migrations: list[Migration] | tuple[Migration, ...]) -> list[SqlFinding]:
+def refuse(
+    migrations: list[Migration] | tuple[Migration, ...], cache: ResultCache | None = None
+) -> list[SqlFinding]:
     """Raise :class:`PlanError` on the first error finding of the given migrations; return the
-    warnings (shown by ``migrate`` for the migrations it runs)."""
+    warnings (shown by ``migrate`` for the migrations it runs).
+
+    With a ``cache`` (the check book's, salted with this module's code and pglast's
+    installation), a migration whose files were judged before is not parsed again, so a run
+    where nothing changed imports no SQL parser."""
     warnings = []
     for migration in migrations:
-        for finding in migration_findings(migration):
+        for finding in _cached_findings(migration, cache):
             if finding.severity == "error":
                 raise finding.error()
             warnings.append(finding)
     return warnings
+
+
+def _cached_findings(migration: Migration, cache: ResultCache | None) -> list[SqlFinding]:
+    if cache is None:
+        return migration_findings(migration)
+    from dbkit.plan.cache import digest
+
+    paths = [migration.up_path, migration.down_path]
+    paths += sorted(migration.down_path.parent.glob(f"{migration.name}.*.sql"))
+    parts = ["sqlrules", migration.revision, str(migration.transactional)]
+    for path in paths:
+        try:
+            parts += [path.name, path.read_bytes().decode("utf-8", "surrogateescape")]
+        except OSError:
+            parts += [path.name, "\0missing"]
+    stored = cache.get_or_compute(
+        digest(*parts),
+        lambda: {"findings": [dataclasses.asdict(f) for f in migration_findings(migration)]},
+    )
+    return [SqlFinding(**f) for f in stored["findings"]]
 
 
 _CREATE_EXTENSION = re.compile(r"\bcreate\s+extension\b", re.IGNORECASE)
