@@ -228,7 +228,8 @@ def _extension_hint(settings: Settings) -> str:
         return (
             "the embedded default server is built without them; point dbkit at a PostgreSQL "
             "server that has them (its contrib package installed) with --url or "
-            "DBKIT_DATABASE_URL, and `dbkit verify --url URL` / `dbkit drift --scratch-url URL`"
+            "DBKIT_DATABASE_URL, and for verify and drift with the `scratch_url` setting (or "
+            "`dbkit verify --url URL` / `dbkit drift --scratch-url URL`)"
         )
     return "install the extension's package on that server, or point --url at one that has it"
 
@@ -1467,6 +1468,10 @@ def verify(
 
     if server_url:
         server_url = normalize_url(server_url, "--url")
+    elif settings.scratch_url == "embedded":
+        server_url = None  # verify's own default
+    else:
+        server_url = settings.scratch_url
     return run_verify(
         settings,
         server_url=server_url or None,
@@ -1485,6 +1490,8 @@ def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
 
     if scratch_url and scratch_url != EMBEDDED:
         scratch_url = normalize_url(scratch_url, "--scratch-url")
+    elif not scratch_url:
+        scratch_url = settings.scratch_url
     return run_drift(settings, scratch_url=scratch_url)
 
 

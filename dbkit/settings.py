@@ -22,6 +22,11 @@ Precedence for the database URL, highest first:
    ``dbkit.toml``);
 6. the embedded default server, started on demand with its data under ``<project>/.dbkit/``.
 
+``scratch_url`` (a project or environment key, ``${VAR}`` expanded) names the server on which
+``dbkit verify`` and ``dbkit drift`` create their throwaway database, for a project whose
+migrations need what the embedded server lacks (an extension, say); ``verify --url`` and
+``drift --scratch-url`` override it for one run.
+
 The other settings (timeouts, retries) come from the chosen environment's table, then
 ``[tool.dbkit]`` / ``dbkit.toml``, then the defaults below; a migration's revision file may
 override the two timeouts for itself. ``protected`` exists only per environment.
@@ -58,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
 ID_STYLES = ("sequential", "timestamp")
 
 #: keys an ``[env.NAME]`` table may hold
-ENV_KEYS = ("url", "protected", *(k for k in DEFAULTS if k != "ids"))
+ENV_KEYS = ("url", "scratch_url", "protected", *(k for k in DEFAULTS if k != "ids"))
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
@@ -92,6 +97,9 @@ class Settings:
     schema: str | None = None
     # Schemas after the tenant's on its search_path (extensions in ``public``, say).
     shared_schemas: tuple[str, ...] = ()
+    # Server for verify's and drift's throwaway databases (``scratch_url`` key); None: their
+    # defaults (verify: the embedded server; drift: the live server).
+    scratch_url: str | None = None
 
     @property
     def uses_embedded(self) -> bool:
@@ -158,6 +166,7 @@ def read_project_config(project_dir: Path) -> dict[str, Any]:
 #: reads them) and how to say it. ``url`` and ``env`` are the keys that are not a DEFAULTS limit.
 _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "url": ((str,), "a string (postgresql://user@host/db)"),
+    "scratch_url": ((str,), "a string (postgresql://user@host/db, or 'embedded')"),
     "env": ((dict,), "a table of environments ([env.NAME])"),
     "lock_timeout": ((str, int), "a duration string such as '5s'"),
     "statement_timeout": ((str, int), "a duration string such as '30s', or '0'"),
@@ -181,7 +190,7 @@ _NOT_NEGATIVE = (
 
 def known_keys() -> list[str]:
     """Every key a project's configuration may hold."""
-    return sorted({*DEFAULTS, "url", "env"})
+    return sorted({*DEFAULTS, "url", "scratch_url", "env"})
 
 
 def check_config(
@@ -309,7 +318,20 @@ def resolve(
     protected = env_config.get("protected", False)
     if not isinstance(protected, bool):
         raise ProjectError(f"[env.{env_name}] protected must be true or false")
-    extra = {k: v for k, v in config.items() if k not in DEFAULTS and k not in ("url", "env")}
+    extra = {
+        k: v
+        for k, v in config.items()
+        if k not in DEFAULTS and k not in ("url", "scratch_url", "env")
+    }
+    scratch_url = None
+    for source, value in (
+        (f"[env.{env_name}] scratch_url", env_config.get("scratch_url")),
+        (f"{config_file(project)} scratch_url", config.get("scratch_url")),
+    ):
+        if value:
+            expanded = _expand(value, source, environ_)
+            scratch_url = expanded if expanded == "embedded" else normalize_url(expanded, source)
+            break
 
     common = {
         "project_dir": project,
@@ -317,6 +339,7 @@ def resolve(
         "env": env_name,
         "protected": protected,
         "sources": sources,
+        "scratch_url": scratch_url,
     }
     if chosen is None:
         return Settings(**common, **values)

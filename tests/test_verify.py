@@ -192,7 +192,7 @@ def test_cli_names_the_migration_and_the_difference(tmp_path, pg_server):
     assert "FAIL 0002_widget_name_index" in result.output
     assert (
         "verify failed: 0002_widget_name_index: its rollback does not restore the schema: "
-        "1 object differ from before the migration"
+        "1 object differs from before the migration"
     ) in result.output
     assert f"  {expected}" in result.output
 
@@ -288,3 +288,44 @@ def test_verify_drift_and_show_on_a_project_made_by_init(tmp_path, pg_server, db
     assert drifted.exit_code == 0, drifted.output
     shown = run_cli(project, "show", "head")
     assert shown.exit_code == 0 and "CREATE INDEX ix_things_label" in shown.output
+
+
+def test_scratch_url_setting_chooses_the_server_of_verify_and_drift(tmp_path, pg_server, db_url):
+    """`scratch_url` in dbkit.toml (${VAR} expanded) is where verify and drift make their
+    throwaway databases: a project whose migrations need what the embedded server lacks."""
+    project = write_project(tmp_path / "p", [TABLE])
+    (project / "dbkit.toml").write_text('scratch_url = "${SCRATCH_SERVER}"\n')
+    env = {"DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
+    env["SCRATCH_SERVER"] = pg_server.admin_url
+    runner = CliRunner()
+    verified = runner.invoke(main, ["--project", str(project), "verify", "--json"], env=env)
+    assert verified.exit_code == 0, verified.output
+    server = json.loads(verified.output)["server"]
+    assert server == dbkit_settings.mask_url(pg_server.admin_url)
+    assert not (project / ".dbkit" / "pgdata").exists()  # the embedded server was not started
+    migrated = runner.invoke(main, ["--project", str(project), "--url", db_url, "migrate"], env=env)
+    assert migrated.exit_code == 0, migrated.output
+    drifted = runner.invoke(
+        main, ["--project", str(project), "--url", db_url, "drift", "--json"], env=env
+    )
+    assert drifted.exit_code == 0, drifted.output
+    assert json.loads(drifted.output)["scratch_server"] == server
+    assert scratch_databases(pg_server) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('scratch_url = "mysql://u@h/db"', "scratch_url"),
+        ("scratch_url = 5", "scratch_url = 5 is an integer, expected a string"),
+        ('scratch_url = "${NOT_SET_ANYWHERE}"', "NOT_SET_ANYWHERE"),
+    ],
+)
+def test_a_bad_scratch_url_is_refused_in_one_line(tmp_path, line, expected):
+    project = write_project(tmp_path / "p", [TABLE])
+    (project / "dbkit.toml").write_text(line + "\n")
+    result = run_cli(project, "verify")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("dbkit: error: ") and expected in lines[0]
+    assert not (project / ".dbkit" / "pgdata").exists()

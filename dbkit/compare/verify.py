@@ -46,6 +46,7 @@ from dbkit.plan.checks import CheckResult, describe_failures
 from dbkit.plan.graph import Migration, load_plan
 from dbkit.secrets import mask_url
 from dbkit.settings import Settings
+from dbkit.text import plural
 
 if TYPE_CHECKING:
     import psycopg
@@ -410,7 +411,7 @@ def _verify_one(
         if differences:
             return fail(
                 "rollback restores schema",
-                f"its rollback does not restore the schema: {_count(differences)} differ from "
+                f"its rollback does not restore the schema: {_count(differences)} from "
                 "before the migration",
                 differences,
             )
@@ -422,7 +423,7 @@ def _verify_one(
             return fail(
                 "reapply matches",
                 f"applying it again after its rollback builds a different schema: "
-                f"{_count(differences)} differ from its first run",
+                f"{_count(differences)} from its first run",
                 differences,
             )
     except Interrupted:
@@ -470,7 +471,7 @@ def _verify_chain(
             return fail(
                 "head matches",
                 f"migrating base -> head again builds a different schema: {_count(differences)} "
-                "differ from the first head",
+                "from the first head",
                 differences,
             )
     except Interrupted:
@@ -508,5 +509,6 @@ def _failed_checks(failed: list[CheckResult]) -> str:
 
 
 def _count(differences: list[Difference]) -> str:
+    """``1 object differs`` / ``3 objects differ``: the subject with its verb, in agreement."""
     n = len(differences)
-    return f"{n} object{'s' if n != 1 else ''}"
+    return f"{plural(n, 'object')} {'differs' if n == 1 else 'differ'}"
