@@ -293,12 +293,6 @@ def _accept_global_options(cmd: click.Command) -> None:
         )
 
 
-def handle_errors(func):
-    """No longer needed (the command group is the one error boundary); kept so command
-    modules written before it keep working. New commands do not use it."""
-    return func
-
-
 def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     if value:
         ctx.meta[_JSON] = True

@@ -23,7 +23,6 @@ from dbkit.cli.base import (
     _emit_json,
     _style,
     auto_rollback_option,
-    handle_errors,
     json_option,
     main,
     yes_option,
@@ -324,7 +323,6 @@ def _run(as_json: bool, call) -> None:
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def fleet_migrate(
     obj: FleetContext, to, phase, dry_run, auto_rollback, perf_threshold, jobs, per_server,
     canary, max_failures, yes, as_json,
@@ -373,7 +371,6 @@ def fleet_migrate(
 @yes_option
 @json_option
 @click.pass_obj
-@handle_errors
 def fleet_rollback(
     obj: FleetContext, to, phase, steps, level, dry_run, auto_rollback, jobs, per_server,
     canary, max_failures, yes, as_json,
@@ -407,7 +404,6 @@ def fleet_rollback(
 @_limits_options
 @json_option
 @click.pass_obj
-@handle_errors
 def fleet_status(obj: FleetContext, jobs, per_server, as_json) -> None:
     """Per target: revision, pending migrations, edited files, failed runs; and a summary.
 
@@ -433,7 +429,6 @@ def fleet_status(obj: FleetContext, jobs, per_server, as_json) -> None:
 @_limits_options
 @json_option
 @click.pass_obj
-@handle_errors
 def fleet_validate(obj: FleetContext, phase, pre, post, jobs, per_server, as_json) -> None:
     """Run the checks on every target, read-only, as `dbkit validate` does (exit 3 on a
     failed check)."""
@@ -465,7 +460,6 @@ def fleet_validate(obj: FleetContext, phase, pre, post, jobs, per_server, as_jso
 @_limits_options
 @json_option
 @click.pass_obj
-@handle_errors
 def fleet_drift(obj: FleetContext, scratch_url, jobs, per_server, as_json) -> None:
     """Compare every target with what its migrations produce, as `dbkit drift` does (exit 4
     on drift)."""

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from dbkit.cli.base import Context, _emit_json, handle_errors, json_option, main
+from dbkit.cli.base import Context, _emit_json, json_option, main
 
 
 class _RichProgress:
@@ -98,7 +98,6 @@ class _RichProgress:
 )
 @json_option
 @click.pass_obj
-@handle_errors
 def synth(
     obj: Context,
     profiles: tuple[str, ...],
