@@ -62,13 +62,7 @@ def migrate(
             plan=plan,
             check_book=book,
         )
-        moved = [s for s in result.steps if s.outcome == "applied"]
-        if dry_run:
-            run.current = run.before
-            run.outcome = "dry run" if moved else "up to date"
-        else:
-            run.current = result.to_revision
-            run.outcome = "migrated" if moved else "up to date"
+        _settle(run, result, dry_run, step_outcome="applied", outcome="migrated")
 
     return run_fleet(
         "fleet migrate",
@@ -135,17 +129,8 @@ def rollback(
             plan=plan,
             check_book=book,
         )
-        done = [s for s in result.steps if s.outcome == "rolled back"]
-        if dry_run:
-            run.current = run.before
-            run.outcome = "dry run" if done else "up to date"
-        else:
-            run.current = result.to_revision
-            run.outcome = (
-                ("rolled back" if level == "schema" else f"{level} rolled back")
-                if done
-                else "up to date"
-            )
+        outcome = "rolled back" if level == "schema" else f"{level} rolled back"
+        _settle(run, result, dry_run, step_outcome="rolled back", outcome=outcome)
 
     skip = goal_position if level == "schema" and not dry_run else None
     return run_fleet(
@@ -263,3 +248,15 @@ def drift(
     return run_fleet(
         "fleet drift", settings, plan, selection, limits, job, observer=observer, stop=stop
     )
+
+
+def _settle(run, result, dry_run: bool, *, step_outcome: str, outcome: str) -> None:
+    """A target's revision and outcome after a migrate or rollback run: a dry run leaves it
+    where it was; a run whose steps did nothing is "up to date"."""
+    did_something = any(s.outcome == step_outcome for s in result.steps)
+    if dry_run:
+        run.current = run.before
+        run.outcome = "dry run" if did_something else "up to date"
+    else:
+        run.current = result.to_revision
+        run.outcome = outcome if did_something else "up to date"
