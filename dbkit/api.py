@@ -824,6 +824,7 @@ def validate(
     phase: str | None = None,
     pre: bool = False,
     post: bool = False,
+    deep: bool = False,
     reporter: Reporter | None = None,
     plan: Plan | None = None,
     check_book: CheckBook | None = None,
@@ -835,8 +836,10 @@ def validate(
     migration, and its phase's post-checks if it ends one). With ``phase``: that phase's
     pre-checks and its first migration's, and the post-checks of its applied migrations (and
     of the phase once it is complete). ``pre``/``post`` restrict to one side; neither means
-    both.
+    both. ``deep`` adds one orphan anti-join per foreign key, generated from the catalog
+    (:mod:`dbkit.engine.orphans`): each scans its whole child table.
     """
+    from dbkit.engine import orphans
     from dbkit.engine.runner import Runner
     from dbkit.plan.checks import CheckBook
 
@@ -859,6 +862,8 @@ def validate(
         try:
             for checks, when in selected:
                 runner.run_checks(checks, when)
+            if deep:
+                runner.run_checks(orphans.foreign_key_checks(conn), orphans.WHEN)
         finally:
             conn.execute("ROLLBACK")
     return ValidateResult(settings.display_url(), state.current, runner.check_results)

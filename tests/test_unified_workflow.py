@@ -495,21 +495,35 @@ def bypassing_foreign_keys(url, sql):
         conn.execute(sql)
 
 
-# (phase, side, failure SQL, repair SQL, checks that must report it)
+def not_valid(table, constraint):
+    """SQL that turns a validated foreign key into its NOT VALID form (same definition)."""
+    return (
+        "DO $$ DECLARE d text := pg_get_constraintdef("
+        f"(SELECT oid FROM pg_constraint WHERE conname = '{constraint}')); BEGIN "
+        f"EXECUTE 'ALTER TABLE {table} DROP CONSTRAINT {constraint}'; "
+        f"EXECUTE format('ALTER TABLE {table} ADD CONSTRAINT {constraint} %s NOT VALID', d); "
+        "END $$"
+    )
+
+
+# (phase, side, failure SQL, repair SQL, checks that must report it). An orphan row is not
+# among them: the checks trust a validated foreign key (docs/decisions.md); a key that is
+# missing or not validated is what they report, and `validate --deep` finds the orphans.
 TYPICAL_FAILURES = [
     (
         "core_models",
         "post",
-        f"INSERT INTO health_metrics (business_id) VALUES ({uid(4, '999999')})",
-        f"DELETE FROM health_metrics WHERE business_id = {uid(4, '999999')}",
-        ["health_metrics_business_id_references_companies"],
+        "ALTER TABLE health_metrics DROP CONSTRAINT fk_health_metrics_business_id",
+        "ALTER TABLE health_metrics ADD CONSTRAINT fk_health_metrics_business_id "
+        "FOREIGN KEY (business_id) REFERENCES companies (id) ON DELETE CASCADE",
+        ["foreign_keys_in_place"],
     ),
     (
         "identity",
         "post",
-        f"UPDATE users SET team_id = {uid(3, '999999')} WHERE id = {uid(1, '5')}",
-        f"UPDATE users SET team_id = NULL WHERE id = {uid(1, '5')}",
-        ["users_team_id_references_teams"],
+        not_valid("users", "fk_users_team_id"),
+        "ALTER TABLE users VALIDATE CONSTRAINT fk_users_team_id",
+        ["foreign_keys_in_place", "foreign_keys_validated"],
     ),
     (
         "schema_preparation",
@@ -528,10 +542,9 @@ TYPICAL_FAILURES = [
     (
         "ai_enhancement",
         "post",
-        f"INSERT INTO portfolio_businesses (portfolio_id, business_id) "
-        f"VALUES ({uid(9, '999999')}, {uid(4, '1')})",
-        f"DELETE FROM portfolio_businesses WHERE portfolio_id = {uid(9, '999999')}",
-        ["portfolio_businesses_portfolio_id_references_portfolios"],
+        not_valid("portfolio_businesses", "fk_portfolio_businesses_portfolio_id"),
+        "ALTER TABLE portfolio_businesses VALIDATE CONSTRAINT fk_portfolio_businesses_portfolio_id",
+        ["foreign_keys_in_place", "foreign_keys_validated"],
     ),
     (
         "business_intelligence",
@@ -556,20 +569,38 @@ def test_checks_catch_failures_forced_on_the_real_schema(s, db_url):
     expected: dict[str, int] = {}
     migrate_to(s, db_url, "investor", expected)
 
-    # A pre-check that finds orphan rows applies nothing (002's pre-migration validation).
-    bypassing_foreign_keys(
-        db_url, f"INSERT INTO health_metrics (business_id) VALUES ({uid(4, '999999')})"
-    )
+    # An orphan written with the keys switched off: the checks trust the validated key (what
+    # dbkit no longer promises to see), `validate --deep` proves every key row by row.
+    orphan = uid(4, "999999")
+    bypassing_foreign_keys(db_url, f"INSERT INTO health_metrics (business_id) VALUES ({orphan})")
+    trusted = cli(db_url, "validate", "--phase", "schema_preparation", "--pre")
+    assert trusted.exit_code == 0, trusted.output
+    deep = cli(db_url, "validate", "--phase", "schema_preparation", "--pre", "--deep", "--json")
+    assert deep.exit_code == ExitCode.VALIDATION_FAILED == 3, deep.output
+    found = [c for c in json.loads(deep.output)["checks"] if not c["passed"]]
+    assert [(c["when"], c["name"], c["location"], c["rows_found"]) for c in found] == [
+        (
+            "deep check of foreign keys",
+            "fk_health_metrics_business_id",
+            "foreign key fk_health_metrics_business_id on health_metrics",
+            1,
+        )
+    ]
+    assert found[0]["sample"][0]["business_id"] == "00000004-0000-4000-8000-000000999999"
+    query(db_url, f"DELETE FROM health_metrics WHERE business_id = {orphan}")
+    assert cli(db_url, "validate", "--deep").exit_code == 0
+
+    # A key the phase builds on that is not validated stops it before anything is applied
+    # (002's pre-migration validation, from the catalog).
+    query(db_url, not_valid("health_metrics", "fk_health_metrics_business_id"))
     result = cli(db_url, "migrate", "--phase", "schema_preparation")
     assert result.exit_code == ExitCode.VALIDATION_FAILED == 3, result.output
-    assert (
-        "pre-check of phase schema_preparation failed: health_metrics_have_existing_business"
-        in (result.stderr)
-    )
+    assert "pre-check of phase schema_preparation failed: foreign_keys_in_place" in result.stderr
+    assert "health_metrics" in result.stderr
     assert "nothing of phase schema_preparation was applied" in result.stderr
     assert version(db_url) == ["0014"]
     assert scalar(db_url, "SELECT to_regclass('subscription_plans')") is None
-    query(db_url, f"DELETE FROM health_metrics WHERE business_id = {uid(4, '999999')}")
+    query(db_url, "ALTER TABLE health_metrics VALIDATE CONSTRAINT fk_health_metrics_business_id")
 
     for phase in PHASES[PHASES.index("schema_preparation") :]:
         api.migrate(s, phase=phase)

@@ -58,8 +58,11 @@ class Check:
     path: Path
     line: int  # line of the `-- check:` header
     description: str = ""
+    origin: str = ""  # where a check made by dbkit comes from (not a file): its location
 
     def location(self, project_dir: Path | None = None) -> str:
+        if self.origin:
+            return self.origin
         path = self.path
         if project_dir is not None and path.is_relative_to(project_dir):
             path = path.relative_to(project_dir)

@@ -3,8 +3,10 @@
 -- (dbkit runs validations/phases/_every.post.sql after every phase).
 
 -- check: foreign_keys_validated
--- A foreign key added NOT VALID (or left unvalidated by a failed VALIDATE) does not
--- guarantee the anti-joins above for rows that existed before it.
+-- A foreign key added NOT VALID (or left unvalidated by a failed VALIDATE) says nothing
+-- about rows that existed before it. Every validated key is PostgreSQL's guarantee that
+-- no row lacks its parent, which is why no check re-proves it row by row (`dbkit
+-- validate --deep` does, on demand).
 SELECT
     con.conrelid::regclass AS table_name,
     con.conname
@@ -15,8 +17,8 @@ WHERE
     AND NOT con.convalidated;
 
 -- check: foreign_keys_indexed
--- Every foreign key has a valid index led by its columns: without one, the anti-joins
--- above, ON DELETE actions and joins on the key scan the whole child table.
+-- Every foreign key has a valid index led by its columns: without one, ON DELETE
+-- actions, joins on the key (and `dbkit validate --deep`) scan the whole child table.
 SELECT
     con.conrelid::regclass AS table_name,
     con.conname

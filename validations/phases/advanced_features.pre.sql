@@ -1,13 +1,27 @@
 -- Phase advanced_features (seed 000 phase 3), pre-checks.
 
--- check: valuations_company_id_references_companies
+-- check: foreign_keys_in_place
+-- The foreign keys the phase builds on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.company_id
-FROM valuations AS t
-WHERE
-    t.company_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.company_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('valuations', 'company_id', 'companies')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

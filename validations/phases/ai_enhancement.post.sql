@@ -1,62 +1,32 @@
 -- Phase ai_enhancement, post-checks: analysis sessions and portfolios, and 002's
 -- CONCURRENTLY-built indexes (0019), which are the only indexes on their user_id keys.
 
--- check: ai_analysis_sessions_user_id_references_users
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.user_id
-FROM ai_analysis_sessions AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: ai_analysis_sessions_business_id_references_companies
-SELECT
-    t.id,
-    t.business_id
-FROM ai_analysis_sessions AS t
-WHERE
-    t.business_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.business_id
-    );
-
--- check: portfolios_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM portfolios AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: portfolio_businesses_portfolio_id_references_portfolios
-SELECT
-    t.id,
-    t.portfolio_id
-FROM portfolio_businesses AS t
-WHERE
-    t.portfolio_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM portfolios AS p
-        WHERE p.id = t.portfolio_id
-    );
-
--- check: portfolio_businesses_business_id_references_companies
-SELECT
-    t.id,
-    t.business_id
-FROM portfolio_businesses AS t
-WHERE
-    t.business_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.business_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('ai_analysis_sessions', 'user_id', 'users'),
+    ('ai_analysis_sessions', 'business_id', 'companies'),
+    ('portfolios', 'user_id', 'users'),
+    ('portfolio_businesses', 'portfolio_id', 'portfolios'),
+    ('portfolio_businesses', 'business_id', 'companies')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

@@ -1,53 +1,5 @@
 -- Phase business_intelligence, post-checks: the valuation audit trail and the cohorts.
 
--- check: valuation_history_company_id_references_companies
-SELECT
-    t.id,
-    t.company_id
-FROM valuation_history AS t
-WHERE
-    t.company_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.company_id
-    );
-
--- check: valuation_history_valuation_id_references_valuations
-SELECT
-    t.id,
-    t.valuation_id
-FROM valuation_history AS t
-WHERE
-    t.valuation_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM valuations AS p
-        WHERE p.id = t.valuation_id
-    );
-
--- check: valuation_history_changed_by_references_users
-SELECT
-    t.id,
-    t.changed_by
-FROM valuation_history AS t
-WHERE
-    t.changed_by IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.changed_by
-    );
-
--- check: ucaas_cohort_analysis_company_id_references_companies
-SELECT
-    t.id,
-    t.company_id
-FROM ucaas_cohort_analysis AS t
-WHERE
-    t.company_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.company_id
-    );
-
 -- check: valuation_history_trigger_enabled
 -- Without the trigger, valuation changes go unrecorded (000's audit trail).
 SELECT
@@ -63,4 +15,33 @@ WHERE NOT EXISTS (
             tg.tgrelid = to_regclass(expected.table_name)
             AND tg.tgname = expected.trigger_name
             AND tg.tgenabled <> 'D'
+    );
+
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
+SELECT
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('valuation_history', 'company_id', 'companies'),
+    ('valuation_history', 'valuation_id', 'valuations'),
+    ('valuation_history', 'changed_by', 'users'),
+    ('ucaas_cohort_analysis', 'company_id', 'companies')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

@@ -1,26 +1,29 @@
 -- Phase commerce (seed 003), pre-checks: 003's subscriptions are 002's, through the
 -- subscriptions view; they must be sound before 003's tables join them.
 
--- check: user_subscriptions_plan_id_references_subscription_plans
+-- check: foreign_keys_in_place
+-- The foreign keys the phase builds on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.plan_id
-FROM user_subscriptions AS t
-WHERE
-    t.plan_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM subscription_plans AS p
-        WHERE p.id = t.plan_id
-    );
-
--- check: user_subscriptions_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM user_subscriptions AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('user_subscriptions', 'plan_id', 'subscription_plans'),
+    ('user_subscriptions', 'user_id', 'users')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

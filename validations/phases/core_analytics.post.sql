@@ -1,25 +1,28 @@
 -- Phase core_analytics, post-checks.
 
--- check: valuation_analytics_user_id_references_users
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.user_id
-FROM valuation_analytics AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: valuation_analytics_company_id_references_companies
-SELECT
-    t.id,
-    t.company_id
-FROM valuation_analytics AS t
-WHERE
-    t.company_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.company_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('valuation_analytics', 'user_id', 'users'),
+    ('valuation_analytics', 'company_id', 'companies')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

@@ -1,182 +1,42 @@
 -- Phase crm, post-checks: leads, their scores, insights, journey, activities,
 -- conversations, forecasts and performance metrics.
 
--- check: leads_organization_id_references_organizations
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.organization_id
-FROM leads AS t
-WHERE
-    t.organization_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM organizations AS p
-        WHERE p.id = t.organization_id
-    );
-
--- check: leads_assigned_to_references_users
-SELECT
-    t.id,
-    t.assigned_to
-FROM leads AS t
-WHERE
-    t.assigned_to IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.assigned_to
-    );
-
--- check: leads_team_id_references_teams
-SELECT
-    t.id,
-    t.team_id
-FROM leads AS t
-WHERE
-    t.team_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM teams AS p
-        WHERE p.id = t.team_id
-    );
-
--- check: lead_scores_lead_id_references_leads
-SELECT
-    t.id,
-    t.lead_id
-FROM lead_scores AS t
-WHERE
-    t.lead_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM leads AS p
-        WHERE p.id = t.lead_id
-    );
-
--- check: ai_insights_lead_id_references_leads
-SELECT
-    t.id,
-    t.lead_id
-FROM ai_insights AS t
-WHERE
-    t.lead_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM leads AS p
-        WHERE p.id = t.lead_id
-    );
-
--- check: ai_insights_acknowledged_by_references_users
-SELECT
-    t.id,
-    t.acknowledged_by
-FROM ai_insights AS t
-WHERE
-    t.acknowledged_by IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.acknowledged_by
-    );
-
--- check: journey_events_lead_id_references_leads
-SELECT
-    t.id,
-    t.lead_id
-FROM journey_events AS t
-WHERE
-    t.lead_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM leads AS p
-        WHERE p.id = t.lead_id
-    );
-
--- check: journey_events_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM journey_events AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: activities_lead_id_references_leads
-SELECT
-    t.id,
-    t.lead_id
-FROM activities AS t
-WHERE
-    t.lead_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM leads AS p
-        WHERE p.id = t.lead_id
-    );
-
--- check: activities_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM activities AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: conversations_lead_id_references_leads
-SELECT
-    t.id,
-    t.lead_id
-FROM conversations AS t
-WHERE
-    t.lead_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM leads AS p
-        WHERE p.id = t.lead_id
-    );
-
--- check: conversations_activity_id_references_activities
-SELECT
-    t.id,
-    t.activity_id
-FROM conversations AS t
-WHERE
-    t.activity_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM activities AS p
-        WHERE p.id = t.activity_id
-    );
-
--- check: forecasts_organization_id_references_organizations
-SELECT
-    t.id,
-    t.organization_id
-FROM forecasts AS t
-WHERE
-    t.organization_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM organizations AS p
-        WHERE p.id = t.organization_id
-    );
-
--- check: performance_metrics_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM performance_metrics AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: performance_metrics_team_id_references_teams
-SELECT
-    t.id,
-    t.team_id
-FROM performance_metrics AS t
-WHERE
-    t.team_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM teams AS p
-        WHERE p.id = t.team_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('leads', 'organization_id', 'organizations'),
+    ('leads', 'assigned_to', 'users'),
+    ('leads', 'team_id', 'teams'),
+    ('lead_scores', 'lead_id', 'leads'),
+    ('ai_insights', 'lead_id', 'leads'),
+    ('ai_insights', 'acknowledged_by', 'users'),
+    ('journey_events', 'lead_id', 'leads'),
+    ('journey_events', 'user_id', 'users'),
+    ('activities', 'lead_id', 'leads'),
+    ('activities', 'user_id', 'users'),
+    ('conversations', 'lead_id', 'leads'),
+    ('conversations', 'activity_id', 'activities'),
+    ('forecasts', 'organization_id', 'organizations'),
+    ('performance_metrics', 'user_id', 'users'),
+    ('performance_metrics', 'team_id', 'teams')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

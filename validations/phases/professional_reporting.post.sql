@@ -1,37 +1,29 @@
 -- Phase professional_reporting, post-checks.
 
--- check: generated_reports_user_id_references_users
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.user_id
-FROM generated_reports AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: generated_reports_business_id_references_companies
-SELECT
-    t.id,
-    t.business_id
-FROM generated_reports AS t
-WHERE
-    t.business_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM companies AS p
-        WHERE p.id = t.business_id
-    );
-
--- check: generated_reports_portfolio_id_references_portfolios
-SELECT
-    t.id,
-    t.portfolio_id
-FROM generated_reports AS t
-WHERE
-    t.portfolio_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM portfolios AS p
-        WHERE p.id = t.portfolio_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('generated_reports', 'user_id', 'users'),
+    ('generated_reports', 'business_id', 'companies'),
+    ('generated_reports', 'portfolio_id', 'portfolios')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

@@ -2,28 +2,30 @@
 -- table: users, businesses and health metrics keep their content.
 -- preserve: users, companies, health_metrics
 
--- check: portfolios_user_id_references_users
+-- check: foreign_keys_in_place
+-- Seed 002's "businesses whose owner is missing" (and the phase's other keys), from the
+-- catalog.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.user_id
-FROM portfolios AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: businesses_have_existing_owner
--- Seed 002's pre-migration validation ("businesses WHERE owner_id NOT IN (SELECT id FROM
--- users)") as an anti-join: NOT IN silently passes as soon as the subquery yields a NULL.
-SELECT
-    b.id,
-    b.owner_id
-FROM businesses AS b
-WHERE
-    b.owner_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS u
-        WHERE u.id = b.owner_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('portfolios', 'user_id', 'users'),
+    ('companies', 'user_id', 'users')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

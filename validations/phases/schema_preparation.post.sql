@@ -10,78 +10,6 @@ WHERE NOT EXISTS (
         WHERE sp.name = 'Free' AND sp.is_active
     );
 
--- check: user_subscriptions_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM user_subscriptions AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: user_subscriptions_plan_id_references_subscription_plans
-SELECT
-    t.id,
-    t.plan_id
-FROM user_subscriptions AS t
-WHERE
-    t.plan_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM subscription_plans AS p
-        WHERE p.id = t.plan_id
-    );
-
--- check: usage_metrics_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM usage_metrics AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: usage_metrics_subscription_id_references_user_subscriptions
-SELECT
-    t.id,
-    t.subscription_id
-FROM usage_metrics AS t
-WHERE
-    t.subscription_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM user_subscriptions AS p
-        WHERE p.id = t.subscription_id
-    );
-
--- check: billing_transactions_user_id_references_users
-SELECT
-    t.id,
-    t.user_id
-FROM billing_transactions AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: billing_transactions_subscription_id_references_user_subscriptions
-SELECT
-    t.id,
-    t.subscription_id
-FROM billing_transactions AS t
-WHERE
-    t.subscription_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM user_subscriptions AS p
-        WHERE p.id = t.subscription_id
-    );
-
 -- check: billing_tables_have_row_level_security
 -- Row-level security (seed 002) is on, with at least one policy, for every table
 -- holding subscription or billing rows.
@@ -109,4 +37,35 @@ FROM user_subscriptions AS us
 WHERE NOT EXISTS (
         SELECT 1 FROM subscriptions AS s
         WHERE s.id = us.id
+    );
+
+-- check: foreign_keys_in_place
+-- The foreign keys this phase added or relies on.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
+SELECT
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('user_subscriptions', 'user_id', 'users'),
+    ('user_subscriptions', 'plan_id', 'subscription_plans'),
+    ('usage_metrics', 'user_id', 'users'),
+    ('usage_metrics', 'subscription_id', 'user_subscriptions'),
+    ('billing_transactions', 'user_id', 'users'),
+    ('billing_transactions', 'subscription_id', 'user_subscriptions')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

@@ -1,40 +1,8 @@
 -- Phase schema_preparation (seed 002 phase 1), pre-checks: seed 002's "Pre-Migration
--- Validation", rewritten as anti-joins on indexed keys, and its data preservation
+-- Validation", proven from the catalog (validated keys, primary key), and its data preservation
 -- guarantee: the phase only adds tables, so existing users, businesses (= companies) and
 -- health metrics keep their exact content.
 -- preserve: users, companies, health_metrics
-
--- check: users_id_not_null
--- 002: SELECT COUNT(*) FROM users WHERE id IS NULL (should be 0).
-SELECT u.email
-FROM users AS u
-WHERE u.id IS NULL;
-
--- check: businesses_have_existing_owner
--- Seed 002's pre-migration validation ("businesses WHERE owner_id NOT IN (SELECT id FROM
--- users)") as an anti-join: NOT IN silently passes as soon as the subquery yields a NULL.
-SELECT
-    b.id,
-    b.owner_id
-FROM businesses AS b
-WHERE
-    b.owner_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS u
-        WHERE u.id = b.owner_id
-    );
-
--- check: health_metrics_have_existing_business
--- 002: health_metrics WHERE business_id NOT IN (SELECT id FROM businesses), as an
--- anti-join on the primary key of companies (the table behind businesses).
-SELECT
-    hm.id,
-    hm.business_id
-FROM health_metrics AS hm
-WHERE NOT EXISTS (
-        SELECT 1 FROM businesses AS b
-        WHERE b.id = hm.business_id
-    );
 
 -- check: billing_roles_exist
 -- 0015 grants the billing tables to these roles and writes policies for them.
@@ -64,4 +32,33 @@ WHERE
             SELECT 1 FROM pg_catalog.pg_roles AS r
             WHERE r.rolname = expected.object_name
         )
+    );
+
+-- check: foreign_keys_in_place
+-- Seed 002's pre-migration validation (users WHERE id IS NULL, businesses whose owner
+-- is missing, health metrics whose business is missing) as the catalog proves it: the
+-- primary key of users forbids a NULL id, and these validated keys forbid the orphans.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
+SELECT
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('companies', 'user_id', 'users'),
+    ('health_metrics', 'business_id', 'companies')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );

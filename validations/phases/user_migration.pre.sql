@@ -11,27 +11,30 @@ WHERE NOT EXISTS (
         WHERE sp.name = 'Free' AND sp.is_active
     );
 
--- check: user_subscriptions_user_id_references_users
--- Subscriptions that exist before the assignment are sound: the anti-join of the assignment would otherwise skip or double users.
+-- check: foreign_keys_in_place
+-- Subscriptions that exist before the assignment are sound: the anti-join of the
+-- assignment would otherwise skip or double users.
+-- Each key exists and is validated, so PostgreSQL guarantees every row has its parent;
+-- no anti-join over the child tables (docs/decisions.md; `dbkit validate --deep`
+-- re-proves them row by row).
 SELECT
-    t.id,
-    t.user_id
-FROM user_subscriptions AS t
-WHERE
-    t.user_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM users AS p
-        WHERE p.id = t.user_id
-    );
-
--- check: user_subscriptions_plan_id_references_subscription_plans
-SELECT
-    t.id,
-    t.plan_id
-FROM user_subscriptions AS t
-WHERE
-    t.plan_id IS NOT NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM subscription_plans AS p
-        WHERE p.id = t.plan_id
+    expected.table_name,
+    expected.column_name,
+    expected.referenced_table
+FROM (
+    VALUES
+    ('user_subscriptions', 'user_id', 'users'),
+    ('user_subscriptions', 'plan_id', 'subscription_plans')
+) AS expected (table_name, column_name, referenced_table)
+WHERE NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint AS con
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON con.conrelid = a.attrelid AND con.conkey[1] = a.attnum
+        WHERE
+            con.contype = 'f'
+            AND con.convalidated
+            AND con.conrelid = to_regclass(expected.table_name)
+            AND con.confrelid = to_regclass(expected.referenced_table)
+            AND cardinality(con.conkey) = 1
+            AND a.attname = expected.column_name
     );
