@@ -569,8 +569,6 @@ def status(settings: Settings) -> StatusResult:
 
     A forked plan (two branches each added migrations) is reported, not refused: its problems
     are in ``plan_problems`` and pending lists every migration the database lacks."""
-    from dbkit.engine.adopt import untracked_schema
-
     plan, problems = load_readable_plan(settings.project_dir, files_may_be_missing=True)
     with _session(settings, lock=False) as conn:
         state = registry.read_state(conn)
@@ -578,6 +576,8 @@ def status(settings: Settings) -> StatusResult:
         running = database.lock_holder(conn) if started else None
         notice = state.registry_note  # an older registry: the next write upgrades it
         if notice is None and state.current is None and not state.recorded_checksums:
+            from dbkit.engine.adopt import untracked_schema  # only for an untracked database
+
             notice = untracked_schema(conn)
     _position(plan, state)  # an unknown recorded revision is an error, as for migrate
     applied = plan.ancestors(state.current, state.recorded_checksums.get(state.current or ""))

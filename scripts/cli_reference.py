@@ -24,8 +24,8 @@ Generated from `dbkit --help` by `scripts/cli_reference.py`; do not edit by hand
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    for name in group.list_commands(None):  # imports each lazily registered command
+        command = group.get_command(None, name)
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from _commands(command, (*prefix, name))

@@ -34,7 +34,7 @@ def dbkit(project: Path, *args: str, url: str | None = None, env: dict | None = 
 
 
 def all_commands(group: click.Group, prefix=()):
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(group.all_commands().items()):
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))
@@ -47,7 +47,7 @@ def test_every_command_has_help(path):
     assert "Usage:" in result.output
     command = main
     for name in path:
-        command = command.commands[name]
+        command = command.get_command(None, name)
     assert command.help and len(command.help.strip()) > 20
 
 

@@ -32,10 +32,10 @@ def test_command_reference_is_up_to_date():
 
 def test_readme_names_every_command_and_exit_code():
     readme = (ROOT / "README.md").read_text()
-    for name, command in main.commands.items():
+    for name, command in main.all_commands().items():
         assert f"dbkit {name}" in readme, f"README does not mention `dbkit {name}`"
         if isinstance(command, click.Group):
-            for sub in command.commands:
+            for sub in command.list_commands(None):
                 assert f"dbkit {name} {sub}" in readme or f"{name} {sub}" in readme
     for code in ExitCode:
         assert re.search(rf"\|\s*{int(code)}\s*\|", readme), f"exit code {int(code)} undocumented"

@@ -25,7 +25,7 @@ def _schema(command: str) -> dict:
 
 def _commands(group: click.Group, prefix: str = "") -> list[str]:
     names = []
-    for name, command in group.commands.items():
+    for name, command in group.all_commands().items():
         if isinstance(command, click.Group):
             names += _commands(command, f"{prefix}{name} ")
         else:
@@ -55,7 +55,7 @@ def test_every_command_has_json_and_a_schema():
     for command in _commands(main):
         cmd = main
         for part in command.split():
-            cmd = cmd.commands[part]
+            cmd = cmd.get_command(None, part)
         assert "--json" in {opt for p in cmd.params for opt in getattr(p, "opts", [])}, command
         assert (SCHEMAS / f"{command.replace(' ', '-')}.json").is_file(), command
 

@@ -204,7 +204,7 @@ def test_the_import_walk_sees_a_known_edge():
 
 def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    for name, command in group.all_commands().items():
         if isinstance(command, click.Group):
             found.update(_commands(command, f"{prefix}{name} "))
         else:
@@ -257,8 +257,15 @@ def test_importing_the_cli_and_the_api_loads_no_driver_or_heavy_layer():
     assert out.stdout.strip() == "[]"
 
 
-def test_status_does_not_load_the_runner_or_the_workflow(db_url, tmp_path):
+def test_status_loads_only_what_it_needs(db_url, tmp_path):
+    """`dbkit status` on a migrated database: the command group imports the module of the
+    command used, not the fleet, synth, lint, import or compare families nor rich."""
+    from click.testing import CliRunner
+
     project = write_project(tmp_path, BASIC)
+    args = ["--project", str(project), "--url", db_url]
+    migrated = CliRunner().invoke(main, [*args, "migrate"])
+    assert migrated.exit_code == 0, migrated.output
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
@@ -266,11 +273,47 @@ def test_status_does_not_load_the_runner_or_the_workflow(db_url, tmp_path):
         f"r = CliRunner().invoke(main, ['--project', {str(project)!r}, '--url', {db_url!r},"
         " 'status'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(sorted(m for m in sys.modules if m in ('dbkit.engine.runner',"
-        " 'dbkit.engine.workflow', 'dbkit.engine.preserve', 'dbkit.engine.guard', 'pglast')))\n"
+        "unneeded = ('dbkit.engine.runner', 'dbkit.engine.workflow', 'dbkit.engine.preserve',"
+        " 'dbkit.engine.guard', 'dbkit.engine.adopt', 'pglast', 'dbkit.plan.importers',"
+        " 'dbkit.plan.checks', 'dbkit.fleet', 'dbkit.synth', 'dbkit.lint', 'dbkit.compare',"
+        " 'dbkit.embedded', 'rich', 'sqlfluff', 'alembic', 'dbkit.cli.fleet', 'dbkit.cli.synth',"
+        " 'dbkit.cli.lint', 'dbkit.cli.gate', 'dbkit.cli.adopt', 'dbkit.cli.team')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(unneeded)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_lazy_command_table_names_every_command_of_every_cli_module():
+    """The group imports a command's module on use: its table (dbkit/cli/__init__.py) must
+    name each command of each module, with the module that defines it, and nothing else."""
+    code = (
+        "import importlib, pkgutil, dbkit.cli\n"
+        "from dbkit.cli.base import main\n"
+        "for m in pkgutil.iter_modules(dbkit.cli.__path__):\n"
+        "    importlib.import_module('dbkit.cli.' + m.name)\n"
+        "defined = {n: c.callback.__module__ for n, c in main.commands.items()}\n"
+        "print(sorted(defined.items()) == sorted(main.lazy_commands.items()))\n"
+        "print(sorted(set(defined.items()) ^ set(main.lazy_commands.items())))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["True", "[]"], out.stdout
+
+
+def test_help_lists_every_command_though_none_is_imported_before():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from dbkit.cli import main\n"
+        "before = sorted(m for m in sys.modules if m.startswith('dbkit.cli.'))\n"
+        "r = CliRunner().invoke(main, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "listed = r.output.split('Commands:', 1)[1]\n"
+        "print(before)\n"
+        "print(all(f'  {n} ' in listed for n in main.lazy_commands))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["['dbkit.cli.base']", "True"], out.stdout

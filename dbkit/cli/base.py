@@ -11,6 +11,7 @@ every error into one ``dbkit: error: ...`` line and its exit code.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -191,9 +192,30 @@ class DbkitGroup(click.Group):
 
     group_class = type  # subgroups (dbkit db) are DbkitGroups too
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name -> the module that defines it, imported when the command is used
+        #: (Click's lazy group: ``dbkit status`` imports neither fleet nor lint nor synth)
+        self.lazy_commands: dict[str, str] = {}
+
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         _accept_global_options(cmd)
         super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        module = self.lazy_commands.get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            importlib.import_module(module)  # its decorators register its commands here
+            if cmd_name not in self.commands:
+                raise RuntimeError(f"{module} does not define the command {cmd_name!r}")
+        return self.commands.get(cmd_name)
+
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, its module imported (help, docs generation, tests)."""
+        return {name: self.get_command(None, name) for name in self.list_commands(None)}
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name, cmd, rest = super().resolve_command(ctx, args)
