@@ -10,6 +10,12 @@ One server per test session, chosen by the environment:
 Servers the harness starts listen on a Unix socket only, run as the ``embedded_postgres``
 system user when the suite runs as root, and use ``fsync=off`` (data is thrown away).
 
+Project servers a test starts (``dbkit.embedded.server.ensure_running``) run, under root, as a
+system user of their own made for their data directory: ``project_tmpdir()`` gives a directory
+they can live in and ``discard_project_tmpdir()`` stops their servers and deletes those users;
+a session that died without cleaning up is swept at the next session's start (its directories,
+then every dbkit user whose data directory is gone).
+
 Fixtures:
 
 * ``pg_server`` (session): ``.url(dbname)``, ``.admin_url``, ``.major``, ``.bindir`` (the
@@ -50,6 +56,7 @@ TEST_SERVER_SETTINGS = {
     "max_connections": "200",
 }
 _TMP_PREFIX = "dbkit-test-"
+_PROJECT_TMP_PREFIX = "dbkit-projects-"
 
 
 class PgServer:
@@ -173,22 +180,78 @@ def _system_bindir() -> Path:
 
 
 def _sweep_orphans() -> None:
-    """Stop and delete clusters left by test sessions that died without cleaning up."""
-    for workdir in Path(tempfile.gettempdir()).glob(_TMP_PREFIX + "*"):
+    """Stop and delete clusters and project directories left by test sessions that died
+    without cleaning up, then the system users of data directories that are gone."""
+    tmp = Path(tempfile.gettempdir())
+    for workdir in [*tmp.glob(_TMP_PREFIX + "*"), *tmp.glob(_PROJECT_TMP_PREFIX + "*")]:
         try:
             owner = int((workdir / "owner.pid").read_text())
         except (OSError, ValueError):
             continue
         if owner == os.getpid() or _alive(owner):
             continue
-        info = embedded.read_postmaster(workdir / "pgdata")
-        if info is not None:
-            with contextlib.suppress(OSError):
-                os.kill(info.pid, signal.SIGQUIT)  # immediate shutdown
-            deadline = time.monotonic() + 10
-            while embedded.read_postmaster(workdir / "pgdata") and time.monotonic() < deadline:
-                time.sleep(0.1)
+        for pgdata in _data_dirs(workdir):
+            _kill_server(pgdata)
         shutil.rmtree(workdir, ignore_errors=True)
+    embedded.prune_server_users()
+
+
+def _data_dirs(root: Path) -> list[Path]:
+    """The PostgreSQL data directories below ``root`` (``PG_VERSION`` in them), not entering
+    them."""
+    found = []
+    for path, dirs, files in os.walk(root):
+        if "PG_VERSION" in files:
+            found.append(Path(path))
+            dirs.clear()
+    return found
+
+
+def _dbkit_dirs(root: Path) -> list[Path]:
+    """The projects' ``.dbkit`` directories below ``root``, not entering them."""
+    found = []
+    for path, dirs, _files in os.walk(root):
+        if embedded.DATA_DIR_NAME in dirs:
+            found.append(Path(path) / embedded.DATA_DIR_NAME)
+            dirs.remove(embedded.DATA_DIR_NAME)
+    return found
+
+
+def _kill_server(pgdata: Path) -> None:
+    info = embedded.read_postmaster(pgdata)
+    if info is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(info.pid, signal.SIGQUIT)  # immediate shutdown
+    deadline = time.monotonic() + 10
+    while embedded.read_postmaster(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def project_tmpdir() -> Path:
+    """A throwaway directory in /tmp for projects whose embedded server a test starts (not
+    under pytest's root, which pytest resets to 0700 at every session start: a concurrent
+    session doing so would cut a server's user, under root, off from a data directory below
+    it). Mode 0711: the servers' users traverse it; dbkit never opens it."""
+    path = Path(tempfile.mkdtemp(prefix=_PROJECT_TMP_PREFIX))
+    path.chmod(0o711)
+    (path / "owner.pid").write_text(str(os.getpid()))
+    return path
+
+
+def discard_project_tmpdir(path: Path) -> None:
+    """Stop every embedded server below ``path``, delete the system users dbkit made for them
+    (under root), and delete ``path``."""
+    try:
+        for ddir in _dbkit_dirs(path):
+            project = ddir.parent
+            try:
+                embedded.stop(project)
+            except Exception:
+                _kill_server(embedded.pgdata_dir(project))
+            embedded.remove_server_user(project)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import discard_project_tmpdir, project_tmpdir
 
 from dbkit.embedded import server as embedded
 from dbkit.errors import EmbeddedServerError
@@ -18,13 +19,11 @@ from dbkit.errors import EmbeddedServerError
 
 @pytest.fixture
 def tmp_path():
-    """A throwaway directory in /tmp, not under pytest's: pytest resets its own root to 0700 at
-    every session start, and a concurrent session doing so would cut the server's user (under
-    root) off from a data directory below it."""
-    path = Path(tempfile.mkdtemp(prefix="dbkit-embedded-test-"))
-    path.chmod(0o711)  # as root, the server's user must traverse it (dbkit never opens it)
+    """A throwaway directory in /tmp (conftest.project_tmpdir); its servers are stopped and
+    their system users deleted afterwards, whatever the test did."""
+    path = project_tmpdir()
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    discard_project_tmpdir(path)
 
 
 @pytest.fixture
@@ -39,6 +38,7 @@ def project(tmp_path):
         info = embedded.read_postmaster(embedded.pgdata_dir(proj))
         if info is not None:  # stop() failed: do not leave a server behind
             os.kill(info.pid, 9)
+        embedded.remove_server_user(proj)
 
 
 def _whoami(url: str) -> tuple[str, str, int]:
@@ -240,6 +240,147 @@ def test_a_project_under_a_private_directory_is_refused_not_opened(tmp_path):
     assert "DBKIT_DATABASE_URL" in refused.value.hint
     assert private.stat().st_mode & 0o777 == 0o700
     assert embedded.read_postmaster(embedded.pgdata_dir(proj)) is None
+    with pytest.raises(KeyError):  # refused before its system user was made
+        pwd.getpwnam(embedded.server_os_user(embedded.pgdata_dir(proj)))
+
+
+def _process_uid(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])  # real uid
+    raise AssertionError(f"no Uid line for pid {pid}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_the_superuser_of_one_server_cannot_read_anothers_files(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    url_a, url_b = embedded.ensure_running(a), embedded.ensure_running(b)
+    shared = pwd.getpwnam(embedded.SHARED_OS_USER) if _has_user(embedded.SHARED_OS_USER) else None
+    users = {}
+    for proj in (a, b):
+        pgdata = embedded.pgdata_dir(proj)
+        name = embedded.server_os_user(pgdata)
+        entry = pwd.getpwnam(name)
+        assert name.startswith("dbkit-") and len(name) == 18
+        assert entry.pw_shell == "/usr/sbin/nologin" and entry.pw_uid != 0
+        assert str(pgdata) in entry.pw_gecos
+        assert shared is None or (entry.pw_uid, entry.pw_gid) != (shared.pw_uid, shared.pw_gid)
+        st = pgdata.stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (entry.pw_uid, entry.pw_gid, 0o700)
+        assert _process_uid(embedded.read_postmaster(pgdata).pid) == entry.pw_uid
+        assert embedded.status(proj).os_user == name
+        users[proj] = entry
+    assert users[a].pw_uid != users[b].pw_uid and users[a].pw_gid != users[b].pw_gid
+    # each works normally
+    for url, value in ((url_a, "from a"), (url_b, "from b")):
+        with psycopg.connect(url) as conn:
+            conn.execute("CREATE TABLE note (body text)")
+            conn.execute("INSERT INTO note VALUES (%s)", (value,))
+    for url, value in ((url_a, "from a"), (url_b, "from b")):
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT body FROM note").fetchall() == [(value,)]
+
+    pg_a, pg_b = embedded.pgdata_dir(a), embedded.pgdata_dir(b)
+    with psycopg.connect(url_a, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE out (line text)")
+
+        def program(command: str) -> list[str]:
+            conn.execute("TRUNCATE out")
+            conn.execute(f"COPY out FROM PROGRAM '{command} 2>&1; true'")
+            return [row[0] for row in conn.execute("SELECT line FROM out")]
+
+        # the routes work: A's superuser reads A's own files, as A's own user
+        assert program("id -un") == [users[a].pw_name]
+        version = (pg_a / "PG_VERSION").read_text().strip()
+        own = conn.execute("SELECT pg_read_binary_file(%s)", (str(pg_a / "PG_VERSION"),))
+        assert own.fetchone()[0].decode().strip() == version
+        assert program(f"cat {pg_a}/PG_VERSION") == [version]
+        assert conn.execute("SELECT lo_import(%s) > 0", (str(pg_a / "PG_VERSION"),)).fetchone()[0]
+        # ... and none of them reads B's data files or B's password file
+        for target in (pg_b / "PG_VERSION", pg_b / "global" / "pg_control", b / ".dbkit/pgpass"):
+            for query in (
+                "SELECT pg_read_binary_file(%s)",
+                "SELECT pg_read_file(%s)",
+                "SELECT lo_import(%s)",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="ermission denied"):
+                    conn.execute(query, (str(target),))
+            assert program(f"cat {target}") == [f"cat: {target}: Permission denied"]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="ermission denied"):
+            conn.execute("SELECT pg_ls_dir(%s)", (str(pg_b),))
+        assert program(f"ls {pg_b}") == [f"ls: cannot open directory '{pg_b}': Permission denied"]
+    # B is untouched and still serves its own superuser
+    with psycopg.connect(url_b) as conn:
+        assert conn.execute("SELECT body FROM note").fetchall() == [("from b",)]
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_data_directory_of_the_shared_user_moves_to_its_own(project):
+    url = embedded.ensure_running(project)
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE kept AS SELECT 42 AS n")
+    embedded.stop(project)
+    pgdata = embedded.pgdata_dir(project)
+    own = pwd.getpwnam(embedded.server_os_user(pgdata))
+    # what an older dbkit left: the data directory owned by embedded_postgres, and its server
+    # running as that user (the password and scram stay: they came before this change)
+    embedded.Cluster(pgdata, embedded.wheel_bindir()).start()
+    shared = pwd.getpwnam(embedded.SHARED_OS_USER)
+    info = embedded.read_postmaster(pgdata)
+    assert pgdata.stat().st_uid == shared.pw_uid == _process_uid(info.pid)
+    assert embedded.current_url(project) == url  # a running one keeps working as it is
+    assert embedded.status(project).os_user == embedded.SHARED_OS_USER
+    assert embedded.stop(project) is True  # signalled as root: its own user cannot reach it
+    assert embedded.ensure_running(project) == url
+    info = embedded.read_postmaster(pgdata)
+    assert _process_uid(info.pid) == own.pw_uid
+    for root, dirs, files in os.walk(pgdata):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            assert os.lstat(name).st_uid == own.pw_uid, name
+    assert embedded.status(project).os_user == own.pw_name
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT n FROM kept").fetchone() == (42,)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_users_of_deleted_projects_are_pruned_and_strangers_left_alone(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    embedded.ensure_running(gone)
+    name = embedded.server_os_user(embedded.pgdata_dir(gone))
+    with pytest.raises(EmbeddedServerError, match="is running: stop it"):
+        embedded.remove_server_user(gone)
+    embedded.stop(gone)
+    shutil.rmtree(gone)
+    assert name in embedded.prune_server_users()
+    assert not _has_user(name)
+    # a user of the same name that dbkit did not make for this directory: refused, not borrowed
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    stranger = embedded.server_os_user(embedded.pgdata_dir(proj))
+    subprocess.run(
+        ["/usr/sbin/useradd", "--system", "--no-create-home", "--comment", "someone", stranger],
+        check=True,
+    )
+    try:
+        with pytest.raises(EmbeddedServerError, match="was not made by dbkit for"):
+            embedded.ensure_running(proj)
+        assert embedded.read_postmaster(embedded.pgdata_dir(proj)) is None
+        assert stranger not in embedded.prune_server_users()
+        assert embedded.remove_server_user(proj) is False
+        assert _has_user(stranger)
+    finally:
+        subprocess.run(["/usr/sbin/userdel", stranger], check=True)
 
 
 def _other_projects_server(tmp_path):

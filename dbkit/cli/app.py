@@ -528,6 +528,8 @@ def db_status(obj: Context, as_json: bool) -> None:
         click.echo(f"data:       {status.pgdata} (not created yet: the first command creates it)")
     if status.socket_dir is not None:
         click.echo(f"socket:     {status.socket_dir}")
+    if status.os_user is not None:
+        click.echo(f"os user:    {status.os_user}")
     click.echo(f"log:        {status.log}")
 
 

@@ -10,10 +10,19 @@ How it runs:
 * It listens on a Unix socket only (no TCP port, so no port clashes between projects), in the
   data directory, or in ``/tmp/dbkit-<hash>`` when the project path is too deep for a socket path
   (about 107 bytes on Linux). The URL always names the right directory.
-* PostgreSQL refuses to run as root: when dbkit runs as root, the server runs as the system user
-  ``embedded_postgres`` (created with ``useradd --system`` when missing). dbkit never changes
+* PostgreSQL refuses to run as root: when dbkit runs as root, each data directory's server runs
+  as its own system user, ``dbkit-`` and 12 hex digits of the SHA-256 of the data directory's
+  real path (:func:`server_os_user`), created with ``useradd --system --no-create-home
+  --shell /usr/sbin/nologin`` and the data directory recorded in its comment field. That user
+  owns only its data directory (mode 0700), so the superuser of one project's server
+  (``pg_read_binary_file``, ``COPY ... FROM PROGRAM``, ``lo_import``, all of which act as the
+  server's OS user) cannot read another project's files. A data directory of an older dbkit,
+  owned by the shared user ``embedded_postgres``, is handed to its own user at its next start
+  (a server still running as ``embedded_postgres`` is stopped by signal). dbkit never changes
   the permissions of the user's directories: a project that user cannot reach (under a private
   directory such as ``/root``) is refused with the directory named.
+  :func:`remove_server_user` deletes a project's user, :func:`prune_server_users` the users
+  whose data directory is gone.
 * The database is ``dbkit`` (created on first start), the role the superuser ``postgres``. Each
   server has its own generated password, kept in ``<project>/.dbkit/pgpass`` (mode 0600, the
   libpq password file the URL names with ``passfile=``), and requires ``scram-sha-256``
@@ -43,7 +52,12 @@ from dbkit.errors import EmbeddedServerError
 DATA_DIR_NAME = ".dbkit"
 DATABASE = "dbkit"
 SUPERUSER = "postgres"
-SERVER_OS_USER = "embedded_postgres"
+# The one user every server ran as under older dbkit, and still the user of throwaway clusters
+# (the test harness, benchmarks). Project servers each get their own (server_os_user).
+SHARED_OS_USER = "embedded_postgres"
+SERVER_OS_USER = SHARED_OS_USER  # the old name
+_OS_USER_PREFIX = "dbkit-"
+_OS_USER_COMMENT = "dbkit embedded server "  # + the percent-encoded real path of the data dir
 DEFAULT_PORT = 5432
 START_TIMEOUT = 60
 
@@ -75,6 +89,7 @@ class EmbeddedStatus:
     version: str | None  # major version of the data directory (PG_VERSION), if initialised
     socket_dir: Path | None
     log: Path
+    os_user: str | None = None  # who owns the data directory (the server's OS user)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -85,6 +100,7 @@ class EmbeddedStatus:
             "version": self.version,
             "socket_dir": str(self.socket_dir) if self.socket_dir else None,
             "log": str(self.log),
+            "os_user": self.os_user,
         }
 
 
@@ -153,6 +169,78 @@ def stop(project_dir: Path) -> bool:
         return cluster.stop()
 
 
+def server_os_user(pgdata: Path) -> str:
+    """The system user that runs ``pgdata``'s server when dbkit runs as root: ``dbkit-`` and the
+    first 12 hex digits of the SHA-256 of the data directory's real path (18 characters, within
+    every system's limit on user names)."""
+    import hashlib
+
+    real = os.path.realpath(pgdata)
+    return _OS_USER_PREFIX + hashlib.sha256(os.fsencode(real)).hexdigest()[:12]
+
+
+def _os_user_comment(pgdata: Path) -> str:
+    """The comment (GECOS) field of ``pgdata``'s user: names the data directory, so a user can
+    be traced back to its project, told from a stranger's with the same name, and pruned once
+    its directory is gone. Percent-encoded: the field cannot hold ``:`` or a newline."""
+    from urllib.parse import quote
+
+    return _OS_USER_COMMENT + quote(os.path.realpath(pgdata), safe="/ ")
+
+
+def remove_server_user(project_dir: Path) -> bool:
+    """As root, delete the system user dbkit made for the project's server (stop the server
+    first); ``True`` if one was deleted. A user of that name that dbkit did not make for this
+    data directory is left alone. Not root: nothing to do."""
+    if not _is_root():
+        return False
+    import pwd
+
+    pgdata = pgdata_dir(project_dir)
+    name = server_os_user(pgdata)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return False
+    if entry.pw_gecos != _os_user_comment(pgdata):
+        return False
+    if read_postmaster(pgdata) is not None:
+        raise EmbeddedServerError(
+            f"the embedded server in {pgdata} is running: stop it before removing its user {name}",
+            hint="dbkit db stop",
+        )
+    _userdel(name)
+    return True
+
+
+def prune_server_users() -> list[str]:
+    """As root, delete the system users dbkit made for data directories that no longer exist
+    (projects deleted without removing their user); the names deleted. Users whose directory
+    exists, or that dbkit did not make, are left alone; a user with processes still running is
+    skipped (``userdel`` refuses)."""
+    if not _is_root():
+        return []
+    import pwd
+    from urllib.parse import unquote
+
+    removed = []
+    for entry in pwd.getpwall():
+        if not (
+            entry.pw_name.startswith(_OS_USER_PREFIX)
+            and entry.pw_gecos.startswith(_OS_USER_COMMENT)
+        ):
+            continue
+        path = unquote(entry.pw_gecos[len(_OS_USER_COMMENT) :])
+        if os.path.lexists(path) or server_os_user(Path(path)) != entry.pw_name:
+            continue
+        try:
+            _userdel(entry.pw_name)
+        except EmbeddedServerError:
+            continue
+        removed.append(entry.pw_name)
+    return removed
+
+
 def status(project_dir: Path) -> EmbeddedStatus:
     """Whether the embedded server runs, where its data is, and how to reach it."""
     pgdata = pgdata_dir(project_dir)
@@ -163,6 +251,15 @@ def status(project_dir: Path) -> EmbeddedStatus:
         version = (pgdata / "PG_VERSION").read_text().strip() or None
     except OSError:
         version = None
+    try:
+        import pwd
+
+        owner = pgdata.stat().st_uid
+        os_user: str | None = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        os_user = str(owner)  # a uid with no name: its user was deleted
+    except OSError:
+        os_user = None
     return EmbeddedStatus(
         running=running,
         pgdata=pgdata,
@@ -171,6 +268,7 @@ def status(project_dir: Path) -> EmbeddedStatus:
         version=version,
         socket_dir=info.socket_dir if info is not None else None,
         log=pgdata / _LOG_NAME,
+        os_user=os_user,
     )
 
 
@@ -197,7 +295,7 @@ def wheel_bindir() -> Path:
 
 
 def _embedded_cluster(project: Path, password: str | None = None) -> Cluster:
-    return Cluster(pgdata_dir(project), wheel_bindir(), password=password)
+    return Cluster(pgdata_dir(project), wheel_bindir(), password=password, own_os_user=True)
 
 
 def _password(passfile: Path) -> str:
@@ -346,7 +444,10 @@ class Cluster:
     """One data directory served by one PostgreSQL installation (``bindir`` has initdb, pg_ctl).
 
     ``settings`` are passed as ``-c name=value`` at every start. ``fast=True`` skips initdb's
-    fsync (for throwaway test clusters). As root the server runs as ``os_user``. With
+    fsync (for throwaway test clusters). As root the server runs as ``os_user``: with
+    ``own_os_user=True`` (every project's embedded server) the data directory's own user
+    (:func:`server_os_user`, created when missing, owning only this data directory), else the
+    shared :data:`SHARED_OS_USER` (throwaway clusters: the test harness, benchmarks). With
     ``password`` the superuser gets it and every connection must authenticate with
     scram-sha-256; without, local connections are trusted (the test harness's clusters).
     """
@@ -360,6 +461,7 @@ class Cluster:
         settings: dict[str, str] | None = None,
         fast: bool = False,
         password: str | None = None,
+        own_os_user: bool = False,
     ) -> None:
         self.password = password
         self.pgdata = Path(pgdata).absolute()
@@ -368,7 +470,11 @@ class Cluster:
         self.settings = dict(settings or {})
         self.fast = fast
         self.log = self.pgdata / _LOG_NAME
-        self.os_user = SERVER_OS_USER if _is_root() else None
+        self.os_user: str | None = None
+        self._own_user = own_os_user  # os_user is this data directory's own (made for it)
+        if _is_root():
+            self.os_user = server_os_user(self.pgdata) if own_os_user else SHARED_OS_USER
+        self._ids: tuple[int, int] | None = None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -478,26 +584,40 @@ class Cluster:
         info = self.postmaster()
         if info is None:
             return False
-        if self.os_user and self._unreachable(self.pgdata):
-            # A parent directory lost its traverse bit since the start: pg_ctl (as the
-            # server's user) cannot reach the data directory, but root can signal the server.
-            return self._stop_by_signal(info, mode)
-        self._prepare_for_os_user(self.pgdata)
-        result = self._run(
-            [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-s"],
-            timeout=START_TIMEOUT + 30,
-        )
-        if result.returncode != 0 and self.postmaster() is not None:
-            raise EmbeddedServerError(
-                f"PostgreSQL in {self.pgdata} did not stop: "
-                f"{_last_line(result.stderr or result.stdout)}",
-                hint=f"pid file: {self.pgdata / 'postmaster.pid'}",
+        if self.os_user and self._signal_to_stop():
+            self._stop_by_signal(info, mode)
+        else:
+            self._prepare_for_os_user(self.pgdata)
+            result = self._run(
+                [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode]
+                + ["-w", "-s"],
+                timeout=START_TIMEOUT + 30,
             )
+            if result.returncode != 0 and self.postmaster() is not None:
+                raise EmbeddedServerError(
+                    f"PostgreSQL in {self.pgdata} did not stop: "
+                    f"{_last_line(result.stderr or result.stdout)}",
+                    hint=f"pid file: {self.pgdata / 'postmaster.pid'}",
+                )
         if info.socket_dir is not None and info.socket_dir != self.pgdata:
             # The short /tmp socket directory of a deep project: remove it once empty.
             with contextlib.suppress(OSError):
                 info.socket_dir.rmdir()
         return True
+
+    def _signal_to_stop(self) -> bool:
+        """As root, whether to stop the server by signal rather than ``pg_ctl`` as its user:
+        when the data directory belongs to another user (a server of an older dbkit, running
+        as ``embedded_postgres``), or a parent directory lost its traverse bit since the start
+        (``pg_ctl`` as the server's user cannot reach the data directory; root can signal)."""
+        ids = self._existing_ids()
+        if ids is None:
+            return True
+        try:
+            owner = self.pgdata.stat().st_uid
+        except OSError:
+            return True
+        return owner != ids[0] or _blocking_parent(self.pgdata, *ids) is not None
 
     def _stop_by_signal(self, info: Postmaster, mode: str) -> bool:
         import signal
@@ -607,21 +727,30 @@ class Cluster:
         if len(os.fsencode(self.pgdata / probe)) <= _MAX_SOCKET_PATH:
             return self.pgdata
         import hashlib
+        import stat
 
         digest = hashlib.sha256(f"{self.pgdata}\0{os.geteuid()}".encode()).hexdigest()[:12]
         sdir = Path("/tmp") / f"dbkit-{digest}"
-        try:
-            sdir.mkdir(mode=0o700, exist_ok=True)
-            st = sdir.lstat()
-        except OSError as exc:
-            raise EmbeddedServerError(
-                f"cannot create socket directory {sdir}: {exc.strerror}"
-            ) from None
-        import stat
-
         expected_uid = self._os_uid() if self.os_user else os.geteuid()
-        if not stat.S_ISDIR(st.st_mode):
-            raise EmbeddedServerError(f"socket directory {sdir} is not a directory")
+        for _attempt in (1, 2):
+            try:
+                sdir.mkdir(mode=0o700, exist_ok=True)
+                st = sdir.lstat()
+            except OSError as exc:
+                raise EmbeddedServerError(
+                    f"cannot create socket directory {sdir}: {exc.strerror}"
+                ) from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise EmbeddedServerError(f"socket directory {sdir} is not a directory")
+            if st.st_uid in (expected_uid, os.geteuid()):
+                break
+            if not (self._own_user and st.st_uid == _uid_of(SHARED_OS_USER)):
+                break
+            # Left by this project's server under an older dbkit (as embedded_postgres, which
+            # other servers ran as too): start again from an empty directory of our own.
+            import shutil
+
+            shutil.rmtree(sdir, ignore_errors=True)
         if st.st_uid not in (expected_uid, os.geteuid()):
             raise EmbeddedServerError(
                 f"socket directory {sdir} belongs to another user (uid {st.st_uid})",
@@ -710,46 +839,69 @@ class Cluster:
     # -- running as root -----------------------------------------------------------------
 
     def _ensure_os_user(self) -> None:
+        """Create the server's system user when missing (its own user: with the data directory
+        in its comment and a group of its own). An existing user of that name that dbkit did
+        not make for this data directory is refused, never borrowed."""
         import pwd
 
-        try:
-            pwd.getpwnam(self.os_user)
+        if self._ids is not None:
             return
-        except KeyError:
-            pass
-        import subprocess
-
-        cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
         try:
-            result = subprocess.run(
-                [*cmd, self.os_user], capture_output=True, text=True, stdin=subprocess.DEVNULL
-            )
-        except FileNotFoundError:
+            entry = pwd.getpwnam(self.os_user)
+        except KeyError:
+            entry = None
+        if entry is None:
+            cmd = ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+            if self._own_user:
+                cmd += ["--home-dir", "/nonexistent", "--user-group"]
+                cmd += ["--comment", _os_user_comment(self.pgdata)]
+            result = _account_tool("useradd", [*cmd, self.os_user])
+            if result is None:
+                raise EmbeddedServerError(
+                    f"PostgreSQL cannot run as root and there is no user {self.os_user!r}",
+                    hint=f"create a system user named {self.os_user}, or run dbkit as a "
+                    "normal user",
+                )
+            if result.returncode not in (0, 9):  # 9: exists (a racing process made it)
+                raise EmbeddedServerError(
+                    f"cannot create system user {self.os_user!r} to run PostgreSQL: "
+                    f"{_last_line(result.stderr)}",
+                    hint="system user ids may be exhausted: remove the users of deleted "
+                    "projects (`dbkit-...` users whose data directory is gone)"
+                    if result.returncode == 4
+                    else None,
+                )
+            entry = pwd.getpwnam(self.os_user)
+        if self._own_user and entry.pw_gecos != _os_user_comment(self.pgdata):
             raise EmbeddedServerError(
-                f"PostgreSQL cannot run as root and there is no user {self.os_user!r}",
-                hint=f"create a system user named {self.os_user}, or run dbkit as a normal user",
-            ) from None
-        if result.returncode != 0 and result.returncode != 9:  # 9: exists (a racing process)
-            raise EmbeddedServerError(
-                f"cannot create system user {self.os_user!r} to run PostgreSQL: "
-                f"{_last_line(result.stderr)}"
+                f"system user {self.os_user!r} exists but was not made by dbkit for "
+                f"{self.pgdata} (its comment: {entry.pw_gecos!r}); dbkit will not run the "
+                "server as it",
+                hint=f"remove or rename that user (userdel {self.os_user}), then start again",
             )
+        if entry.pw_uid == 0:
+            raise EmbeddedServerError(f"system user {self.os_user!r} is root (uid 0)")
+        self._ids = (entry.pw_uid, entry.pw_gid)
+
+    def _existing_ids(self) -> tuple[int, int] | None:
+        """The server's user's (uid, gid) if that user exists; never creates it."""
+        import pwd
+
+        if self._ids is not None:
+            return self._ids
+        try:
+            entry = pwd.getpwnam(self.os_user)
+        except KeyError:
+            return None
+        return entry.pw_uid, entry.pw_gid
 
     def _os_uid(self) -> int:
-        import pwd
-
         self._ensure_os_user()
-        return pwd.getpwnam(self.os_user).pw_uid
+        return self._ids[0]
 
     def _os_gid(self) -> int:
-        import pwd
-
         self._ensure_os_user()
-        return pwd.getpwnam(self.os_user).pw_gid
-
-    def _unreachable(self, path: Path) -> Path | None:
-        """The first directory above ``path`` the server's user cannot traverse, or None."""
-        return _blocking_parent(path, self._os_uid(), self._os_gid())
+        return self._ids[1]
 
     def _prepare_for_os_user(self, pgdata: Path) -> None:
         """As root: hand the data directory to the server's user, after making sure that user
@@ -757,7 +909,9 @@ class Cluster:
         (that would open the user's private directories to everyone)."""
         if not self.os_user:
             return
-        uid, gid = self._os_uid(), self._os_gid()
+        # A user not made yet has a group of its own: only the "other" bits can let it in (so
+        # a refused project leaves no user behind).
+        uid, gid = self._existing_ids() or (-1, -1)
         for path, what in ((pgdata, "data directory"), (self.bindir / "postgres", "binaries")):
             blocked = _blocking_parent(path, uid, gid)
             if blocked is not None:
@@ -770,9 +924,13 @@ class Cluster:
                     "a directory other users may traverse, or set DBKIT_DATABASE_URL to a "
                     "server you run",
                 )
+        uid, gid = self._os_uid(), self._os_gid()
         if pgdata.is_dir():
             st = pgdata.stat()
             if st.st_uid != uid:
+                # A data directory of an older dbkit (owned by embedded_postgres), or one moved
+                # here from another path: hand it to this server's own user. Symlinks are not
+                # followed (lchown), so nothing outside the data directory changes owner.
                 for root, dirs, files in os.walk(pgdata):
                     os.chown(root, uid, gid)
                     for name in dirs + files:
@@ -798,6 +956,47 @@ def _blocking_parent(path: Path, uid: int, gid: int) -> Path | None:
         if not st.st_mode & need:
             return parent
     return None
+
+
+def _uid_of(name: str) -> int | None:
+    import pwd
+
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def _account_tool(tool: str, args: list[str]):
+    """Run ``useradd``/``userdel`` (found on PATH or in /usr/sbin, /sbin: a root shell's PATH
+    may lack them); retried while another process holds the lock on /etc/passwd (exit 10).
+    ``None`` when the tool is not installed."""
+    import shutil
+    import subprocess
+    import time
+
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    program = shutil.which(tool, path=path)
+    if program is None:
+        return None
+    for _attempt in range(50):
+        result = subprocess.run(
+            [program, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        if result.returncode != 10:  # 10: cannot lock /etc/passwd (another useradd/userdel)
+            return result
+        time.sleep(0.1)
+    return result
+
+
+def _userdel(name: str) -> None:
+    result = _account_tool("userdel", [name])
+    if result is None:
+        raise EmbeddedServerError(f"cannot remove system user {name!r}: userdel is not installed")
+    if result.returncode not in (0, 6):  # 6: no such user (already gone)
+        raise EmbeddedServerError(
+            f"cannot remove system user {name!r}: {_last_line(result.stderr)}"
+        )
 
 
 def _is_root() -> bool:
