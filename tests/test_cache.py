@@ -206,3 +206,21 @@ def test_a_pending_migration_edited_after_a_cached_run_is_judged_again(project, 
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"dbkit: error: sql/{up.name}:") and "COMMIT" in last
     assert history_rows(db_url) == rows  # refused before anything ran
+
+
+def test_a_rollback_level_file_added_after_a_cached_run_is_judged(project, db_url):
+    """The level files (rollbacks/NAME.data.sql) are part of a migration's cached verdict: one
+    written after a run that filled the cache is still read, and its COMMIT refused."""
+    s = resolve(project, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    (down,) = (project / "rollbacks").glob("0002_*.sql")
+    level = down.with_name(down.name.replace(".sql", ".data.sql"))
+    level.write_text("DELETE FROM accounts;\nCOMMIT;\n")
+    rows = history_rows(db_url)
+    result = CliRunner().invoke(
+        main, ["--project", str(project), "--url", db_url, "migrate"], env={"NO_COLOR": "1"}
+    )
+    assert result.exit_code == 1, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"dbkit: error: rollbacks/{level.name}:") and "COMMIT" in last, last
+    assert history_rows(db_url) == rows
