@@ -38,6 +38,7 @@ from dbkit.plan import sqlrules
 from dbkit.plan.graph import (
     ROLLBACK_DIR,
     SQL_DIR,
+    VALIDATION_DIR,
     Migration,
     Plan,
     load_plan,
@@ -1167,6 +1168,8 @@ def lint(
     changed: bool = False,
     base: str = "main",
     applied_in: Settings | None = None,
+    explain_in: Settings | None = None,
+    explain_skipped: str = "",
 ):
     """``dbkit lint``: :func:`dbkit.lint.rules.lint_project` with git and applied migrations.
 
@@ -1176,7 +1179,9 @@ def lint(
     ``base`` (merged, so it may have run anywhere), or it is applied in the database
     ``applied_in`` (given with --url/--env). Outside a git work tree and without a database
     dbkit cannot tell, so ``fix`` is refused rather than risking a checksum everywhere.
-    Returns the :class:`~dbkit.lint.rules.LintReport`.
+    ``explain_in`` (a database) adds rule ``dbkit/check-scans-big-table``: every check and key
+    query is EXPLAINed there (:func:`big_table_scans`); without one, ``explain_skipped`` says
+    why in the report. Returns the :class:`~dbkit.lint.rules.LintReport`.
     """
     from dbkit.lint.rules import SOURCES, lint_project
     from dbkit.plan import gitref
@@ -1209,7 +1214,63 @@ def lint(
     )
     report.protected_because = because
     report.changed_since = base if changed else None
+    if "dbkit" in (sources or SOURCES):
+        if explain_in is not None:
+            big_table_scans(report, explain_in)
+        else:
+            report.big_table_scans = {"database": None, "skipped": explain_skipped}
     return report
+
+
+def big_table_scans(report, settings: Settings) -> None:
+    """EXPLAIN every check and key query of the project on the database of ``settings`` and
+    add a ``dbkit/check-scans-big-table`` warning to ``report`` (a LintReport) for each plan
+    node that reads all of a relation with ``settings.big_table_rows`` rows or more. A
+    database that cannot be reached is a one-line skip, not an error: lint works offline."""
+    from dbkit.engine import explain
+    from dbkit.errors import ConnectionFailed, PlanError
+    from dbkit.lint.findings import Finding
+    from dbkit.plan.checks import check_cache, parse_check_file
+
+    project = report.project_dir
+    cache = check_cache(project)
+    checks = []
+    for path in sorted((project / VALIDATION_DIR).rglob("*.sql")):
+        try:
+            checks += parse_check_file(path, cache).checks
+        except PlanError:
+            continue  # dbkit/validation-parse reports it
+    cache.save()
+    threshold = settings.big_table_rows
+    where = settings.display_url()
+    try:
+        with _session(settings, lock=False) as conn:
+            found = explain.big_scans(conn, checks, threshold)
+    except ConnectionFailed as exc:
+        report.big_table_scans = {"database": where, "skipped": f"cannot connect: {exc.message}"}
+        return
+    report.big_table_scans = {
+        "database": where,
+        "skipped": None,
+        "threshold": threshold,
+        "explained": found.explained,
+        "not_planned": len(found.not_planned),
+    }
+    for scan in found.scans:
+        check = scan.check
+        what = "key query" if check.kind == "key-query" else "check"
+        report.findings.append(
+            Finding(
+                str(check.path.relative_to(project)),
+                check.line,
+                "dbkit/check-scans-big-table",
+                f"{what} {check.name} would read all of {scan.relation} (about "
+                f"{scan.rows:,} rows; {scan.node}; big_table_rows = {threshold:,}): make it "
+                "index-driven, or add the index the application needs in a migration",
+                severity="warning",
+            )
+        )
+    report.findings.sort(key=Finding.sort_key)
 
 
 # -- synth ----------------------------------------------------------------------------------

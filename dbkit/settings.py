@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10,
     "perf_threshold": 0.2,
     "check_timeout": "5min",
+    "big_table_rows": 1_000_000,
     "ids": "sequential",
 }
 #: How ``dbkit new`` numbers a migration: ``sequential`` (0001, 0002, ...) or ``timestamp``
@@ -85,6 +86,8 @@ class Settings:
     connect_timeout: int = DEFAULTS["connect_timeout"]
     perf_threshold: float = DEFAULTS["perf_threshold"]
     check_timeout: str = DEFAULTS["check_timeout"]  # budget of one check or key query ("0": none)
+    # `dbkit lint` with a database: a check reading all of a relation this big is named
+    big_table_rows: int = DEFAULTS["big_table_rows"]
     ids: str = DEFAULTS["ids"]
     env: str | None = None  # the named environment chosen (--env / DBKIT_ENV)
     protected: bool = False  # that environment asks before destructive commands
@@ -176,6 +179,7 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "connect_timeout": ((int,), "an integer number of seconds, 0 or more"),
     "perf_threshold": ((int, float), "a number, 0 or more (0.2 = 20%)"),
     "check_timeout": ((str, int), "a duration string such as '60s', or '0'"),
+    "big_table_rows": ((int,), "an integer number of rows, 0 or more"),
     "ids": ((str,), "'sequential' or 'timestamp'"),
     "protected": ((bool,), "true or false"),
 }
@@ -185,6 +189,7 @@ _NOT_NEGATIVE = (
     "lock_wait",
     "connect_timeout",
     "perf_threshold",
+    "big_table_rows",
 )
 
 
@@ -310,6 +315,7 @@ def resolve(
         values["lock_wait"] = float(values["lock_wait"])
         values["connect_timeout"] = int(values["connect_timeout"])
         values["perf_threshold"] = float(values["perf_threshold"])
+        values["big_table_rows"] = int(values["big_table_rows"])
     except (TypeError, ValueError) as exc:
         raise ProjectError(
             f"{config_file(project)} has a setting of the wrong type: {exc}"

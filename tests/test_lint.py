@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from projects import BASIC, Spec, write_project
@@ -217,7 +218,11 @@ def test_every_rule_has_a_test(tmp_path):
     for number, breakage in enumerate(BREAKAGES):
         covered.add(breakage(write_project(tmp_path / f"p{number}", BASIC))[2])
     # rules whose fixtures live with their feature's tests: a finding of that rule is asserted
-    elsewhere = (REPO / "tests" / "test_import.py").read_text(encoding="utf-8")
+    # (test_import.py; the database rules at the end of this file)
+    elsewhere = "".join(
+        (REPO / "tests" / name).read_text(encoding="utf-8")
+        for name in ("test_import.py", "test_lint.py")
+    )
     covered |= set(re.findall(r'f\["rule"\] == "(dbkit/[a-z][a-z-]*)"', elsewhere))
     emitted: set[str] = set()
     for source in (REPO / "dbkit").rglob("*.py"):
@@ -546,7 +551,10 @@ def test_cli_groups_findings_by_file_and_fails(project):
 def test_cli_clean_project_exits_zero(project):
     result = run(project, "--only", "dbkit", "--only", "squawk")
     assert result.exit_code == 0, result.output
-    assert result.output == "lint: clean (6 files checked)\n"
+    assert result.output == (
+        "dbkit/check-scans-big-table skipped: no database (give --url or --env, or configure "
+        "one)\nlint: clean (6 files checked)\n"
+    )
 
 
 def test_cli_json_shape(project):
@@ -567,7 +575,12 @@ def test_cli_json_shape(project):
         "protected_because",
         "changed_since",
         "tools",
+        "big_table_scans",
         "findings",
+    }
+    assert data["big_table_scans"] == {
+        "database": None,
+        "skipped": "no database (give --url or --env, or configure one)",
     }
     assert data["ok"] is False and data["errors"] == 1 and data["warnings"] == 0
     assert data["command"] == "lint" and data["exit_code"] == 1
@@ -613,3 +626,93 @@ def test_the_unified_schema_is_clean():
     assert report.findings == [], listing
     assert set(report.tools) == {"dbkit", "sqlfluff", "squawk"}
     assert all(report.tools.values())
+
+
+# -- with a database: dbkit/check-scans-big-table --------------------------------------------
+
+BIG_CHECKS = """\
+-- check: orders_of_account_42
+-- A lookup by account: without ix_orders_account it reads every order.
+SELECT o.id
+FROM orders AS o
+WHERE o.account_id = 42 AND o.total < 0;
+
+-- check: accounts_without_email
+SELECT a.id
+FROM accounts AS a
+WHERE a.id = 7 AND a.email = '';
+
+-- check: refunds_are_positive
+SELECT r.id
+FROM refunds AS r
+WHERE r.amount <= 0;
+"""
+
+
+def lint_with(project: Path, url: str | None, *args: str):
+    base = ["--project", str(project)] + (["--url", url] if url else [])
+    env = {"DBKIT_DATABASE_URL": None, "DATABASE_URL": None, "DBKIT_ENV": None}
+    return CliRunner().invoke(main, [*base, "lint", "--only", "dbkit", *args], env=env)
+
+
+def test_a_check_that_reads_a_big_table_is_named_and_an_index_makes_it_go(tmp_path, db_url):
+    project = write_project(tmp_path / "proj", BASIC)
+    (project / "dbkit.toml").write_text("big_table_rows = 2000\n")
+    base = ["--project", str(project), "--url", db_url]
+    assert CliRunner().invoke(main, [*base, "migrate", "--to", "0002"]).exit_code == 0
+    (project / "validations" / "phases").mkdir()
+    (project / "validations" / "phases" / "core.post.sql").write_text(BIG_CHECKS)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO accounts (email) SELECT 'a' || g FROM generate_series(1, 100) g")
+        conn.execute(
+            "INSERT INTO orders (account_id, total) "
+            "SELECT 1 + g % 100, g FROM generate_series(1, 5000) AS g"
+        )
+        conn.execute("ANALYZE accounts")
+        conn.execute("ANALYZE orders")
+
+    result = lint_with(project, db_url)
+    assert result.exit_code == 0, result.output  # a warning: reported, not failing
+    assert "validations/phases/core.post.sql" in result.output
+    assert (
+        "check orders_of_account_42 would read all of public.orders (about 5,000 rows; Seq Scan;"
+        " big_table_rows = 2,000)" in result.output
+    )
+    assert "accounts" not in result.output.split("orders_of_account_42")[1].split("\n")[0]
+    assert "1 not planned" in result.output  # refunds: no such table here
+    report = json.loads(lint_with(project, db_url, "--json").output)
+    found = [f for f in report["findings"] if f["rule"] == "dbkit/check-scans-big-table"]
+    assert [(f["path"], f["line"], f["severity"]) for f in found] == [
+        ("validations/phases/core.post.sql", 1, "warning")
+    ]
+    assert report["big_table_scans"]["explained"] == 2
+    assert report["big_table_scans"]["threshold"] == 2000
+
+    # The index the application needs anyway (0003): the same check is index-driven.
+    assert CliRunner().invoke(main, [*base, "migrate"]).exit_code == 0
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE orders")
+    after = lint_with(project, db_url)
+    assert after.exit_code == 0, after.output
+    assert "check-scans-big-table  " not in after.output
+    assert "dbkit/check-scans-big-table: 2 checks and key queries explained" in after.output
+
+    # Under the threshold nothing is big.
+    (project / "dbkit.toml").write_text("big_table_rows = 1000000\n")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP INDEX ix_orders_account")
+    assert "would read all" not in lint_with(project, db_url).output
+
+
+def test_without_a_database_the_big_table_rule_is_skipped_in_one_line(tmp_path):
+    project = write_project(tmp_path / "proj", BASIC)
+    result = lint_with(project, None)
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.output.splitlines() if "check-scans-big-table" in line]
+    assert skipped == [
+        "dbkit/check-scans-big-table skipped: no database (give --url or --env, or configure one)"
+    ]
+    down = lint_with(project, "postgresql://nobody@127.0.0.1:9/nowhere?connect_timeout=2")
+    assert down.exit_code == 0, down.output
+    assert "dbkit/check-scans-big-table skipped: cannot connect" in down.output
+    assert "not linted" not in down.output

@@ -56,8 +56,12 @@ def lint(
       squawk    migration safety, with the project's .squawk.toml (squawk/RULE)
 
     Findings are listed by file with their line and rule. Exits 1 when a finding of
-    severity error exists, 0 otherwise (warnings are reported only). A database is only
-    read with --fix and --url/--env, to know which migrations are applied.
+    severity error exists, 0 otherwise (warnings are reported only). With a database (--url,
+    --env, DBKIT_DATABASE_URL/DATABASE_URL or the project's url), every check and key query
+    is EXPLAINed there (never run): one that would read all of a relation with at least
+    big_table_rows rows (default 1,000,000) is a warning, dbkit/check-scans-big-table;
+    without one that rule is skipped, in one line. --fix with --url/--env also reads which
+    migrations are applied.
     """
     import os
 
@@ -69,8 +73,22 @@ def lint(
     database = (
         obj.settings() if fix and (obj.url or obj.env or os.environ.get("DBKIT_ENV")) else None
     )
+    explain_in, skipped = None, ""
+    if not only or "dbkit" in only:
+        configured = obj.settings()
+        if configured.url is not None:
+            explain_in = configured
+        else:
+            skipped = "no database (give --url or --env, or configure one)"
     report = api.lint(
-        project, fix=fix, sources=only, changed=changed, base=base, applied_in=database
+        project,
+        fix=fix,
+        sources=only,
+        changed=changed,
+        base=base,
+        applied_in=database,
+        explain_in=explain_in,
+        explain_skipped=skipped,
     )
     if as_json:
         emit_json(report, exit_code=0 if report.ok else int(LintFailed.exit_code))
@@ -92,6 +110,20 @@ def lint(
             line = str(f.line) if f.line else "-"
             severity = _style(f"{f.severity:<7}", fg=_COLORS.get(f.severity))
             click.echo(f"  {line:>5}  {severity}  {f.rule}  {f.message}")
+    scans = report.big_table_scans
+    if scans:
+        if scans.get("skipped"):
+            click.echo(f"dbkit/check-scans-big-table skipped: {scans['skipped']}")
+        else:
+            not_planned = (
+                f" ({scans['not_planned']} not planned: their tables are not there yet)"
+                if scans["not_planned"]
+                else ""
+            )
+            click.echo(
+                f"dbkit/check-scans-big-table: {scans['explained']} checks and key queries "
+                f"explained on {scans['database']}{not_planned}"
+            )
     if report.ok:
         click.echo(report.summary)
         return

@@ -55,6 +55,9 @@ RULES = {
     "dbkit/orphan-validation": "a validation file for no migration or for an unknown phase",
     "dbkit/check-side-effect": "a check that could change or lock rows (a data-modifying WITH, "
     "FOR UPDATE/SHARE, SELECT INTO)",
+    "dbkit/check-scans-big-table": "(warning; with a database) a check or key query whose plan "
+    "reads all of a relation of at least big_table_rows rows (a sequential scan, or an index "
+    "scan without an index condition)",
 }
 
 _CHECK_FILE = re.compile(r"^(?P<name>\d+_[a-z0-9_]+)\.(pre|post)\.sql$")
@@ -73,6 +76,8 @@ class LintReport:
     protected_because: list[str] = field(default_factory=list)  # what said they are applied
     changed_since: str | None = None  # the git ref of `lint --changed`
     tools: dict[str, str] = field(default_factory=dict)  # source -> version ("" if missing)
+    # dbkit/check-scans-big-table: where the checks were EXPLAINed, or why they were not
+    big_table_scans: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -115,6 +120,7 @@ class LintReport:
             "protected_because": self.protected_because,
             "changed_since": self.changed_since,
             "tools": self.tools,
+            "big_table_scans": self.big_table_scans or None,
             "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
         }
 
