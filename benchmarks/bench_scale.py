@@ -1,21 +1,35 @@
 """The safety workflow's own cost as the data grows, on the unified schema filled by dbkit synth.
 
-For each size (``--scales``, dbkit synth's --scale): a fresh database from a migrated template,
-filled with ``dbkit synth``, then
+Two ways to get the databases: ``--server-url URL --templates scale10k,scale1m,scale10m`` copies
+each template database of an existing server (``CREATE DATABASE .. TEMPLATE``, dropped at the
+end; the templates themselves are never touched); without them, a throwaway embedded server is
+started and each ``--scales`` size (dbkit synth's --scale) is loaded into a fresh database.
+On each database:
 
-1. per phase, the phase snapshot as it was (every table counted) and as it is now (only the
-   tables the phase can reach counted, the rest from the catalog), in milliseconds;
+1. per phase, the phase snapshot three ways: every table counted (``count_all_ms``), every table
+   the phase's files reach counted (``reachable_ms``, the rule before issue 8 part 2) and only
+   the tables its row-removing files reach (``snapshot_ms``, the rule now; ``digest_ms`` of it is
+   the preserved tables' per-key-range digest), the store of that snapshot (``store_ms``, rolled
+   back) and the in-migration comparison against it inside a transaction (``compare_in_tx_ms``);
+   the database is at head, so a phase's own tables exist and hold rows here, which a real run
+   at the phase's start does not have (an upper bound);
 2. the whole validation suite: every check of every file (migration and phase pre/post checks,
-   schema-wide checks), run read-only, in seconds;
-3. the key queries (validations/phases/*.perf.sql), each timed as the guard times it.
+   schema-wide checks), run read-only, in seconds, with every check's time;
+3. the key queries (validations/phases/*.perf.sql), each timed as the guard times it;
+4. with ``--late-phase P``: ``dbkit rollback --phase P`` and ``dbkit migrate`` end to end,
+   twice (the second pair is judged against a snapshot of the loaded data), wall time each and
+   where dbkit's own time went (snapshot, digest, store, comparisons, checks, key queries,
+   bookkeeping), in process.
 
     .venv/bin/python benchmarks/bench_scale.py [--scales 100,1000,10000] [--json]
+    .venv/bin/python benchmarks/bench_scale.py --server-url URL --templates a,b [--late-phase P]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,40 +44,99 @@ from bench_migrate import machine_info  # noqa: E402
 from bench_synth import WORK, Server, child_env, dbkit_bin  # noqa: E402
 
 
-def measure(url: str) -> dict:
+class Timers:
+    """Wall time spent inside chosen functions (wrapped in place, for this process only)."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._undo: list = []
+
+    def wrap(self, owner, attr: str, label: str) -> None:
+        original = getattr(owner, attr)
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.ms[label] = self.ms.get(label, 0.0) + (time.perf_counter() - t0) * 1000
+                self.calls[label] = self.calls.get(label, 0) + 1
+
+        setattr(owner, attr, timed)
+        self._undo.append((owner, attr, original))
+
+    def reset(self) -> dict:
+        out = {k: round(v, 1) for k, v in sorted(self.ms.items())}
+        out["calls"] = dict(sorted(self.calls.items()))
+        self.ms, self.calls = {}, {}
+        return out
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+
+
+def measure(url: str, late_phase: str | None = None, prep: str | None = None) -> dict:
     import psycopg
 
     from dbkit.engine import guard, preserve
+    from dbkit.engine.runner import run_check
     from dbkit.engine.workflow import CheckBook
-    from dbkit.plan.checks import run_check
     from dbkit.plan.graph import load_plan
 
     plan = load_plan(REPO)
     book = CheckBook(plan)
     out: dict = {"phases": []}
+    timers = Timers()
+    timers.wrap(preserve, "digest", "digest_ms")
     with psycopg.connect(url, autocommit=True) as conn:
         out["rows"] = conn.execute(
             "SELECT sum(reltuples)::bigint FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
         ).fetchone()[0]
+        out["database_size"] = conn.execute(
+            "SELECT pg_size_pretty(pg_database_size(current_database()))"
+        ).fetchone()[0]
         for phase in plan.phases:
             first, last = plan.phase_span(phase)
-            texts = [t for m in plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
+            files = [t for m in plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
+            removing = [t for t in files if book.could_remove_rows(t)]
             pre = book.phase_file(phase, "pre")
             t0 = time.perf_counter()
-            old = preserve.take(conn, phase, pre.preserve)
+            old = preserve.take(conn, phase, ())
             t1 = time.perf_counter()
-            new = preserve.take(conn, phase, pre.preserve, texts)
+            reach = preserve.take(conn, phase, (), files)
             t2 = time.perf_counter()
+            timers.reset()
+            new = preserve.take(conn, phase, pre.preserve, removing)
+            t3 = time.perf_counter()
+            digest_ms = timers.reset().get("digest_ms", 0.0)
+            conn.execute("BEGIN")
+            t4 = time.perf_counter()
+            stored = preserve.store(conn, new, None)
+            t5 = time.perf_counter()
+            losses = preserve.compare(conn, stored, when="bench", in_transaction=True)
+            t6 = time.perf_counter()
+            conn.execute("ROLLBACK")
+            assert not losses, losses
             out["phases"].append(
                 {
                     "phase": phase,
                     "count_all_ms": round((t1 - t0) * 1000, 1),
-                    "reachable_only_ms": round((t2 - t1) * 1000, 1),
+                    "reachable_ms": round((t2 - t1) * 1000, 1),
+                    "snapshot_ms": round((t3 - t2) * 1000, 1),
+                    "digest_ms": digest_ms,
+                    "store_ms": round((t5 - t4) * 1000, 1),
+                    "compare_in_tx_ms": round((t6 - t5) * 1000, 1),
                     "tables": len(old.tables),
-                    "counted": sum(1 for s in new.tables.values() if s.exact),
+                    "counted_reachable": sum(1 for s in reach.tables.values() if s.exact),
+                    "counted": sum(1 for s in new.tables.values() if s.exact and s.columns is None),
+                    "preserved": {n: s.rows for n, s in new.tables.items() if s.columns},
+                    "chunks": sum(len(c) for c in new.chunks.values()),
                 }
             )
+            print(json.dumps(out["phases"][-1]), file=sys.stderr)
         checks = []
         for migration in plan.migrations:
             checks += book.file(migration.pre_check_path).checks
@@ -73,14 +146,15 @@ def measure(url: str) -> dict:
             checks += book.phase_file(phase, "post").checks
         conn.execute("BEGIN READ ONLY")
         t0 = time.perf_counter()
-        slowest = []
+        timings = []
         for check in checks:
             c0 = time.perf_counter()
             run_check(conn, check)
-            slowest.append(((time.perf_counter() - c0) * 1000, check.name))
+            timings.append((round((time.perf_counter() - c0) * 1000, 1), check.name))
         out["validation_suite_s"] = round(time.perf_counter() - t0, 2)
         out["checks"] = len(checks)
-        out["slowest_checks_ms"] = [(round(ms, 1), n) for ms, n in sorted(slowest)[-5:]]
+        out["slowest_checks_ms"] = sorted(timings)[-5:]
+        out["check_ms"] = timings
         conn.execute("ROLLBACK")
         perf = []
         timed = set()
@@ -91,14 +165,136 @@ def measure(url: str) -> dict:
                 timed.add(check.name)
                 perf.append((round(guard.measure(conn, check).median_ms, 2), check.name))
         out["key_queries_median_ms"] = perf
+    timers.restore()
+    if late_phase:
+        if prep:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(prep)
+        out["late_phase"] = end_to_end(url, late_phase)
+        out["late_phase"]["prepared_with"] = prep
     return out
+
+
+def end_to_end(url: str, phase: str) -> dict:
+    """Roll ``phase`` back and migrate it again, twice, timing dbkit's own parts."""
+    from dbkit import api, settings
+    from dbkit.engine import preserve, runner, workflow
+
+    s = settings.resolve(REPO, url=url, environ={})
+    timers = Timers()
+    timers.wrap(preserve, "take", "snapshot_ms")
+    timers.wrap(preserve, "digest", "digest_ms")
+    timers.wrap(preserve, "store", "store_ms")
+    timers.wrap(preserve, "judge", "compare_ms")
+    timers.wrap(preserve, "changed_ranges", "range_compare_ms")
+    timers.wrap(runner.Runner, "run_checks", "checks_ms")
+    timers.wrap(runner.Runner, "_move_and_record", "bookkeeping_ms")
+    timers.wrap(workflow.Workflow, "_measure", "key_queries_ms")
+    runs = []
+    try:
+        for attempt in (1, 2):
+            for what in ("rollback", "migrate"):
+                t0 = time.perf_counter()
+                result = api.rollback(s, phase=phase) if what == "rollback" else api.migrate(s)
+                wall = time.perf_counter() - t0
+                run = {
+                    "attempt": attempt,
+                    "command": what,
+                    "wall_s": round(wall, 2),
+                    "steps": len(result.steps),
+                    "sql_ms": round(sum(x.duration_ms or 0 for x in result.steps), 1),
+                    **timers.reset(),
+                }
+                runs.append(run)
+                print(json.dumps(run), file=sys.stderr)
+    finally:
+        timers.restore()
+    return {"phase": phase, "runs": runs}
+
+
+def from_templates(
+    server_url: str, templates: list[str], late_phase: str | None, prep: str | None
+) -> dict:
+    """Measure a copy of each template database of an existing server (copies dropped)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    def url(db: str) -> str:
+        return make_conninfo(server_url, dbname=db)
+
+    with psycopg.connect(url("postgres"), autocommit=True) as admin:
+        version = admin.execute("SHOW server_version").fetchone()[0]
+    results: dict = {"machine": machine_info(version), "sizes": []}
+    results["server"] = {k: v for k, v in conninfo_to_dict(server_url).items() if k != "password"}
+    for template in templates:
+        copy = f"scaleflow_{template}"
+        with psycopg.connect(url("postgres"), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {copy}")
+            t0 = time.perf_counter()
+            admin.execute(f"CREATE DATABASE {copy} TEMPLATE {template}")
+            copy_s = time.perf_counter() - t0
+        try:
+            load = os.getloadavg()
+            size = {
+                "template": template,
+                "copy_s": round(copy_s, 1),
+                "load_average_at_start": [round(x, 2) for x in load],
+                **measure(url(copy), late_phase, prep),
+            }
+            size["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+            results["sizes"].append(size)
+            print(json.dumps({k: v for k, v in size.items() if k in SUMMARY}), file=sys.stderr)
+        finally:
+            with psycopg.connect(url("postgres"), autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+    return results
+
+
+SUMMARY = ("template", "scale", "rows", "validation_suite_s", "checks", "slowest_checks_ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="100,1000,10000")
+    parser.add_argument("--server-url", help="an existing server holding --templates")
+    parser.add_argument("--templates", default="", help="template databases, comma-separated")
+    parser.add_argument("--late-phase", help="roll this phase back and migrate it, twice")
+    parser.add_argument(
+        "--late-phase-prep", help="SQL run on the copy before --late-phase (after part 1-3)"
+    )
+    parser.add_argument("--out", help="write the results JSON here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.server_url:
+        results = from_templates(
+            args.server_url,
+            [t for t in args.templates.split(",") if t],
+            args.late_phase,
+            args.late_phase_prep,
+        )
+    else:
+        results = self_loaded(args)
+    results["commit"] = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for size in results["sizes"]:
+        all_ms = sum(p["count_all_ms"] for p in size["phases"])
+        reach_ms = sum(p["reachable_ms"] for p in size["phases"])
+        new_ms = sum(p["snapshot_ms"] for p in size["phases"])
+        print(
+            f"{size.get('template') or size.get('scale')}: {size['rows']} rows; snapshots over "
+            f"all phases {all_ms:.0f} ms (count all) -> {reach_ms:.0f} ms (reachable) -> "
+            f"{new_ms:.0f} ms (row-removing files only); validation suite "
+            f"{size['validation_suite_s']} s for {size['checks']} checks"
+        )
+
+
+def self_loaded(args) -> dict:
     WORK.mkdir(exist_ok=True)
     server = Server(fast=False)
     results: dict = {"machine": machine_info(server.version()), "sizes": []}
@@ -122,23 +318,18 @@ def main() -> None:
                 env=child_env(),
             )
             load_s = time.perf_counter() - t0
-            size = {"scale": scale, "load_s": round(load_s, 1), **measure(server.url(db))}
+            size = {
+                "scale": scale,
+                "load_s": round(load_s, 1),
+                "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+                **measure(server.url(db), args.late_phase, args.late_phase_prep),
+            }
             results["sizes"].append(size)
             server.sql(f"DROP DATABASE {db}")
-            print(json.dumps({k: v for k, v in size.items() if k != "phases"}), file=sys.stderr)
+            print(json.dumps({k: v for k, v in size.items() if k in SUMMARY}), file=sys.stderr)
     finally:
         server.stop()
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    for size in results["sizes"]:
-        all_ms = sum(p["count_all_ms"] for p in size["phases"])
-        new_ms = sum(p["reachable_only_ms"] for p in size["phases"])
-        print(
-            f"scale {size['scale']}: {size['rows']} rows; snapshots over all phases "
-            f"{all_ms:.0f} ms (count all) -> {new_ms:.0f} ms (reachable only); validation "
-            f"suite {size['validation_suite_s']} s for {size['checks']} checks"
-        )
+    return results
 
 
 if __name__ == "__main__":

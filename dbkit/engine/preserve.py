@@ -2,19 +2,30 @@
 
 Before a phase's first migration runs, dbkit counts the rows of every table the phase could
 touch (its SQL names it, or a function or trigger it reaches does; see :func:`suspects`) and
-notes the catalog's estimate (``reltuples``) and file of every other table, and keeps a hash of
-every row of the tables the phase declares preserved (``-- preserve: t1, t2``
-in ``validations/phases/<phase>.pre.sql``). The snapshot is stored (``dbkit.phase_snapshots``,
-``dbkit.preserved_rows``) so a later rollback of the phase, in another run, is compared
-against it too. A table that disappeared or lost rows, or a preserved table whose existing
-rows changed or went away, is a failed check. New rows are never a loss.
+notes the catalog's estimate (``reltuples``) and file of every other table, and keeps a content
+digest of the tables the phase declares preserved (``-- preserve: t1, t2`` in
+``validations/phases/<phase>.pre.sql``): per primary-key range of :data:`CHUNK_ROWS` rows, the
+range's bounds, its row count and an order-independent digest (the sum of a 64-bit hash of each
+row), so the storage is O(chunks), never a copy of the table. The snapshot is stored
+(``dbkit.phase_snapshots``, ``dbkit.preserved_chunks``) so a later rollback of the phase, in
+another run, is compared against it too. A table that disappeared or lost rows, or a preserved
+table whose existing rows changed or went away, is a failed check naming the key ranges that
+changed. New rows are never a loss: rows outside every stored range are new by construction;
+a range whose digest differs is read a second time counting only the rows the snapshot's
+transaction could see (by ``xmin``), so rows inserted inside it since are told apart from
+rows changed or removed.
+
+Only the phase's migration files whose SQL can remove rows (the cached verdict of
+:meth:`dbkit.plan.checks.CheckBook.could_remove_rows`) choose the tables counted exactly; the
+others cannot lose a row, and inside each migration's transaction its own tuple counters and
+the tables' files tell whether a table can have lost rows at all (see :func:`judge`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbkit.engine import registry
@@ -36,19 +47,43 @@ ORDER BY 1
 """
 
 
+#: Rows per key range of a preserved table's digest (the last range may hold fewer).
+CHUNK_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One key range of a preserved table: bounds (the key columns' text, inclusive; None for
+    a table digested whole), its rows and the sum of their 64-bit hashes."""
+
+    number: int
+    low: list[str] | None
+    high: list[str] | None
+    rows: int
+    digest: int
+
+
 @dataclass(frozen=True)
 class TableState:
     rows: int
     columns: tuple[str, ...] | None = None  # set for preserved tables: the hashed columns
     filenode: int | None = None  # changes when a table is truncated or rewritten
     exact: bool = True  # False: ``rows`` is the catalog's estimate (a table the phase never names)
+    # preserved tables digested per key range (registry 6): the key's columns and types
+    # (() for a table without a usable key, digested whole) and the transaction snapshot
+    # (txid_snapshot) the digest was read in; None: a registry-5 snapshot with row hashes
+    key: tuple[str, ...] | None = None
+    key_types: tuple[str, ...] | None = None
+    seen: str | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
     phase: str
     tables: dict[str, TableState]
-    id: int | None = None  # set once stored; preserved tables' row hashes hang off it
+    id: int | None = None  # set once stored; preserved tables' digests hang off it
+    # preserved tables' key ranges, read by take() and written by store()
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -58,6 +93,11 @@ class Snapshot:
                     "columns": s.columns,
                     "filenode": s.filenode,
                     **({} if s.exact else {"exact": False}),
+                    **(
+                        {}
+                        if s.key is None
+                        else {"key": s.key, "key_types": s.key_types, "seen": s.seen}
+                    ),
                 }
                 for name, s in self.tables.items()
             }
@@ -74,6 +114,9 @@ class Snapshot:
                     tuple(v["columns"]) if v.get("columns") else None,
                     v.get("filenode"),
                     v.get("exact", True),
+                    tuple(v["key"]) if v.get("key") is not None else None,
+                    tuple(v["key_types"]) if v.get("key_types") is not None else None,
+                    v.get("seen"),
                 )
                 for name, v in raw.items()
             },
@@ -90,7 +133,7 @@ def without(snapshot: Snapshot, tables: tuple[str, ...]) -> Snapshot:
         return snapshot
     gone = {_key(t) for t in tables}
     kept = {n: s for n, s in snapshot.tables.items() if _key(n) not in gone}
-    return Snapshot(snapshot.phase, kept, snapshot.id)
+    return Snapshot(snapshot.phase, kept, snapshot.id, snapshot.chunks)
 
 
 def _key(name: str) -> str:
@@ -107,9 +150,10 @@ def take(
 ) -> Snapshot:
     """The phase's snapshot: exact counts where rows could go, the catalog's estimate elsewhere.
 
-    ``sql_texts`` are the phase's migration files (up and down); a table none of them can reach
-    (:func:`suspects`) is never scanned: its ``reltuples`` and file are noted instead. Without
-    ``sql_texts`` every table is counted. Preserved tables are always counted and hashed.
+    ``sql_texts`` are the phase's migration files (up and down) that can remove rows; a table
+    none of them can reach (:func:`suspects`) is never scanned: its ``reltuples`` and file are
+    noted instead. Without ``sql_texts`` every table is counted. Preserved tables are digested
+    per key range (:func:`digest`), which counts them too.
     """
     # A tenant's run counts its own schema's tables only (the name is a plain identifier,
     # checked by settings.validate_schema).
@@ -128,16 +172,27 @@ def take(
         exact = set(listed) if reachable is None else (reachable | wanted) & set(listed)
         # a table the statistics know nothing about (never analyzed) is counted
         exact |= {name for name, (_, estimate) in listed.items() if estimate < 0}
-    counts = _count(conn, sorted(exact))
+    counts = _count(conn, sorted(exact - wanted))
     tables = {
         name: TableState(counts[name], filenode=filenode)
-        if name in exact
+        if name in exact - wanted
         else TableState(max(int(estimate), 0), filenode=filenode, exact=False)
         for name, (filenode, estimate) in listed.items()
     }
+    chunks = {}
     for name in wanted:
-        tables[name] = TableState(counts.get(name, 0), _columns(conn, name), listed[name][0])
-    return Snapshot(phase, tables)
+        columns = _columns(conn, name)
+        key, key_types = _digest_key(conn, name)
+        chunks[name], seen = digest(conn, name, columns, key)
+        tables[name] = TableState(
+            sum(c.rows for c in chunks[name]),
+            columns,
+            listed[name][0],
+            key=key,
+            key_types=key_types,
+            seen=seen,
+        )
+    return Snapshot(phase, tables, chunks=chunks)
 
 
 _CALL = re.compile(r"\b([a-z_][a-z0-9_$]*)\s*\(")
@@ -286,10 +341,12 @@ def judge(
             continue
         touched = deleted > 0 or filenode != state.filenode or kind == "p"
         if state.columns is not None:
-            touched = touched or updated > 0
+            touched = touched or updated > 0 or _lost_columns(conn, name, state)
         if touched or not in_transaction:
             suspects.append(name)
-    counts = _count(conn, suspects)
+    # a preserved table digested per key range is compared range by range, not counted
+    counts = _count(conn, [n for n in suspects if before.tables[n].key is None])
+    counts.update({n: -1 for n in suspects if before.tables[n].key is not None})
     failures = []
     for name in sorted(watched):
         state = before.tables[name]
@@ -306,6 +363,18 @@ def judge(
             elif counts[name] < state.rows * (1 - ESTIMATE_TOLERANCE):
                 problem = {"table": name, "before_estimate": state.rows, "after": counts[name]}
                 problem["lost"] = state.rows - counts[name]
+        elif name in counts and state.key is not None:
+            missing = _lost_columns(conn, name, state)
+            if missing:
+                problem = {"table": name, "missing_columns": missing, "lost": state.rows}
+            else:
+                ranges = changed_ranges(conn, before, name, state)
+                if ranges:
+                    lost = sum(r["changed"] for r in ranges)
+                    problem = {"table": name, "changed_or_removed_rows": lost, "lost": lost}
+                    problem["ranges"] = ranges[:RANGES_SHOWN]
+                    problem["ranges_changed"] = len(ranges)
+                    problem["key"] = list(state.key or ())
         elif name in counts:
             rows_now = counts[name]
             if rows_now < state.rows:
@@ -334,6 +403,15 @@ def judge(
     return failures
 
 
+def _lost_columns(conn: psycopg.Connection, name: str, state: TableState) -> list[str]:
+    """Columns of a preserved table's digest that no longer exist (a catalog query)."""
+    current = _columns(conn, name)
+    return [c for c in state.columns or () if c not in current]
+
+
+# Changed key ranges named in a failed check's sample (the count says how many in all).
+RANGES_SHOWN = 5
+
 # A table never counted whose file changed is compared with its estimate, within this margin.
 ESTIMATE_TOLERANCE = 0.1
 
@@ -355,7 +433,7 @@ def _count(conn: psycopg.Connection, names: list[str]) -> dict[str, int]:
 
 
 def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | None) -> Snapshot:
-    """Store the snapshot (and the preserved tables' row hashes); older ones of the phase go."""
+    """Store the snapshot (and the preserved tables' key ranges); older ones of the phase go."""
     snapshot_id = conn.execute(
         registry.in_scope(
             "INSERT INTO dbkit.phase_snapshots (phase, revision_before, tables) "
@@ -363,23 +441,28 @@ def store(conn: psycopg.Connection, snapshot: Snapshot, revision_before: str | N
         ),
         (snapshot.phase, revision_before, snapshot.to_json()),
     ).fetchone()[0]
-    for name, state in snapshot.tables.items():
-        if state.columns is not None:
-            conn.execute(
-                _sql(
-                    registry.history_schema(),
-                    "INSERT INTO dbkit.preserved_rows (snapshot_id, relation, row_hash) "
-                    "SELECT %s, %s, {hash} FROM {table}",
-                    name,
-                    state.columns,
-                ),
-                (snapshot_id, name),
-            )
+    schema = registry.history_schema()
+    chunk_rows = [
+        (snapshot_id, name, c.number, _json(c.low), _json(c.high), c.rows, c.digest)
+        for name, chunks in snapshot.chunks.items()
+        for c in chunks
+    ]
+    if chunk_rows:
+        with conn.cursor().copy(
+            f"COPY {schema}.preserved_chunks (snapshot_id, relation, chunk, low_key, high_key, "
+            "row_count, digest) FROM STDIN"
+        ) as copy:
+            for row in chunk_rows:
+                copy.write_row(row)
     conn.execute(
         registry.in_scope("DELETE FROM dbkit.phase_snapshots WHERE phase = %s AND id < %s"),
         (snapshot.phase, snapshot_id),
     )
-    return Snapshot(snapshot.phase, snapshot.tables, snapshot_id)
+    return Snapshot(snapshot.phase, snapshot.tables, snapshot_id, snapshot.chunks)
+
+
+def _json(value: list[str] | None) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def load(conn: psycopg.Connection, phase: str) -> Snapshot | None:
@@ -395,7 +478,8 @@ def load(conn: psycopg.Connection, phase: str) -> Snapshot | None:
 def _changed_rows(
     conn: psycopg.Connection, before: Snapshot, name: str, columns: tuple[str, ...]
 ) -> int:
-    """Rows of a preserved table that existed before and are gone or different now."""
+    """Rows of a preserved table that existed before and are gone or different now, against
+    the row hashes of a registry-5 snapshot (``dbkit.preserved_rows``)."""
     query = _sql(
         registry.history_schema(),
         "SELECT count(*) FROM (SELECT row_hash FROM dbkit.preserved_rows "
@@ -404,6 +488,152 @@ def _changed_rows(
         columns,
     )
     return conn.execute(query, (before.id, name)).fetchone()[0]
+
+
+_KEY = """
+SELECT array_agg(a.attname ORDER BY k.n), array_agg(format_type(a.atttypid, a.atttypmod)
+    ORDER BY k.n)
+FROM pg_index AS i
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, n)
+JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+  AND i.indexprs IS NULL AND k.n <= i.indnkeyatts
+GROUP BY i.indexrelid, i.indisprimary
+HAVING bool_and(a.attnotnull)
+ORDER BY i.indisprimary DESC, count(*), i.indexrelid
+LIMIT 1
+"""
+
+
+def _digest_key(conn: psycopg.Connection, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The key a preserved table is digested by: its primary key, else its narrowest unique
+    index over NOT NULL columns (no predicate, no expression); ``((), ())`` when it has
+    neither (the table is then digested whole, as one range)."""
+    row = conn.execute(_KEY, (name,)).fetchone()
+    return (tuple(row[0]), tuple(row[1])) if row else ((), ())
+
+
+def _hash_sql(columns: tuple[str, ...]):
+    from psycopg import sql
+
+    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in columns))
+    return sql.SQL("hashtextextended({}::text, 0)").format(row)
+
+
+def digest(
+    conn: psycopg.Connection, name: str, columns: tuple[str, ...], key: tuple[str, ...]
+) -> tuple[list[Chunk], str]:
+    """The table's key ranges of :data:`CHUNK_ROWS` rows in key order (bounds, rows, digest)
+    in one ordered pass, and the transaction snapshot that pass saw (``txid_snapshot``)."""
+    from psycopg import sql
+
+    table = sql.SQL(name)
+    hashed = _hash_sql(columns)
+    if not key:
+        query = sql.SQL(
+            "SELECT 0, NULL, NULL, count(*), coalesce(sum({h}), 0), "
+            "txid_current_snapshot()::text FROM {t} AS t"
+        ).format(h=hashed, t=table)
+    else:
+        order = sql.SQL(", ").join(sql.Identifier("t", k) for k in key)
+        bound = sql.SQL("jsonb_build_array({})").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier("t", k)) for k in key)
+        )
+        n = sql.Literal(CHUNK_ROWS)
+        query = sql.SQL(
+            "SELECT (rn - 1) / {n}, (array_agg(k) FILTER (WHERE (rn - 1) % {n} = 0))[1], "
+            "(array_agg(k) FILTER (WHERE rn % {n} = 0 OR last))[1], count(*), sum(h), "
+            "txid_current_snapshot()::text "
+            "FROM (SELECT row_number() OVER w AS rn, lead(true) OVER w IS NULL AS last, "
+            "CASE WHEN (row_number() OVER w - 1) % {n} = 0 OR row_number() OVER w % {n} = 0 "
+            "OR lead(true) OVER w IS NULL THEN {bound} END AS k, {h} AS h "
+            "FROM {t} AS t WINDOW w AS (ORDER BY {order})) AS r GROUP BY 1 ORDER BY 1"
+        ).format(n=n, bound=bound, h=hashed, t=table, order=order)
+    rows = conn.execute(query).fetchall()
+    if not rows or rows[0][3] == 0:
+        seen = conn.execute("SELECT txid_current_snapshot()::text").fetchone()[0]
+        return [], seen
+    chunks = [Chunk(r[0], r[1], r[2], r[3], int(r[4] or 0)) for r in rows]
+    return chunks, rows[0][5]
+
+
+def _range_sql(key: tuple[str, ...], key_types: tuple[str, ...]):
+    """``t``'s key within the range of chunk ``c`` (bounds cast back to the key's types)."""
+    from psycopg import sql
+
+    if not key:
+        return sql.SQL("true")
+    mine = sql.SQL(", ").join(sql.Identifier("t", k) for k in key)
+
+    def bound(column: str):
+        return sql.SQL(", ").join(
+            sql.SQL("(c.{b} ->> {i})::{ty}").format(
+                b=sql.Identifier(column), i=sql.Literal(i), ty=sql.SQL(ty)
+            )
+            for i, ty in enumerate(key_types)
+        )
+
+    return sql.SQL("ROW({m}) >= ROW({lo}) AND ROW({m}) <= ROW({hi})").format(
+        m=mine, lo=bound("low_key"), hi=bound("high_key")
+    )
+
+
+def _xmin_seen_sql(conn: psycopg.Connection):
+    """Whether row ``t`` was written before the snapshot ``%(seen)s`` (its xmin, made a 64-bit
+    txid against the current epoch, is visible in it): rows inserted or updated since are not."""
+    from psycopg import sql
+
+    now = conn.execute("SELECT txid_snapshot_xmax(txid_current_snapshot())").fetchone()[0]
+    base, low = now - now % 2**32, now % 2**32
+    return sql.SQL(
+        "txid_visible_in_snapshot({base} + t.xmin::text::bigint - CASE WHEN "
+        "t.xmin::text::bigint > {low} THEN 4294967296 ELSE 0 END, %(seen)s::txid_snapshot)"
+    ).format(base=sql.Literal(base), low=sql.Literal(low))
+
+
+def changed_ranges(
+    conn: psycopg.Connection, before: Snapshot, name: str, state: TableState
+) -> list[dict[str, Any]]:
+    """The stored key ranges of a preserved table whose rows of before changed or went away.
+
+    First pass: every range's rows and digest now, by a key range scan each. A range that
+    differs is read again counting only the rows the snapshot's transaction saw (xmin): when
+    those match, the difference is rows inserted inside the range since, not a loss.
+    """
+    from psycopg import sql
+
+    schema = registry.history_schema()
+    hashed = _hash_sql(state.columns or ())
+    where = _range_sql(state.key or (), state.key_types or ())
+
+    def ranges(extra, numbers=None):
+        query = sql.SQL(
+            "SELECT c.chunk, c.low_key, c.high_key, c.row_count, c.digest, x.n, x.s "
+            "FROM {reg}.preserved_chunks AS c CROSS JOIN LATERAL (SELECT count(*) AS n, "
+            "coalesce(sum({h}), 0) AS s FROM {t} AS t WHERE {w}{extra}) AS x "
+            "WHERE c.snapshot_id = %(id)s AND c.relation = %(name)s{only} ORDER BY c.chunk"
+        ).format(
+            reg=sql.Identifier(schema),
+            h=hashed,
+            t=sql.SQL(name),
+            w=where,
+            extra=extra,
+            only=sql.SQL("" if numbers is None else " AND c.chunk = ANY (%(numbers)s)"),
+        )
+        params = {"id": before.id, "name": name, "seen": state.seen, "numbers": numbers}
+        return conn.execute(query, params).fetchall()
+
+    differ = [r for r in ranges(sql.SQL("")) if (r[3], int(r[4])) != (r[5], int(r[6]))]
+    if not differ:
+        return []
+    old = sql.SQL(" AND {}").format(_xmin_seen_sql(conn))
+    changed = []
+    for _, low, high, rows, stored, kept, now in ranges(old, [r[0] for r in differ]):
+        if (rows, int(stored)) != (kept, int(now)):
+            changed.append(
+                {"from": low, "to": high, "rows_before": rows, "changed": max(rows - kept, 1)}
+            )
+    return changed
 
 
 def _sql(registry_schema: str, template: str, name: str, columns: tuple[str, ...]):

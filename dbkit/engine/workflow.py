@@ -3,8 +3,9 @@ performance guard, automatic rollback of a failed unit, and the lighter rollback
 
 Order when migrating a phase from its start:
 
-1. phase pre-checks (``validations/phases/<phase>.pre.sql``); row counts of existing tables
-   (and row hashes of preserved ones) are taken and stored; key queries are measured;
+1. phase pre-checks (``validations/phases/<phase>.pre.sql``); row counts of the tables the
+   phase's row-removing files reach (the catalog's estimate elsewhere) and the per-key-range
+   digests of preserved tables are taken and stored; key queries are measured;
 2. each migration: its pre-checks, its SQL, its post-checks, the row counts compared with the
    phase's snapshot (no data loss), its history row, all in one transaction, so a failure
    rolls the migration back and the rows come back with it;
@@ -183,7 +184,14 @@ class Workflow:
         if failed:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
         first, last = self.plan.phase_span(phase)
-        texts = [t for m in self.plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
+        # only the files that can remove rows choose the tables counted exactly (the verdict
+        # is cached by content); the others cannot lose a row
+        texts = [
+            t
+            for m in self.plan.migrations[first : last + 1]
+            for t in (m.up_sql, m.down_sql)
+            if self.book.could_remove_rows(t)
+        ]
         snapshot = preserve.take(self.conn, phase, pre.preserve, texts)
         with self.conn.transaction():
             snapshot = preserve.store(self.conn, snapshot, revision_before)

@@ -161,11 +161,31 @@ def _loss(problem: dict[str, Any]) -> str:
         )
     if "changed_or_removed_rows" in problem:
         changed = int(problem["changed_or_removed_rows"])
-        return f"{table}: {plural(changed, 'preserved row')} changed or removed"
+        text = f"{table}: {plural(changed, 'preserved row')} changed or removed"
+        ranges = problem.get("ranges")
+        key = problem.get("key")
+        if ranges and key:
+            shown = ", ".join(_key_range(r) for r in ranges)
+            total = int(problem.get("ranges_changed") or len(ranges))
+            text += f" in key ({', '.join(key)}) {'range' if total == 1 else 'ranges'} {shown}"
+            if total > len(ranges):
+                text += f" and {plural(total - len(ranges), 'more range')}"
+        elif ranges:
+            text += " (no primary key: the table is digested whole)"
+        return text
     before = int(problem.get("before") or 0)
     if problem.get("after") is None:
         return f"{table} is gone with its {plural(before, 'row')}"
     return f"{table} lost {int(problem.get('lost') or 0)} of {plural(before, 'row')}"
+
+
+def _key_range(r: dict[str, Any]) -> str:
+    """``1..10000`` for a one-column key, ``(1, a)..(9, z)`` for a composite one."""
+
+    def key(values: list[str]) -> str:
+        return values[0] if len(values) == 1 else "(" + ", ".join(values) + ")"
+
+    return f"{key(r['from'])}..{key(r['to'])}"
 
 
 def parse_check_file(path: Path, cache: ResultCache | None = None) -> CheckFile:
@@ -427,7 +447,7 @@ class CheckBook:
         from dbkit.plan.cache import digest
 
         return self._cache.get_or_compute(
-            digest("could_remove_rows", sql), lambda: sqltext.could_remove_rows(sql)
+            digest("could_remove_rows/2", sql), lambda: sqltext.could_remove_rows(sql)
         )
 
     @property

@@ -34,10 +34,11 @@ LEFT_APPLIED = "LEFT APPLIED after failing its checks"
 #: The registry's shape version: 1 history only, 2 + the level column and phase snapshots,
 #: 3 + preserved rows, 4 + ``dbkit.registry`` (this number), outcome ``interrupted`` and a
 #: comment on every column, 5 + ``dbkit.in_progress`` (non-transactional runs started and not
-#: finished). An older registry is upgraded by the scripts in
+#: finished), 6 + ``dbkit.preserved_chunks`` (a preserved table's digest per key range instead of
+#: a hash per row). An older registry is upgraded by the scripts in
 #: ``registry_upgrades/`` (``NNNN_name.sql`` upgrades to version NNNN), applied in order in one
 #: transaction by the first writing command, under the migration lock.
-REGISTRY_VERSION = 5
+REGISTRY_VERSION = 6
 
 _TABLES_DDL = """\
 CREATE SCHEMA IF NOT EXISTS dbkit;
@@ -96,6 +97,18 @@ CREATE TABLE IF NOT EXISTS dbkit.registry (
     applied_by text NOT NULL DEFAULT current_user,
     CONSTRAINT pk_in_progress PRIMARY KEY (revision, direction)
 );
+CREATE TABLE IF NOT EXISTS dbkit.preserved_chunks (
+    snapshot_id bigint NOT NULL,
+    relation text NOT NULL,
+    chunk integer NOT NULL,
+    low_key jsonb,
+    high_key jsonb,
+    row_count bigint NOT NULL,
+    digest numeric NOT NULL,
+    CONSTRAINT pk_preserved_chunks PRIMARY KEY (snapshot_id, relation, chunk),
+    CONSTRAINT fk_preserved_chunks_snapshot FOREIGN KEY (snapshot_id)
+        REFERENCES dbkit.phase_snapshots (id) ON DELETE CASCADE
+);
 """
 
 #: Comments on the registry's schema, tables and every column; applied after a fresh install
@@ -129,7 +142,7 @@ COMMENT ON COLUMN dbkit.phase_snapshots.taken_at IS 'When the snapshot was taken
 COMMENT ON COLUMN dbkit.phase_snapshots.tables IS
     '{"schema.table": {"rows": n, "columns": [...], "checksum": "..."}}';
 COMMENT ON TABLE dbkit.preserved_rows IS
-    'Row hashes of the tables a phase declared preserved, taken before the phase';
+    'Row hashes of preserved tables in snapshots of registry 5 and older (read, never written)';
 COMMENT ON COLUMN dbkit.preserved_rows.snapshot_id IS 'The phase snapshot the hash belongs to';
 COMMENT ON COLUMN dbkit.preserved_rows.relation IS 'schema.table the row was read from';
 COMMENT ON COLUMN dbkit.preserved_rows.row_hash IS 'md5 of the whole row as text';
@@ -147,6 +160,18 @@ COMMENT ON COLUMN dbkit.in_progress.statements_total IS 'Statements in its file'
 COMMENT ON COLUMN dbkit.in_progress.statements_done IS 'Statements that had completed';
 COMMENT ON COLUMN dbkit.in_progress.started_at IS 'When the run started';
 COMMENT ON COLUMN dbkit.in_progress.applied_by IS 'Database role that ran it';
+COMMENT ON TABLE dbkit.preserved_chunks IS
+    'Content digest of a preserved table per primary-key range, taken before a phase';
+COMMENT ON COLUMN dbkit.preserved_chunks.snapshot_id IS 'The phase snapshot the digest belongs to';
+COMMENT ON COLUMN dbkit.preserved_chunks.relation IS 'schema.table the range was read from';
+COMMENT ON COLUMN dbkit.preserved_chunks.chunk IS 'Range number, in key order from 0';
+COMMENT ON COLUMN dbkit.preserved_chunks.low_key IS
+    'First key of the range (its columns as text; NULL: the table is digested whole)';
+COMMENT ON COLUMN dbkit.preserved_chunks.high_key IS
+    'Last key of the range, inclusive (NULL: the table is digested whole)';
+COMMENT ON COLUMN dbkit.preserved_chunks.row_count IS 'Rows in the range';
+COMMENT ON COLUMN dbkit.preserved_chunks.digest IS
+    'Sum of hashtextextended(row as text, 0) over the range (order-independent)';
 """
 
 _VERSION_TABLE_DDL = """\

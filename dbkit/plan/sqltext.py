@@ -182,6 +182,20 @@ _CREATES_ONLY = frozenset(
         "AlterEnumStmt",
     }
 )
+# DROP of these (without CASCADE) cannot remove a row: the objects hold none.
+_HOLDS_NO_ROWS = frozenset(
+    {
+        "OBJECT_INDEX",
+        "OBJECT_VIEW",
+        "OBJECT_MATVIEW",
+        "OBJECT_TRIGGER",
+        "OBJECT_FUNCTION",
+        "OBJECT_PROCEDURE",
+        "OBJECT_SEQUENCE",
+        "OBJECT_POLICY",
+        "OBJECT_STATISTIC_EXT",
+    }
+)
 # ALTER TABLE actions that keep every row (no DROP COLUMN, no type change).
 _KEEPS_ROWS = frozenset(
     {
@@ -250,6 +264,12 @@ def _may_remove_rows(raw: dict) -> bool:
     ((kind, node),) = raw["stmt"].items()
     if kind in _CREATES_ONLY:
         return False
+    if kind == "DropStmt":
+        # an index, view, trigger, function or sequence holds no rows; CASCADE could reach
+        # a table's column or the table itself
+        return node.get("removeType") not in _HOLDS_NO_ROWS or node.get("behavior") == (
+            "DROP_CASCADE"
+        )
     if kind != "AlterTableStmt":
         return True
     return not all(

@@ -1,0 +1,213 @@
+"""Issue 8 part 2, small: the workflow's own cost is what a loss needs, and no more.
+
+- A phase whose files cannot remove rows (the cached verdict) counts no table it names: the
+  catalog's estimate is noted and, inside each migration, its own tuple counters decide.
+- A preserved table is digested per primary-key range (bounds, rows, a 64-bit hash sum), so the
+  registry holds O(chunks) rows, not one per row; a changed row is reported with its key range,
+  rows inserted inside a range since the snapshot are told apart by xmin (no loss).
+- A registry-5 snapshot (one md5 per row) of a phase not rolled back is still judged after the
+  registry is upgraded to version 6.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from projects import Spec, write_project
+
+from dbkit import api, settings
+from dbkit.engine import preserve
+from dbkit.errors import ValidationFailed
+
+ITEMS = Spec(
+    "items",
+    "core",
+    "CREATE TABLE items (id bigint PRIMARY KEY, label text NOT NULL);\n"
+    "CREATE TABLE notes (body text);\n"  # no primary key, no unique key
+    "CREATE TABLE pairs (a int NOT NULL, b text NOT NULL, v int, PRIMARY KEY (a, b));\n"
+    "INSERT INTO items SELECT 2 * g, 'i' || g FROM generate_series(1, 3000) AS g;\n"
+    "INSERT INTO notes SELECT 'n' || g FROM generate_series(1, 50) AS g;\n"
+    "INSERT INTO pairs SELECT g / 10, 'k' || g % 10, g FROM generate_series(0, 999) AS g;\n"
+    "ANALYZE items; ANALYZE notes; ANALYZE pairs;\n",
+    "DROP TABLE pairs, notes, items;\n",
+)
+
+
+def run(url, sql):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+def seq_scans(url, table) -> int:
+    time.sleep(0.6)  # the statistics of finished sessions reach the shared counters
+    return run(url, f"SELECT seq_scan FROM pg_stat_user_tables WHERE relname = '{table}'")[0][0]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(preserve, "CHUNK_ROWS", 1000)
+
+
+def resolved(tmp_path, db_url, up, down="SELECT 1;\n", preserve_line=None):
+    project = write_project(tmp_path / "p", [ITEMS, Spec("change", "change", up, down)])
+    if preserve_line:
+        phases = project / "validations" / "phases"
+        phases.mkdir(parents=True, exist_ok=True)
+        (phases / "change.pre.sql").write_text(f"-- preserve: {preserve_line}\n")
+    s = settings.resolve(project, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    return s
+
+
+def test_a_phase_whose_files_cannot_remove_rows_counts_no_table_it_names(tmp_path, db_url):
+    # up creates a view over items, down drops it: neither can remove a row
+    s = resolved(
+        tmp_path,
+        db_url,
+        "CREATE VIEW item_labels AS SELECT id, label FROM items;\n",
+        "DROP VIEW item_labels;\n",
+    )
+    before = seq_scans(db_url, "items")
+    api.migrate(s)
+    assert seq_scans(db_url, "items") == before  # no count(*) over the table the phase names
+    tables = run(db_url, "SELECT tables FROM dbkit.phase_snapshots WHERE phase = 'change'")[0][0]
+    assert tables["public.items"]["exact"] is False
+    assert tables["public.items"]["rows"] == 3000  # the catalog's estimate
+    # rolling the phase back is judged against that snapshot without a scan either
+    api.rollback(s, phase="change")
+    assert seq_scans(db_url, "items") == before
+
+
+def test_a_phase_that_can_remove_rows_still_counts_and_catches_the_loss(tmp_path, db_url):
+    # the down file deletes rows that existed before the phase: items is counted exactly,
+    # and the rollback (a later run) is caught against the stored count
+    s = resolved(
+        tmp_path,
+        db_url,
+        "CREATE VIEW item_labels AS SELECT id, label FROM items;\n",
+        "DELETE FROM items WHERE id <= 20;\nDROP VIEW item_labels;\n",
+    )
+    api.migrate(s)
+    tables = run(db_url, "SELECT tables FROM dbkit.phase_snapshots WHERE phase = 'change'")[0][0]
+    assert "exact" not in tables["public.items"]
+    assert tables["public.notes"]["exact"] is False  # not named by the deleting file
+    with pytest.raises(ValidationFailed, match="public.items lost 10 of 3000 rows"):
+        api.rollback(s, phase="change")
+
+
+def test_a_changed_row_inside_a_chunk_is_reported_with_its_key_range(
+    tmp_path, db_url, small_chunks
+):
+    s = resolved(
+        tmp_path,
+        db_url,
+        "UPDATE items SET label = 'changed' WHERE id = 2500;\n",
+        preserve_line="items",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(s)
+    message = str(caught.value)
+    # ids 2..6000 step 2: ranges of 1000 rows are 2..2000, 2002..4000, 4002..6000
+    assert "public.items: 1 preserved row changed or removed in key (id) range 2002..4000" in (
+        message
+    )
+    sample = caught.value.results[0].sample[0]
+    assert sample["ranges"] == [
+        {"from": ["2002"], "to": ["4000"], "rows_before": 1000, "changed": 1}
+    ]
+    assert run(db_url, "SELECT label FROM items WHERE id = 2500") == [("i1250",)]  # undone
+
+
+def test_storage_is_one_row_per_chunk_and_new_rows_are_not_a_loss(tmp_path, db_url, small_chunks):
+    # new rows inside a range (odd ids between the even ones) and beyond every range
+    s = resolved(
+        tmp_path,
+        db_url,
+        "INSERT INTO items SELECT 2 * g + 1, 'new' FROM generate_series(1, 2999) AS g;\n"
+        "INSERT INTO items VALUES (100000, 'beyond');\n",
+        "DELETE FROM items WHERE id % 2 = 1 OR id = 100000;\n",
+        preserve_line="items",
+    )
+    api.migrate(s)
+    stored = run(
+        db_url,
+        "SELECT chunk, low_key, high_key, row_count FROM dbkit.preserved_chunks ORDER BY chunk",
+    )
+    assert stored == [
+        (0, ["2"], ["2000"], 1000),
+        (1, ["2002"], ["4000"], 1000),
+        (2, ["4002"], ["6000"], 1000),
+    ]
+    assert run(db_url, "SELECT count(*) FROM dbkit.preserved_rows") == [(0,)]
+    # rolling back removes only the phase's rows: no loss either, judged in a later run
+    api.rollback(s, phase="change")
+    assert run(db_url, "SELECT count(*) FROM items") == [(3000,)]
+
+
+def test_a_rollback_in_a_later_run_names_the_range_it_changed(tmp_path, db_url, small_chunks):
+    s = resolved(
+        tmp_path,
+        db_url,
+        "ALTER TABLE items ADD COLUMN note text;\n",
+        "UPDATE items SET label = upper(label) WHERE id IN (10, 5000);\n"
+        "ALTER TABLE items DROP COLUMN note;\n",
+        preserve_line="items, pairs",
+    )
+    api.migrate(s)
+    run(db_url, "INSERT INTO items VALUES (2001, 'inside a range, new')")  # not a loss
+    with pytest.raises(ValidationFailed) as caught:
+        api.rollback(s, phase="change")
+    message = str(caught.value)
+    assert "data preservation after rolling back change failed" in message
+    assert "public.items: 2 preserved rows changed or removed in key (id) ranges 2..2000, " in (
+        message
+    )
+    assert "4002..6000" in message
+    assert "pairs" not in message
+
+
+def test_a_composite_key_and_a_table_without_a_key(tmp_path, db_url, small_chunks):
+    s = resolved(
+        tmp_path,
+        db_url,
+        "UPDATE pairs SET v = -1 WHERE a = 42 AND b = 'k3';\nUPDATE notes SET body = 'x' "
+        "WHERE body = 'n7';\n",
+        preserve_line="pairs, notes",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(s)
+    message = str(caught.value)
+    assert "public.pairs: 1 preserved row changed or removed in key (a, b) range " in message
+    assert "(0, k0)..(99, k9)" in message  # 1000 rows: one range
+    assert "public.notes: 1 preserved row changed or removed (no primary key" in message
+
+
+def test_a_registry_5_snapshot_is_still_judged_after_the_upgrade(tmp_path, db_url):
+    s = resolved(
+        tmp_path,
+        db_url,
+        "ALTER TABLE items ADD COLUMN note text;\n",
+        "UPDATE items SET label = 'gone' WHERE id = 8;\nALTER TABLE items DROP COLUMN note;\n",
+        preserve_line="items",
+    )
+    api.migrate(s)
+    # turn the stored snapshot and the registry back into what dbkit of registry 5 wrote
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE dbkit.phase_snapshots SET tables = jsonb_set(tables, '{public.items}', "
+            "(tables -> 'public.items') - 'key' - 'key_types' - 'seen') WHERE phase = 'change'"
+        )
+        conn.execute(
+            "INSERT INTO dbkit.preserved_rows (snapshot_id, relation, row_hash) "
+            "SELECT s.id, 'public.items', md5(ROW(i.id, i.label)::text) "
+            "FROM dbkit.phase_snapshots AS s, items AS i WHERE s.phase = 'change'"
+        )
+        conn.execute("DROP TABLE dbkit.preserved_chunks")
+        conn.execute("DELETE FROM dbkit.registry WHERE version = 6")
+    with pytest.raises(ValidationFailed) as caught:
+        api.rollback(s, phase="change")  # upgrades the registry first, then judges
+    assert "public.items: 1 preserved row changed or removed" in str(caught.value)
+    assert run(db_url, "SELECT max(version) FROM dbkit.registry") == [(6,)]
