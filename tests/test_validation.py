@@ -493,6 +493,51 @@ def test_validate_command_runs_checks_read_only(tmp_path, db_url):
     assert data["checks"][0]["location"] == "validations/0003_free_tier.post.sql:1"
 
 
+PAIRS = Spec(
+    "pairs",
+    "core",
+    "CREATE TABLE parents (\n    a int,\n    b int,\n"
+    "    CONSTRAINT pk_parents PRIMARY KEY (a, b)\n);\n"
+    'CREATE TABLE "Children" (\n    id int CONSTRAINT pk_children PRIMARY KEY,\n    a int,\n'
+    "    b int,\n"
+    "    CONSTRAINT fk_children_parent FOREIGN KEY (a, b) REFERENCES parents (a, b)\n);\n"
+    'CREATE INDEX ix_children_parent ON "Children" (a, b);\n',
+    'DROP TABLE "Children";\nDROP TABLE parents;\n',
+)
+
+
+def test_validate_deep_proves_every_foreign_key_row_by_row(tmp_path, db_url):
+    project = build(tmp_path, [PAIRS])
+    api.migrate(resolve(project, db_url))
+    with psycopg.connect(db_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("INSERT INTO parents VALUES (1, 1)")
+        conn.execute("SET LOCAL session_replication_role = replica")  # the keys' triggers off
+        conn.execute('INSERT INTO "Children" VALUES (1, 9, 9), (2, NULL, 9), (3, 1, 1), (4, 1, 9)')
+    base = ["--project", str(project), "--url", db_url, "validate"]
+    trusted = CliRunner().invoke(main, base)
+    assert trusted.exit_code == 0, trusted.output  # the validated key is trusted
+    deep = CliRunner().invoke(main, [*base, "--deep", "--json"])
+    assert deep.exit_code == ExitCode.VALIDATION_FAILED, deep.output
+    (check,) = json.loads(deep.output)["checks"]
+    assert (check["name"], check["when"], check["location"], check["rows_found"]) == (
+        "fk_children_parent",
+        "deep check of foreign keys",
+        'foreign key fk_children_parent on "Children"',
+        2,  # (2, NULL, 9) refers to nothing under MATCH SIMPLE: not an orphan
+    )
+    assert sorted(row["id"] for row in check["sample"]) == [1, 4]
+    assert set(check["sample"][0]) == {"id", "a", "b"}
+    text = CliRunner().invoke(main, [*base, "--deep"])
+    assert "fk_children_parent" in text.output and "0/1 checks passed" in text.output
+    # the generated query is plain SQL a DBA can paste into psql
+    from dbkit.engine.orphans import orphan_query
+
+    pasted = orphan_query('"Children"', "parents", ["a", "b"], ["a", "b"], ["id"])
+    assert sorted(query(db_url, pasted)) == [(1, 9, 9), (4, 1, 9)]
+    query(db_url, 'DELETE FROM "Children" WHERE id IN (1, 4)')
+    assert CliRunner().invoke(main, [*base, "--deep"]).exit_code == 0
+
+
 def test_validation_exit_code_through_the_cli(tmp_path, db_url):
     project = build(
         tmp_path,
