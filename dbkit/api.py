@@ -1329,13 +1329,16 @@ def synth(
     ttl: str = "7d",
     cleanup: bool = False,
     progress: Any = None,
+    bulk: bool | None = None,
 ) -> SynthResult:
     """Fill the migrated database with synthetic rows (or, with ``cleanup``, remove expired ones).
 
     Generators come from the catalog (types, NOT NULL, CHECK ranges, enums, unique and foreign
     keys) and the project's profiles (``synth/profiles/NAME.toml``; default: all of them). The
     database must be at the plan's head. The load is one transaction: on any error nothing is
-    written. Same ``seed``, same rows (``expires_at = now() + ttl`` aside).
+    written. Same ``seed``, same rows (``expires_at = now() + ttl`` aside). ``bulk``: None
+    loads a large table without its secondary indexes and foreign keys and rebuilds them after
+    (decided per table, :mod:`dbkit.synth.bulk`), True does it for every table, False never.
     """
     from dbkit.synth import catalog as synth_catalog
     from dbkit.synth import loader
@@ -1380,6 +1383,7 @@ def synth(
             seed=seed,
             ttl=lifetime,
             progress=progress,
+            bulk=bulk,
         )
     from datetime import datetime
 

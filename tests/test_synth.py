@@ -20,6 +20,7 @@ from psycopg import sql
 
 from dbkit import api, settings
 from dbkit.cli import main
+from dbkit.compare.catalog import snapshot
 from dbkit.errors import DatabaseStateError, SynthError, SynthUsageError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +132,41 @@ def _digest(url, table):
             "ORDER BY t.id)) FROM {} AS t"
         ).format(sql.Identifier(table)),
     )
+
+
+def catalog_of(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return snapshot(conn)
+
+
+def test_bulk_load_rebuilds_exactly_what_it_dropped_and_writes_the_same_rows(unified):
+    plain, bulk = unified(), unified()
+    before = catalog_of(bulk)
+    forced = api.synth(s_for(bulk), scale=20, seed=6, bulk=True)
+    # every table went through bulk mode; the catalog is the one it was, object for object
+    assert all(t.bulk for t in forced.tables)
+    assert catalog_of(bulk) == before
+    notes = {t.table: t.notes for t in forced.tables}
+    assert any("bulk: loaded without its" in n and "foreign key" in n for n in notes["leads"])
+    # the foreign keys were validated when added back: none is left NOT VALID
+    assert scalar(
+        bulk,
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated "
+        "AND connamespace = 'public'::regnamespace",
+    ) == scalar(
+        plain,
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated "
+        "AND connamespace = 'public'::regnamespace",
+    )
+    # bulk or not, the same seed writes the same rows (and the triggers did their work)
+    never = api.synth(s_for(plain), scale=20, seed=6, bulk=False)
+    assert not any(t.bulk for t in never.tables)
+    for table in ("users", "companies", "leads", "payments", "esg_metrics", "activities"):
+        assert _digest(plain, table) == _digest(bulk, table), table
+    audit = "SELECT count(*) FROM billing_audit_log"
+    assert scalar(plain, audit) == scalar(bulk, audit) > 0
+    report = api.validate(s_for(bulk), post=True)
+    assert report.checks and not report.failed, [c.name for c in report.failed]
 
 
 def test_same_seed_same_rows_other_seed_other_rows(unified):
@@ -290,6 +326,11 @@ CREATE TABLE people (
     CHECK (left_on >= started)
 );
 ALTER TABLE departments ADD FOREIGN KEY (head_id) REFERENCES people (id);
+CREATE INDEX people_started_idx ON people (started) WHERE left_on IS NULL;
+CREATE INDEX people_age_idx ON people (age);
+ALTER TABLE people CLUSTER ON people_age_idx;
+COMMENT ON INDEX people_started_idx IS 'who is still here';
+COMMENT ON CONSTRAINT people_department_id_fkey ON people IS 'home department';
 CREATE TABLE badges (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     person_id uuid NOT NULL REFERENCES people (id),
@@ -383,9 +424,65 @@ def test_unsatisfiable_check_and_not_at_head(tmp_path, db_url, make_db):
         api.synth(s_for(url, project), scale=-1)
 
 
+def test_bulk_mode_is_decided_per_table_and_can_be_turned_off(small, monkeypatch):
+    from dbkit.synth import bulk
+
+    project, url = small
+    monkeypatch.setattr(bulk, "MIN_ROWS", 40)
+    first = api.synth(s_for(url, project), rows={"departments": 5, "people": 60}, seed=1)
+    # people: 60 rows into an empty table -> bulk; departments: under MIN_ROWS -> plain COPY
+    assert {t.table: t.bulk for t in first.tables} == {"departments": False, "people": True}
+    # fewer rows than the table holds: rebuilding its indexes would cost more than it saves
+    second = api.synth(s_for(url, project), rows={"people": 45}, seed=2)
+    assert [t.bulk for t in second.tables] == [False]
+    third = api.synth(s_for(url, project), rows={"people": 500}, seed=3, bulk=False)
+    assert [t.bulk for t in third.tables] == [False]
+    out = CliRunner().invoke(
+        main,
+        ["--project", str(project), "--url", url, "synth", "--rows", "people=10", "--seed", "4",
+         "--bulk", "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert [t["bulk"] for t in json.loads(out.output)["tables"]] == [True]
+    assert scalar(url, "SELECT count(*) FROM people") == 615
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        # refused by a CHECK during the COPY, after the indexes and foreign keys were dropped
+        ('[tables.people.columns]\nage = "200"\n', "people_age_check"),
+        # refused when the foreign key is added back and validated
+        ('[tables.people.columns]\ndepartment_id = "987654"\n', "people_department_id_fkey"),
+    ],
+)
+def test_a_failed_bulk_load_leaves_the_catalog_and_the_rows_as_they_were(small, profile, message):
+    project, url = small
+    api.synth(s_for(url, project), rows={"departments": 3, "people": 20}, seed=1)
+    before, counts = catalog_of(url), table_counts(url)
+    profiles = project / "synth" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "bad.toml").write_text(profile)
+    try:
+        out = CliRunner().invoke(
+            main,
+            ["--project", str(project), "--url", url, "synth", "--rows", "people=300",
+             "--seed", "2", "--bulk"],
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(profiles)
+    assert out.exit_code == 1, out.output
+    assert out.output.startswith("dbkit: error: the server refused a generated row of people")
+    assert message in out.output and "nothing was written" in out.output
+    assert out.output.count("\n") == 1
+    assert catalog_of(url) == before
+    assert table_counts(url) == counts
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_the_load_leaves_nothing_written(small, signum):
     project, url = small
+    before = catalog_of(url)
     env = {**os.environ, "DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
     dbkit = str(Path(sys.executable).with_name("dbkit"))
     proc = subprocess.Popen(
@@ -405,6 +502,13 @@ def test_a_signal_during_the_load_leaves_nothing_written(small, signum):
         )
         time.sleep(0.1)
     assert copying, proc.communicate(timeout=30)
+    # bulk mode: the load holds people's ACCESS EXCLUSIVE lock (its indexes are dropped)
+    assert rows(
+        url,
+        "SELECT 1 FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+        "WHERE a.application_name = 'dbkit' AND l.relation = 'people'::regclass "
+        "AND l.mode = 'AccessExclusiveLock' AND l.granted",
+    )
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == (130 if signum == signal.SIGINT else 143), err
@@ -413,3 +517,6 @@ def test_a_signal_during_the_load_leaves_nothing_written(small, signum):
     assert scalar(url, "SELECT count(*) FROM people") == 0
     assert scalar(url, "SELECT count(*) FROM departments") == 0
     assert not rows(url, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit'")
+    # people (5M rows) loaded in bulk mode: its indexes and foreign keys were dropped when the
+    # signal came; the rollback put every one of them back
+    assert catalog_of(url) == before

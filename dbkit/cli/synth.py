@@ -96,6 +96,14 @@ class _RichProgress:
     help="Instead of loading: run cleanup_expired_synthetic_data() (seed 001) and report what it "
     "removed, per table.",
 )
+@click.option(
+    "--bulk/--no-bulk",
+    default=None,
+    help="--bulk: load every table without its secondary indexes and foreign keys, then "
+    "rebuild and validate them in the same transaction; --no-bulk: never (plain COPY, row "
+    "locks only, for a database in use). Default: bulk for a table that gets at least 10000 "
+    "rows and at least as many as it holds.",
+)
 @json_option
 @click.pass_obj
 def synth(
@@ -106,6 +114,7 @@ def synth(
     seed: int,
     ttl: str,
     cleanup: bool,
+    bulk: bool | None,
     as_json: bool,
 ) -> None:
     """Fill the migrated database with realistic synthetic rows, fast.
@@ -130,6 +139,7 @@ def synth(
         ttl=ttl,
         cleanup=cleanup,
         progress=progress,
+        bulk=bulk,
     )
     if as_json:
         _emit_json(result.to_dict())

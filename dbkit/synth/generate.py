@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
+import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -77,12 +79,14 @@ def gauss(mu, sigma):
     return mu + sigma * _math.sqrt(-2.0 * _math.log(u)) * _math.cos(6.283185307179586 * rnd())
 def clamp(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
+@_cache
 def month_start(months_back):
     y, m = ANCHOR.year, ANCHOR.month - int(months_back)
     while m < 1:
         m += 12
         y -= 1
     return _date(y, m, 1)
+@_cache
 def days_ago(n):
     return ANCHOR - _timedelta(days=int(n))
 def months_ago(n):
@@ -266,7 +270,11 @@ class Compiler:
             lines.append(f"        v_{column.name} = {expr}")
         available = set(columns)
         variables: set[str] = set()
-        for key, spec in specs.items():
+        entries = list(specs.items())
+        read_later: list[set[str]] = [set() for _ in entries]
+        for index in range(len(entries) - 2, -1, -1):
+            read_later[index] = read_later[index + 1] | names_in(entries[index + 1][1].expr)
+        for index, (key, spec) in enumerate(entries):
             if not key.startswith("_") and key not in table.columns:
                 raise SynthUsageError(
                     f"profile {profile.origin}: tables.{name}.columns.{key}: {name} has no "
@@ -281,7 +289,13 @@ class Compiler:
             if spec.shared:
                 lines.append(f"        {target} = __s.{key}")
             else:
-                expr = self._profile_expr(name, key, spec, profile, available, variables)
+                scale = None
+                if not key.startswith("_") and key not in read_later[index]:
+                    kind = _kind(table.columns[key])
+                    scale = int(kind[3:]) if kind.startswith("dec") else None
+                expr = self._profile_expr(
+                    name, key, spec, profile, available, variables, round_to=scale
+                )
                 lines.append(f"        {target} = {expr}")
             if key.startswith("_"):
                 variables.add(key)
@@ -378,6 +392,8 @@ class Compiler:
             "_esc": _escape,
             "_fmt": _format_any,
             "_bool": _format_bool,
+            "_cache": functools.lru_cache(maxsize=8192),
+            "_jenc": _JSON.encode,
         }
         ns.update(self.constants)
         exec(_HELPERS, ns)
@@ -689,18 +705,46 @@ class Compiler:
         if kind == "bool":
             return f"N if {v} is None else ('t' if {v} else 'f')"
         if kind == "text":
+            if column.base == "date":
+                return (
+                    f"N if {v} is None else ({v}.isoformat() if {v}.__class__ is _date "
+                    f"else _fmt({v}, 'text'))"
+                )
+            if column.base in ("timestamp", "timestamptz"):
+                return (
+                    f"N if {v} is None else ({v}.isoformat(' ') if {v}.__class__ is _datetime "
+                    f"else _fmt({v}, 'text'))"
+                )
             return (
                 f"N if {v} is None else ({v} if {v}.__class__ is str and {v}.isprintable() "
                 f"and BS not in {v} else _fmt({v}, 'text'))"
             )
+        if kind == "json":
+            # dicts and lists of plain values encode without a backslash nearly always
+            return (
+                f"N if {v} is None else (_esc(_jenc({v})) if {v}.__class__ is dict or "
+                f"{v}.__class__ is list else _fmt({v}, 'json'))"
+            )
         return "_fmt(" + v + ", " + repr(kind) + ")"
 
     def _profile_expr(
-        self, table: str, key: str, spec: ColumnSpec, profile, columns: set[str], names: set[str]
+        self,
+        table: str,
+        key: str,
+        spec: ColumnSpec,
+        profile,
+        columns: set[str],
+        names: set[str],
+        round_to: int | None = None,
     ) -> str:
+        """The Python expression of a profile entry; ``round_to``: the column's COPY format
+        rounds to that many digits and no later entry reads it, so a top-level ``round`` goes."""
         at = f"profile {profile.origin}: tables.{table}.columns.{key}"
         known = HELPERS | ALLOWED_BUILTINS | set(self.constants) | names
         expr = rewrite(spec.expr, columns, known, at)
+        expr = ast.unparse(_PickId().visit(ast.parse(expr, mode="eval")))
+        if round_to is not None:
+            expr = _elide_round(expr, round_to)
         expr = _inline(expr, self.constants, self._const)
         if spec.null:
             expr = f"None if rnd() < {spec.null!r} else ({expr})"
@@ -795,7 +839,62 @@ def _make_pick(ns):
             return attrs(min(rows - 1, offset + every * int(ns["rnd"]() * slots)))
         return attrs(int(ns["rnd"]() * rows))
 
+    def pick_id(table: str, every: int = 1, offset: int = 0):
+        """``pick(...).id`` without building the parent's Row when its key is computable."""
+        picks = ns["_picks"]
+        if table not in picks:
+            raise SynthError(
+                f"pick({table!r}): {table} is not generated in this run before this table"
+            )
+        rows, attrs = picks[table]
+        key_fn = getattr(attrs, "key_fn", None)
+        if every > 1:
+            slots = max(1, (rows - offset + every - 1) // every)
+            j = min(rows - 1, offset + every * int(ns["rnd"]() * slots))
+        else:
+            j = int(ns["rnd"]() * rows)
+        return key_fn(j)[0] if key_fn is not None else attrs(j).id
+
+    ns["_pick_id"] = pick_id
     return pick
+
+
+class _PickId(ast.NodeTransformer):
+    """``pick(...).id`` -> ``_pick_id(...)``: same draws, same value, no Row per call."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        call = node.value
+        if (
+            node.attr == "id"
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "pick"
+        ):
+            return ast.copy_location(
+                ast.Call(ast.Name("_pick_id", ast.Load()), call.args, call.keywords), node
+            )
+        return node
+
+
+def _elide_round(expr: str, scale: int) -> str:
+    """``round(x, scale)`` at the top of a column's expression whose COPY format already rounds
+    to ``scale`` digits (``'%.2f' % x`` prints what ``round(x, 2)`` would): just ``x``."""
+    tree = ast.parse(expr, mode="eval")
+    body = tree.body
+    if (
+        isinstance(body, ast.Call)
+        and isinstance(body.func, ast.Name)
+        and body.func.id == "round"
+        and len(body.args) == 2
+        and not body.keywords
+        and isinstance(body.args[1], ast.Constant)
+        and body.args[1].value == scale
+        and type(body.args[1].value) is int
+    ):
+        return "(" + ast.unparse(body.args[0]) + ")"
+    return expr
 
 
 _TIMESTAMPS: dict[bool, list[str]] = {}
@@ -950,6 +1049,9 @@ def _escape(text: str) -> str:
     return text
 
 
+_JSON = json.JSONEncoder(default=str)  # one encoder for every value (json.dumps makes one a call)
+
+
 def _format_bool(value: Any) -> str:
     return "t" if value else "f"
 
@@ -965,9 +1067,7 @@ def _format_any(value: Any, kind: str) -> str:
     if kind == "bool":
         return "t" if value else "f"
     if kind == "json" and not isinstance(value, str):
-        import json
-
-        return _escape(json.dumps(value, default=str))
+        return _escape(_JSON.encode(value))
     if kind == "array" and isinstance(value, list | tuple):
         return _escape("{" + ",".join('"' + str(v).replace('"', '\\"') + '"' for v in value) + "}")
     if isinstance(value, datetime):

@@ -37,6 +37,7 @@ class TableLoad:
     rows: int
     duration_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    bulk: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -48,6 +49,7 @@ class TableLoad:
             "rows": self.rows,
             "duration_ms": round(self.duration_ms, 1),
             "rows_per_second": round(self.rows_per_second),
+            "bulk": self.bulk,
             "notes": self.notes,
         }
 
@@ -199,11 +201,14 @@ def run(
     ttl: timedelta,
     progress: Progress | None = None,
     method: str = "copy",
+    bulk: bool | None = None,
 ) -> list[TableLoad]:
     """Compile every table's generator, then load them all in one transaction.
 
     ``method="executemany"`` sends the same rows as parameterised INSERTs instead of COPY
-    (benchmarks/bench_synth.py compares the two); the CLI always uses COPY.
+    (benchmarks/bench_synth.py compares the two); the CLI always uses COPY. ``bulk``: None
+    decides per table (:func:`dbkit.synth.bulk.wanted`), True drops and rebuilds secondary
+    indexes and foreign keys for every table, False never.
     """
     for name in profiles.tables:
         if name not in tables:
@@ -268,7 +273,7 @@ def run(
                     for fk in deferred:
                         keys[fk.ref_table] = _sample_keys(conn, fk)
                     plan = plans[index] = compile_one(name)
-                loads.append(_load(conn, plan, progress, method))
+                loads.append(_load(conn, plan, progress, method, bulk))
     except psycopg.Error as exc:
         current = plans[len(loads)].table.qualified if len(loads) < len(plans) else "?"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -303,7 +308,11 @@ def _id_only(key_fn):
         return None
     from dbkit.synth.generate import Row
 
-    return lambda i: Row({"id": key_fn(i)[0]})
+    def attrs(i):
+        return Row({"id": key_fn(i)[0]})
+
+    attrs.key_fn = key_fn  # pick(...).id takes the key straight from it
+    return attrs
 
 
 def _self_source(table, rows, seed) -> KeySource | None:
@@ -401,13 +410,21 @@ def _executemany(cursor, plan: TablePlan, start: int, stop: int, progress) -> No
         pos = end
 
 
-def _load(conn, plan: TablePlan, progress: Progress | None, method: str = "copy") -> TableLoad:
+def _load(
+    conn, plan: TablePlan, progress: Progress | None, method: str = "copy", bulk=None
+) -> TableLoad:
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
+
+    from dbkit.synth import bulk as bulk_mode
 
     table = plan.table
     t0 = time.perf_counter()
     if progress:
         progress.table(table.qualified, plan.rows)
+    dropped = None
+    if bulk_mode.wanted(conn, _qualified(table), plan.rows, bulk):
+        dropped = bulk_mode.drop(conn, _qualified(table))
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.schema, table.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns),
@@ -420,7 +437,8 @@ def _load(conn, plan: TablePlan, progress: Progress | None, method: str = "copy"
                 _executemany(cursor, plan, start, stop, progress)
                 start = stop
                 continue
-            with cursor.copy(statement) as copy:
+            # the writer thread sends while this one generates the next chunk
+            with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 pos = start
                 while pos < stop:
                     end = min(stop, pos + CHUNK)
@@ -429,6 +447,8 @@ def _load(conn, plan: TablePlan, progress: Progress | None, method: str = "copy"
                         progress.advance(end - pos)
                     pos = end
             start = stop
+        if dropped is not None:
+            bulk_mode.restore(conn, dropped)
         for column in plan.sequences:
             cursor.execute(
                 "SELECT setval(s, greatest((SELECT max("
@@ -440,7 +460,10 @@ def _load(conn, plan: TablePlan, progress: Progress | None, method: str = "copy"
                 (_qualified(table), column),
             )
         cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.schema, table.name)))
-    return TableLoad(table.qualified, plan.rows, (time.perf_counter() - t0) * 1000, plan.notes)
+    notes = plan.notes + ([dropped.note()] if dropped is not None else [])
+    return TableLoad(
+        table.qualified, plan.rows, (time.perf_counter() - t0) * 1000, notes, dropped is not None
+    )
 
 
 def _quote(identifier: str) -> str:
