@@ -1,7 +1,7 @@
 """Issue 8 part 2, small: the workflow's own cost is what a loss needs, and no more.
 
-- A phase whose files cannot remove rows (the cached verdict) counts no table it names: the
-  catalog's estimate is noted and, inside each migration, its own tuple counters decide.
+- A phase whose statements cannot remove rows (the cached verdict) counts no table they name:
+  the catalog's estimate is noted and, inside each migration, its own tuple counters decide.
 - A preserved table is digested per primary-key range (bounds, rows, a 64-bit hash sum), so the
   registry holds O(chunks) rows, not one per row; a changed row is reported with its key range,
   rows inserted inside a range since the snapshot are told apart by xmin (no loss).
@@ -77,6 +77,23 @@ def test_a_phase_whose_files_cannot_remove_rows_counts_no_table_it_names(tmp_pat
     assert tables["public.items"]["exact"] is False
     assert tables["public.items"]["rows"] == 3000  # the catalog's estimate
     # rolling the phase back is judged against that snapshot without a scan either
+    api.rollback(s, phase="change")
+    assert seq_scans(db_url, "items") == before
+
+
+def test_only_the_statements_that_can_remove_rows_choose_what_is_counted(tmp_path, db_url):
+    # the down file drops the phase's own table (a statement that removes rows) and names
+    # items in a comment statement (which cannot): items is not counted, then or at rollback
+    s = resolved(
+        tmp_path,
+        db_url,
+        "CREATE TABLE item_tags (item_id bigint, tag text);\nCOMMENT ON TABLE items IS 'tagged';\n",
+        "COMMENT ON TABLE items IS NULL;\nDROP TABLE item_tags;\n",
+    )
+    before = seq_scans(db_url, "items")
+    api.migrate(s)
+    tables = run(db_url, "SELECT tables FROM dbkit.phase_snapshots WHERE phase = 'change'")[0][0]
+    assert tables["public.items"]["exact"] is False
     api.rollback(s, phase="change")
     assert seq_scans(db_url, "items") == before
 

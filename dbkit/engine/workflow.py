@@ -184,13 +184,13 @@ class Workflow:
         if failed:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
         first, last = self.plan.phase_span(phase)
-        # only the files that can remove rows choose the tables counted exactly (the verdict
-        # is cached by content); the others cannot lose a row
+        # only the statements that can remove rows (and the code they may call) choose the
+        # tables counted exactly (cached by file content); the others cannot lose a row
         texts = [
-            t
+            text
             for m in self.plan.migrations[first : last + 1]
             for t in (m.up_sql, m.down_sql)
-            if self.book.could_remove_rows(t)
+            if (text := self.book.row_removing_text(t))
         ]
         snapshot = preserve.take(self.conn, phase, pre.preserve, texts)
         with self.conn.transaction():

@@ -450,6 +450,16 @@ class CheckBook:
             digest("could_remove_rows/2", sql), lambda: sqltext.could_remove_rows(sql)
         )
 
+    def row_removing_text(self, sql: str) -> str:
+        """:func:`dbkit.plan.sqltext.row_removing_text`, kept in the cache by the SQL's
+        content like :meth:`could_remove_rows`."""
+        from dbkit.plan import sqltext
+        from dbkit.plan.cache import digest
+
+        return self._cache.get_or_compute(
+            digest("row_removing_text/1", sql), lambda: sqltext.row_removing_text(sql)
+        )
+
     @property
     def cache(self) -> ResultCache:
         """The content-keyed cache the book reads and writes (shared by the statement rules)."""

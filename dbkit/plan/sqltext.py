@@ -260,6 +260,39 @@ def could_remove_rows(sql: str) -> bool:
     return False
 
 
+# Statements that define code a later statement can run (and so remove rows through).
+_DEFINES_CODE = frozenset({"CreateFunctionStmt", "CreateTrigStmt", "RuleStmt"})
+
+
+def row_removing_text(sql: str) -> str:
+    """The statements of ``sql`` that may remove rows (as :func:`could_remove_rows` judges
+    them), and those defining functions, procedures, triggers or rules (code a later statement
+    can run), joined; ``""`` when there are none. The phase snapshot searches only these for
+    table names: a ``DROP TRIGGER t ON payments`` in a file that also drops a table names no
+    table that can lose rows. Text that does not parse is returned whole (conservative)."""
+    if not _ROW_CHANGING_WORDS.search(sql) and not re.search(
+        r"\b(function|procedure|trigger|rule)\b", sql, re.IGNORECASE
+    ):
+        return ""
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    kept = []
+    try:
+        for _, chunk, parsed in _parsed_chunks(sql, parse_sql_json):
+            data = chunk.encode("utf-8")  # the parser's locations count bytes
+            for raw in json.loads(parsed).get("stmts", []):
+                ((kind, _),) = raw["stmt"].items()
+                if kind in _DEFINES_CODE or _may_remove_rows(raw):
+                    start = raw.get("stmt_location", 0)
+                    end = start + raw["stmt_len"] if raw.get("stmt_len") else len(data)
+                    kept.append(data[start:end].decode("utf-8", "replace"))
+    except ParseError:
+        return sql
+    return ";\n".join(kept)
+
+
 def _may_remove_rows(raw: dict) -> bool:
     ((kind, node),) = raw["stmt"].items()
     if kind in _CREATES_ONLY:
