@@ -471,7 +471,7 @@ def test_lock_retries_name_the_statement_once_and_say_how_long_was_spent_waiting
     assert notes[-1].startswith("took ") and "of it waiting for locks" in notes[-1]
     waited = float(notes[-1].split(", ")[1].split("s of it")[0])
     assert waited >= 0.9
-    assert result.steps[-1].duration_ms / 1000 >= waited
+    assert result.steps[-1].duration_ms / 1000 >= waited - 0.05  # the note rounds to 0.1 s
     assert query(db_url, "SELECT count(*) FROM notes") == [(0,)]
 
 

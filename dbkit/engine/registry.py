@@ -76,6 +76,40 @@ def move_and_record(
     return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
 
 
+#: The history row's duration when the row travels in the migration's own query: the
+#: server's time since it received that query (statement_timestamp() is the arrival of the
+#: latest message from the client), so no second round trip is needed to report it.
+SERVER_DURATION_MS = (
+    "round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3)"
+)
+
+
+def move_and_record_text(
+    conn: psycopg.Connection,
+    migration: Migration,
+    *,
+    from_revision: str | None,
+    to_revision: str | None,
+    direction: str,
+    started_at: datetime | None,
+) -> str:
+    """:func:`move_and_record` as one SQL statement with its values inlined (quoted by the
+    driver for this connection), to travel behind the migration's file and in front of
+    COMMIT in the same query: a migration without checks is one round trip. The duration is
+    measured by the server (:data:`SERVER_DURATION_MS`)."""
+    from psycopg import ClientCursor
+
+    params = migration_params(
+        migration, direction=direction, started_at=started_at, duration_ms=0.0
+    )
+    params.update(from_revision=from_revision, to_revision=to_revision)
+    del params["duration_ms"]
+    sql = _move_and_record_sql(from_revision, to_revision).replace(
+        "%(duration_ms)s", SERVER_DURATION_MS, 1
+    )
+    return ClientCursor(conn).mogrify(sql, params)
+
+
 def record(
     conn: psycopg.Connection,
     migration: Migration,

@@ -219,6 +219,7 @@ class Runner:
         first_t0 = time.perf_counter()
         by_statement = False  # after a lock_timeout: to name the statement that waits
         current: sqltext.Statement | None = None
+        one_trip = False
         while True:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
@@ -235,6 +236,9 @@ class Runner:
                         raise validation_failed(failed, f"{migration.name} was not applied")
                 else:
                     prefix = tx.begin_sql
+                # Nothing to judge after the file (no post-check, no data-preservation query):
+                # the history row and COMMIT travel behind the file, in the same query.
+                one_trip = bool(prefix) and not checks.post and checks.watch is None
                 ran_sql = True
                 # The session is made clean again right after the file, inside its
                 # transaction: the checks and the bookkeeping run as dbkit's own role with its
@@ -245,6 +249,12 @@ class Runner:
                         self.conn.execute(current.text)
                     current = None
                     self.conn.execute(clean)
+                elif one_trip:
+                    self.conn.execute(
+                        prefix + sql + clean + self._record_and_commit(step, started_at)
+                    )
+                    total = (time.perf_counter() - first_t0) * 1000
+                    return self._result(step, total, retries)
                 else:
                     self.conn.execute(prefix + sql + clean)
                 tx.open = True
@@ -266,6 +276,14 @@ class Runner:
                 state = "its transaction was rolled back, nothing of it was applied"
                 if self.conn.closed or self.conn.broken:
                     state = "the connection was lost; the server rolls its transaction back"
+                elif one_trip and self._committed(step):
+                    # the signal came as the server ran COMMIT, sent with the file: it stands
+                    raise interrupts.interrupted(
+                        exc,
+                        f"{migration.name} ({'up' if step.direction == 'up' else 'rollback'})",
+                        "it was committed before the signal arrived; the database is at "
+                        f"{step.to_revision or 'base'}",
+                    ) from None
                 with suppress(Exception):
                     tx.rollback()
                 raise self._interrupted(step, exc, started_at, t0, state) from None
@@ -315,6 +333,28 @@ class Runner:
                 raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
             tx.commit()
         return failed
+
+    def _record_and_commit(self, step: Step, started_at: datetime) -> str:
+        """The bookkeeping and COMMIT as text to send behind the file (one round trip)."""
+        row = registry.move_and_record_text(
+            self.conn,
+            step.migration,
+            from_revision=step.from_revision,
+            to_revision=step.to_revision,
+            direction=step.direction,
+            started_at=started_at,
+        )
+        return f";\n{row};\nCOMMIT"
+
+    def _committed(self, step: Step) -> bool:
+        """After an interrupt of a one-round-trip run: did its COMMIT go through?"""
+        import psycopg
+
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False
+        with suppress(psycopg.Error):
+            return registry.read_state(self.conn).current == step.to_revision
+        return False
 
     def _locate(
         self, step: Step, exc: Exception, offset: int

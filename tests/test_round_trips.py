@@ -1,0 +1,89 @@
+"""Round trips per migration, counted in libpq's own protocol trace (the messages the client
+sends): a transactional migration without checks is one query (BEGIN, limits, the file, the
+session reset, the history row with the version move, COMMIT)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from projects import ACCOUNTS, Spec, write_project
+
+from dbkit.engine import database, registry
+from dbkit.engine.runner import Runner
+from dbkit.engine.steps import steps_up
+from dbkit.errors import MigrationFailed
+from dbkit.plan.graph import load_plan
+from dbkit.settings import resolve
+
+NOTES = Spec(
+    "notes",
+    "core",
+    "CREATE TABLE notes (id int, body text DEFAULT '50% done; ''quoted''');\n"
+    "INSERT INTO notes VALUES (1);\n",
+    "DROP TABLE notes;\n",
+)
+
+
+def _traced(conn: psycopg.Connection, path, run) -> list[str]:
+    """The frontend messages (Query, Parse, Bind, Sync, ...) sent while ``run()`` runs."""
+    with open(path, "w") as out:
+        conn.pgconn.trace(out.fileno())
+        conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            conn.pgconn.untrace()
+    sent = []
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) > 2 and parts[0] == "F":
+            sent.append(parts[2].split(" ", 1)[0])
+    return sent
+
+
+def test_a_migration_without_checks_is_one_query(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        results: list = []
+        sent = _traced(
+            conn, tmp_path / "trace", lambda: runner.run(steps_up(plan.migrations), results)
+        )
+        assert sent == ["Query", "Query"], sent  # one message per migration, nothing else
+        assert [r.outcome for r in results] == ["applied", "applied"]
+        rows = conn.execute(
+            "SELECT revision, direction, outcome, checksum, duration_ms FROM dbkit.history"
+            " ORDER BY id"
+        ).fetchall()
+        assert [r[:3] for r in rows] == [("0001", "up", "success"), ("0002", "up", "success")]
+        assert [r[3] for r in rows] == [m.checksum for m in plan.migrations]
+        assert all(r[4] is not None and r[4] >= 0 for r in rows)  # the server's own duration
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT body FROM notes").fetchall() == [("50% done; 'quoted'",)]
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        conn.close()
+
+
+def test_a_failing_file_sent_with_its_bookkeeping_records_nothing_but_the_failure(tmp_path, db_url):
+    broken = Spec("broken", "core", "CREATE TABLE t (id int);\nSELECT 1/0;\n", "DROP TABLE t;\n")
+    project = write_project(tmp_path / "p", [ACCOUNTS, broken])
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        with pytest.raises(MigrationFailed, match="division by zero") as caught:
+            runner.run(steps_up(plan.migrations), [])
+        assert "sql/0002_broken.sql:2" in str(caught.value)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('t')").fetchall() == [(None,)]
+        rows = conn.execute("SELECT revision, outcome FROM dbkit.history ORDER BY id").fetchall()
+        assert rows == [("0001", "success"), ("0002", "failed")]
+    finally:
+        conn.close()
