@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 import jsonschema
+import psycopg
 import pytest
 from click.testing import CliRunner
-from projects import BASIC, write_project
+from projects import ACCOUNTS, BASIC, Spec, write_project
 
 from dbkit.cli import main
 
@@ -130,6 +131,15 @@ def test_every_command_answers_in_the_envelope(world, tmp_path):
         _schema("db start"),
     )
     seen.add("db start")
+    # `synth --cleanup` needs the unified schema's cleanup function (tests/test_synth.py runs
+    # it); its shape is checked against the payload its result object prints.
+    from dbkit.api import SynthResult
+
+    cleanup = SynthResult("postgresql://x", None, [], cleanup=True, removed=3)
+    cleanup.removed_by_table = {"public.accounts": 3}
+    jsonschema.validate(
+        {"command": "synth", "ok": True, "exit_code": 0, **cleanup.to_dict()}, _schema("synth")
+    )
     assert seen == set(_commands(main))
 
 
@@ -153,3 +163,75 @@ def test_usage_errors_use_the_envelope_too(world):
     assert code == 2
     check(data, 2, "rollback")
     assert data["error"]["type"] == "BadParameter"
+
+
+def test_outputs_with_every_nested_shape_match_their_schemas(tmp_path, make_db):
+    """The payload schemas describe nested objects and list items: run the commands where
+    those lists are not empty (steps skipped by a dry run, checks that find rows with their
+    sample, the performance guard, catalog differences, lint findings, verify failures,
+    edited and pending migrations, files an import leaves out) and validate what they print."""
+    tuning = Spec(
+        "accounts_email_index",
+        "tuning",
+        "CREATE INDEX ix_accounts_email ON accounts (email);\n",
+        "DROP INDEX ix_accounts_email;\n",
+    )
+    project = write_project(tmp_path / "proj", [*BASIC, tuning])
+    (project / "validations" / "0001_accounts.post.sql").write_text(
+        "-- check: no_blank_emails\nSELECT id, email FROM accounts WHERE email = '';\n"
+    )
+    (project / "validations" / "phases").mkdir()
+    (project / "validations" / "phases" / "tuning.perf.sql").write_text(
+        "-- key-query: account_by_email\nSELECT id FROM accounts WHERE email = 'a@example.com';\n"
+    )
+    url = make_db()
+    db = ["--project", str(project), "--url", url]
+
+    def ok(command: str, *args: str, code: int = 0) -> dict:
+        data, exit_code = run(*args, "--json")
+        assert exit_code == code, data
+        check(data, code, command)
+        return data
+
+    dry = ok("migrate", *db, "migrate", "--dry-run")
+    assert {s["outcome"] for s in dry["steps"]} >= {"skipped"}
+    run_ = ok("migrate", *db, "migrate")
+    assert run_["checks"] and run_["performance_guard"] and run_["steps"]
+    assert run_["performance_guard"][0]["before"]["runs_ms"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO accounts (email) VALUES ('')")
+    failed = ok("validate", *db, "validate", "--phase", "core", code=3)
+    assert failed["checks"][0]["rows_found"] == 1 and failed["checks"][0]["sample"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE stray (id int)")
+        conn.execute("ALTER TABLE accounts ALTER COLUMN note SET DEFAULT 'changed'")
+        conn.execute("DROP TRIGGER trg_accounts_touch ON accounts")
+    drift = ok("drift", *db, "drift", code=4)
+    assert drift["missing"] and drift["extra"] and drift["changed"]
+    ok("rollback", *db, "rollback", "--steps", "1")
+    (project / "sql" / "0001_accounts.sql").write_text(
+        (project / "sql" / "0001_accounts.sql").read_text() + "-- edited\n"
+    )
+    status = ok("status", *db, "status", code=4)
+    assert status["changed"] and status["pending"]
+    info = ok("info", *db, "info")
+    assert {m["checksum"] for m in info["migrations"]} >= {"edited", None}
+    history = ok("history", *db, "history")
+    assert {r["direction"] for r in history["rows"]} == {"up", "down"}
+    (project / "rollbacks" / "0002_orders.sql").write_text("SELECT 1;\n")  # leaves orders
+    linted = write_project(tmp_path / "linted", [ACCOUNTS])
+    (linted / "rollbacks" / "0001_accounts.sql").unlink()
+    (linted / "sql" / "0001_accounts.sql").write_text("-- nothing yet\n")
+    lint = ok("lint", "--project", str(linted), "lint", "--only", "dbkit", code=1)
+    assert lint["findings"]
+    verify = ok("verify", "--project", str(project), "verify", "--url", url, "--keep-going", code=3)
+    assert verify["failures"] and verify["failures"][0]["differences"]
+    flyway = tmp_path / "flyway"
+    flyway.mkdir()
+    (flyway / "V1__init.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    (flyway / "U1__init.sql").write_text("DROP TABLE t;\n")
+    (flyway / "notes.txt").write_text("not a migration\n")
+    (flyway / "V2_bad_name.sql").write_text("SELECT 1;\n")
+    into = str(tmp_path / "imported")
+    imported = ok("import", "import", "--from", "flyway", str(flyway), "--into", into)
+    assert imported["ignored"] or imported["not_importable"]
