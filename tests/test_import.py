@@ -357,3 +357,65 @@ def test_each_tool_orders_by_its_own_rule(tmp_path):
         for name in names:
             (source / name).write_text(bodies.get(tool, "SELECT 1;\n"))
         assert [m.version for m in scan_source(tool, source).migrations] == order, tool
+
+
+# dbmate and goose write both directions in one file; one splitter (importers/base.py
+# split_sections) reads both, so the same file content means the same migration in each.
+_MARKERS = {
+    "dbmate": ("-- migrate:up", "-- migrate:down", "-- migrate:up transaction:false"),
+    "goose": ("-- +goose Up", "-- +goose Down", "-- +goose NO TRANSACTION\n-- +goose Up"),
+}
+
+
+@pytest.mark.parametrize("tool", sorted(_MARKERS))
+def test_one_file_formats_split_their_sections_alike(tool, tmp_path):
+    from dbkit.plan.importers import scan_source
+
+    up, down, up_outside = _MARKERS[tool]
+    files = {
+        "1_both.sql": f"-- a header comment\n{up}\nCREATE TABLE a (id int);\n\n{down}\n"
+        "DROP TABLE a;\n",
+        "2_up_only.sql": f"{up}\nCREATE TABLE b (id int);\n",
+        "3_empty_down.sql": f"{up}\nCREATE TABLE c (id int);\n{down}\n\n",
+        "4_outside.sql": f"{up_outside}\nCREATE INDEX CONCURRENTLY ix_a ON a (id);\n{down}\n"
+        "DROP INDEX ix_a;\n",
+    }
+    source = tmp_path / tool
+    source.mkdir()
+    for name, text in files.items():
+        (source / name).write_text(text)
+    found = {m.version: m for m in scan_source(tool, source).migrations}
+    assert found["1"].up == "CREATE TABLE a (id int);\n"  # the header is in neither section
+    assert found["1"].down == "DROP TABLE a;\n"
+    assert (found["2"].up, found["2"].down) == ("CREATE TABLE b (id int);\n", None)
+    assert (found["3"].up, found["3"].down) == ("CREATE TABLE c (id int);\n", None)
+    assert [m.transactional for m in found.values()] == [True, True, True, False]
+    assert found["4"].up == "CREATE INDEX CONCURRENTLY ix_a ON a (id);\n"
+
+
+@pytest.mark.parametrize("tool", sorted(_MARKERS))
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        (
+            "{up}\nSELECT 1;\n{up}\nSELECT 2;\n",
+            "1_a.sql:3: a second `{up}` line (the first is on line 1)",
+        ),
+        (
+            "{up}\nSELECT 1;\n{down}\nSELECT 2;\n{down}\nSELECT 3;\n",
+            "1_a.sql:5: a second `{down}` line",
+        ),
+        ("{down}\nSELECT 2;\n{up}\nSELECT 1;\n", "1_a.sql:3: `{up}` after `{down}` (line 1)"),
+    ],
+    ids=["two ups", "two downs", "down first"],
+)
+def test_what_both_one_file_tools_refuse_is_refused_with_its_line(tool, layout, expected, tmp_path):
+    up, down, _ = _MARKERS[tool]
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "1_a.sql").write_text(layout.format(up=up, down=down))
+    result = run_cli("import", "--from", tool, str(source), "--into", str(tmp_path / "p"))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("dbkit: error: ")
+    assert expected.format(up=up, down=down) in result.output
+    assert not (tmp_path / "p").exists()

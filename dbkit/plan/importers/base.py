@@ -63,6 +63,59 @@ def slug_of(name: str) -> str:
     return slug or "migration"
 
 
+# -- one file, two sections -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a one-file migration: from its marker line to the next marker."""
+
+    which: str  # "up" or "down"
+    options: str  # the rest of the marker line (dbmate's ``transaction:false``)
+    body: str  # the SQL, ending in one newline; "" when it holds nothing but blank lines
+    line: int  # 1-based line of the marker
+
+
+def split_sections(
+    path: Path, text: str, marker: re.Pattern[str], *, tool: str, up: str, down: str
+) -> dict[str, Section]:
+    """The ``up`` (and ``down``, if any) sections of a migration file that holds both, as
+    dbmate (``-- migrate:up`` / ``-- migrate:down``) and goose (``-- +goose Up`` /
+    ``-- +goose Down``) write them.
+
+    ``marker`` matches a whole marker line (``re.M``), with a group ``which`` (up or down, in
+    any case) and optionally ``options``; ``up`` and ``down`` are the markers as the tool
+    spells them, for messages. A section runs from its marker to the next one; text before
+    the first marker belongs to neither. What both tools refuse is refused here, with the file
+    and line named: no up section, two of either, a down before the up.
+    """
+    found = list(marker.finditer(text))
+    sections: dict[str, Section] = {}
+    for index, match in enumerate(found):
+        which = match["which"].lower()
+        spelled = up if which == "up" else down
+        line = text.count("\n", 0, match.start()) + 1
+        if which in sections:
+            raise ImportSourceError(
+                f"{path}:{line}: a second `{spelled}` line (the first is on line "
+                f"{sections[which].line}); {tool} allows one"
+            )
+        if which == "up" and "down" in sections:
+            raise ImportSourceError(
+                f"{path}:{line}: `{up}` after `{down}` (line {sections['down'].line}); "
+                f"{tool} needs the up section first"
+            )
+        stop = found[index + 1].start() if index + 1 < len(found) else len(text)
+        body = text[match.end() : stop].strip("\n")
+        options = match.groupdict().get("options") or ""
+        sections[which] = Section(which, options, body + "\n" if body.strip() else "", line)
+    if "up" not in sections:
+        raise ImportSourceError(
+            f"{path}: no `{up}` annotation ({tool} needs exactly one `{up}` line)"
+        )
+    return sections
+
+
 # -- SQL clean-up ---------------------------------------------------------------------------
 
 _TX_START = re.compile(r"^\s*(BEGIN|START\s+TRANSACTION)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.I)

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from dbkit.plan.importers.base import (
     ImportSourceError,
+    Section,
     SourceMigration,
     SourceScan,
     read,
+    split_sections,
     strip_transaction,
 )
 
@@ -38,22 +40,11 @@ def scan(source_dir: Path) -> SourceScan:
                 f"{source_dir}: version {version} is used by {seen[version]} and {path.name}"
             )
         seen[version] = path.name
-        text = read(path)
-        sections = list(_SECTION.finditer(text))
-        ups = [s for s in sections if s["which"] == "up"]
-        if len(ups) != 1:
-            raise ImportSourceError(
-                f"{path}: dbmate needs exactly one `-- migrate:up` line, found {len(ups)}"
-            )
-        parts: dict[str, tuple[str, bool]] = {}
-        for index, section in enumerate(sections):
-            stop = sections[index + 1].start() if index + 1 < len(sections) else len(text)
-            body = text[section.end() : stop].strip("\n")
-            options = section["options"]
-            transactional = not re.search(r"\btransaction:\s*false\b", options)
-            parts[section["which"]] = (body + "\n" if body.strip() else "", transactional)
-        up, transactional = parts["up"]
-        down = parts.get("down", ("", True))[0]
+        sections = split_sections(
+            path, read(path), _SECTION, tool=FORMAT, up="-- migrate:up", down="-- migrate:down"
+        )
+        up, transactional = sections["up"].body, _transactional(sections["up"])
+        down = sections["down"].body if "down" in sections else ""
         migration = SourceMigration(
             version=version,
             name=match["name"] or version,
@@ -62,10 +53,15 @@ def scan(source_dir: Path) -> SourceScan:
             down=strip_transaction(down)[0] if down.strip() else None,
             transactional=transactional,
         )
-        if "down" in parts and not parts["down"][1] and transactional:
+        if "down" in sections and not _transactional(sections["down"]) and transactional:
             migration.notes.append(
                 "the down section is transaction:false but the up is not; dbkit runs both "
                 "the same way (in a transaction)"
             )
         result.migrations.append(migration)
     return result
+
+
+def _transactional(section: Section) -> bool:
+    """A section runs in a transaction unless its marker line says ``transaction:false``."""
+    return not re.search(r"\btransaction:\s*false\b", section.options)

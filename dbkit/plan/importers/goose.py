@@ -17,11 +17,13 @@ from dbkit.plan.importers.base import (
     SourceMigration,
     SourceScan,
     read,
+    split_sections,
 )
 
 FORMAT = "goose"
 _FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<ext>sql|go)$")
 _ANNOTATION = re.compile(r"^--\s*\+goose\s+(?P<what>.+?)\s*$", re.M)
+_SECTION = re.compile(r"^--\s*\+goose\s+(?P<which>up|down)\s*$", re.M | re.I)
 
 
 def scan(source_dir: Path) -> SourceScan:
@@ -50,38 +52,30 @@ def scan(source_dir: Path) -> SourceScan:
 
 
 def _parse(path: Path, version: str, name: str) -> SourceMigration:
-    text = read(path)
-    sections: dict[str, list[str]] = {}
-    current: str | None = None
     transactional = True
     notes: list[str] = []
-    for line in text.splitlines(keepends=True):
+    kept: list[str] = []
+    for line in read(path).splitlines(keepends=True):
         match = _ANNOTATION.match(line.rstrip("\n"))
-        if match:
-            what = match["what"].upper()
-            if what in ("UP", "DOWN"):
-                current = what.lower()
-                sections.setdefault(current, [])
-                continue
-            if what == "NO TRANSACTION":
-                transactional = False
-                continue
-            if what.startswith("ENVSUB"):
-                notes.append(f"`-- +goose {match['what']}` ignored: no variable substitution")
-                continue
-            # StatementBegin / StatementEnd: kept as comments
-        if current is not None:
-            sections[current].append(line)
-    if "up" not in sections:
-        raise ImportSourceError(f"{path}: no `-- +goose Up` annotation")
-    up = "".join(sections["up"]).strip("\n") + "\n"
-    down = "".join(sections.get("down", [])).strip("\n")
+        what = match["what"].upper() if match else ""
+        if what == "NO TRANSACTION":
+            transactional = False
+        elif what.startswith("ENVSUB"):
+            notes.append(f"`-- +goose {match['what']}` ignored: no variable substitution")
+        else:  # Up/Down are split below; StatementBegin / StatementEnd stay as comments
+            kept.append(line)
+            continue
+        kept.append("\n")  # the annotation goes; its line stays, so line numbers hold
+    sections = split_sections(
+        path, "".join(kept), _SECTION, tool=FORMAT, up="-- +goose Up", down="-- +goose Down"
+    )
+    down = sections["down"].body if "down" in sections else ""
     return SourceMigration(
         version=version,
         name=name,
         files=[path.name],
-        up=up,
-        down=down + "\n" if down.strip() else None,
+        up=sections["up"].body,
+        down=down or None,
         transactional=transactional,
         notes=notes,
     )
