@@ -1,6 +1,8 @@
 """Round trips per migration, counted in libpq's own protocol trace (the messages the client
 sends): a transactional migration without checks is one query (BEGIN, limits, the file, the
-session reset, the history row with the version move, COMMIT)."""
+session reset, the history row with the version move, COMMIT); a check is two (its savepoint,
+limits and query; the rollback to the savepoint), and after a post-check the history row and
+COMMIT still travel together."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from projects import ACCOUNTS, Spec, write_project
 
 from dbkit.engine import database, registry
 from dbkit.engine.runner import Runner
-from dbkit.engine.steps import steps_up
-from dbkit.errors import MigrationFailed
+from dbkit.engine.steps import StepChecks, steps_up
+from dbkit.errors import MigrationFailed, ValidationFailed
+from dbkit.plan.checks import CheckBook
 from dbkit.plan.graph import load_plan
 from dbkit.settings import resolve
 
@@ -64,6 +67,63 @@ def test_a_migration_without_checks_is_one_query(tmp_path, db_url):
         assert all(r[4] is not None and r[4] >= 0 for r in rows)  # the server's own duration
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
         assert conn.execute("SELECT body FROM notes").fetchall() == [("50% done; 'quoted'",)]
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        conn.close()
+
+
+def _round_trips(sent: list[str]) -> int:
+    return sent.count("Query") + sent.count("Sync")  # a pipeline ends with one Sync
+
+
+def test_a_migration_with_a_post_check_judges_before_it_commits(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
+    (project / "validations" / "0002_notes.post.sql").write_text(
+        "-- check: no_empty_notes\nSELECT id FROM notes WHERE body IS NULL;\n"
+    )
+    (project / "dbkit.toml").write_text('check_timeout = "7s"\n')
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    book = CheckBook(plan)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        first, second = steps_up(plan.migrations)
+        runner.run_step(first, [])
+        before = conn.execute("SHOW statement_timeout").fetchone()
+        checks = StepChecks(post=book.file(second.migration.post_check_path).checks)
+        sent = _traced(conn, tmp_path / "trace", lambda: runner.run_step(second, [], checks))
+        # the file; the check (savepoint, limits, query); its rollback; history row + COMMIT
+        assert _round_trips(sent) == 4, sent
+        assert [(r.name, r.passed) for r in runner.check_results] == [("no_empty_notes", True)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SHOW statement_timeout").fetchone() == before  # put back
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+    finally:
+        conn.close()
+
+
+def test_a_check_past_its_budget_fails_and_the_migration_is_undone(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
+    (project / "validations" / "0002_notes.post.sql").write_text(
+        "-- check: slow\nSELECT id FROM notes WHERE pg_sleep(2) IS NULL;\n"
+    )
+    (project / "dbkit.toml").write_text('check_timeout = "200ms"\n')
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    book = CheckBook(plan)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        first, second = steps_up(plan.migrations)
+        runner.run_step(first, [])
+        checks = StepChecks(post=book.file(second.migration.post_check_path).checks)
+        with pytest.raises(ValidationFailed, match=r"ran past check_timeout \(200ms\)"):
+            runner.run_step(second, [], checks)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('notes')").fetchall() == [(None,)]
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     finally:
         conn.close()

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dbkit.engine import database, interrupts, preserve, registry
+from dbkit.engine import interrupts, preserve, registry
 from dbkit.engine.database import lock_blockers, one_line
 from dbkit.engine.failures import LOCK_NOT_AVAILABLE, migration_failed, validation_failed
 from dbkit.engine.steps import NO_CHECKS, Reporter, Step, StepChecks, StepResult, Watch
@@ -149,8 +149,9 @@ class Runner:
         budget = self.settings.check_timeout
         for check in checks:
             try:
-                with database.statement_budget(self.conn, budget):
-                    result = run_check(self.conn, check, project_dir=project_dir, when=when)
+                result = run_check(
+                    self.conn, check, project_dir=project_dir, when=when, budget=budget
+                )
             except psycopg.Error as exc:
                 error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
                 sqlstate = getattr(exc, "sqlstate", None) or ""
@@ -936,20 +937,33 @@ CLEAN_SESSION = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL"
 
 
 def run_check(
-    conn: psycopg.Connection, check: Check, *, project_dir: Path | None = None, when: str = ""
+    conn: psycopg.Connection,
+    check: Check,
+    *,
+    project_dir: Path | None = None,
+    when: str = "",
+    budget: str | None = None,
 ) -> CheckResult:
     """Run one check, read-only: count its rows and keep the first few, in one query.
 
     The query runs in a read-only transaction of its own (a savepoint with
     ``transaction_read_only`` inside a migration's transaction, rolled back after), so a check
-    that calls a function which writes fails instead of changing anything.
+    that calls a function which writes fails instead of changing anything. ``budget`` is its
+    ``statement_timeout`` (``check_timeout``), set locally in that savepoint or transaction so
+    the rollback puts the previous value back: the savepoint, the limits and the query travel
+    in one round trip, the rollback in a second.
     """
     t0 = time.perf_counter()
-    with read_only(conn):
+    limits = ""
+    if budget and budget.strip() not in ("0", "0s", "0ms"):
+        limits = "; SET LOCAL statement_timeout = '{}'".format(budget.replace("'", "''"))
+    with read_only(conn, send=False) as begin:
         cursor = conn.execute(
-            f"SELECT count(*) OVER () AS dbkit_rows_found, offending.* "
+            f"{begin}{limits};\nSELECT count(*) OVER () AS dbkit_rows_found, offending.* "
             f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
         )
+        while cursor.nextset():  # the results of the savepoint and the settings come first
+            pass
         rows = cursor.fetchall()
     columns = [c.name for c in cursor.description or []][1:]
     duration = (time.perf_counter() - t0) * 1000
@@ -966,23 +980,35 @@ def run_check(
 
 
 @contextmanager
-def read_only(conn: psycopg.Connection) -> Iterator[None]:
+def read_only(conn: psycopg.Connection, *, send: bool = True) -> Iterator[str]:
     """Run the block read-only and undo whatever it did: inside an open transaction a savepoint
     with ``SET LOCAL transaction_read_only = on`` (rolled back to after), else a ``BEGIN READ
-    ONLY`` transaction (rolled back)."""
+    ONLY`` transaction (rolled back). With ``send=False`` the block gets that opening text to
+    send in front of its own first query (one round trip less) instead."""
     nested = conn.info.transaction_status.name != "IDLE"
     if nested:
-        conn.execute("SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on")
+        begin = "SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on"
     else:
-        conn.execute("BEGIN READ ONLY")
+        begin = "BEGIN READ ONLY"
+    if send:
+        conn.execute(begin)
+    undo = (
+        "ROLLBACK TO SAVEPOINT dbkit_check; RELEASE SAVEPOINT dbkit_check" if nested else "ROLLBACK"
+    )
     try:
-        yield
-    finally:
+        yield "" if send else begin
+    except BaseException:
+        # The block's own error is what matters. (Sent with the block's query, the opening
+        # may not have run: a query the server cannot parse runs nothing of its text. The
+        # caller's transaction is then aborted, and its rollback undoes everything.)
         if not conn.closed and not conn.broken:
-            if nested:
-                conn.execute("ROLLBACK TO SAVEPOINT dbkit_check; RELEASE SAVEPOINT dbkit_check")
-            else:
-                conn.execute("ROLLBACK")
+            import psycopg
+
+            with suppress(psycopg.Error):
+                conn.execute(undo)
+        raise
+    if not conn.closed and not conn.broken:
+        conn.execute(undo)
 
 
 def _jsonable(values: tuple) -> list[Any]:
