@@ -5,15 +5,16 @@ benchmarks/.work/synth-pgdata, stopped and deleted at the end), migrates the uni
 once into a template database, then, each time on a fresh clone of it:
 
 1. ``dbkit synth --scale S --seed 1 --json`` (the installed command, the real path) at the
-   comparison scale, and ``executemany`` of exactly the same rows (dbkit's generators, rows
-   sent as parameterised INSERTs through psycopg's ``executemany``, same transaction rule);
+   comparison scale, the same with ``--no-bulk``, and ``executemany`` of exactly the same rows
+   (dbkit's generators, rows sent as parameterised INSERTs through psycopg's ``executemany``,
+   no bulk mode, same transaction rule);
 2. ``dbkit synth`` alone at the larger scales, to show memory stays flat as rows grow.
 
 Peak RSS is the child process's own ``ru_maxrss`` (os.wait4). Everything runs in one go so
 the ratios compare like with like on this shared machine.
 
     .venv/bin/python benchmarks/bench_synth.py [--compare-scale 1000] [--scales 10000,50000]
-        [--fast-server] [--json]
+        [--no-bulk-at-scale S] [--fast-server] [--json]
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def measured_rss(cmd: list[str], pgdata: Path) -> tuple[float, float, str, float
 
 
 def worker(method: str, url: str, scale: int, seed: int) -> None:
-    """The executemany side: dbkit's generators, the rows sent as INSERTs."""
+    """The executemany side: dbkit's generators, the rows sent as INSERTs (plain: no bulk
+    mode, every index, foreign key and trigger maintained row by row, as an application's
+    INSERTs would)."""
     from datetime import timedelta
 
     import psycopg
@@ -117,6 +120,7 @@ def worker(method: str, url: str, scale: int, seed: int) -> None:
             seed=seed,
             ttl=timedelta(days=7),
             method=method,
+            bulk=False,
         )
     print(
         json.dumps(
@@ -171,6 +175,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fast-server", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--no-bulk-at-scale", metavar="S", help="also run `dbkit synth --no-bulk` at this scale"
+    )
     parser.add_argument("--worker", nargs=4, metavar=("METHOD", "URL", "SCALE", "SEED"))
     args = parser.parse_args()
     if args.worker:
@@ -198,10 +205,11 @@ def main() -> None:
             server.sql(f"CREATE DATABASE {name} TEMPLATE synth_tpl")
             return name
 
-        def copy_run(scale: int) -> dict:
+        def copy_run(scale: int, bulk: bool = True) -> dict:
             db = fresh()
             cmd = [dbkit_bin(), "--url", server.url(db), "--project", str(REPO), "synth"]
             cmd += ["--scale", str(scale), "--seed", str(args.seed), "--json"]
+            cmd += [] if bulk else ["--no-bulk"]
             wall, rss, out, cpu, scpu = measured_rss(cmd, server.pgdata)
             data = json.loads(out)
             server.sql(f"DROP DATABASE {db}")
@@ -209,7 +217,8 @@ def main() -> None:
                 "client_cpu_s": round(cpu, 2),
                 "server_cpu_s": round(scpu, 2),
                 "cpu_bound_rows_per_s": round(data["rows"] / max(cpu, scpu, 1e-9)),
-                "method": "copy (dbkit synth)",
+                "method": "copy (dbkit synth)" if bulk else "copy --no-bulk",
+                "bulk_tables": sum(1 for t in data["tables"] if t.get("bulk")),
                 "scale": scale,
                 "rows": data["rows"],
                 "wall_s": round(wall, 2),
@@ -241,12 +250,21 @@ def main() -> None:
             }
 
         runs.append(copy_run(args.compare_scale))
+        runs.append(copy_run(args.compare_scale, bulk=False))
         runs.append(executemany_run(args.compare_scale))
         for scale in [int(x) for x in args.scales.split(",") if x]:
             runs.append(copy_run(scale))
+        if args.no_bulk_at_scale:
+            runs.append(copy_run(int(args.no_bulk_at_scale), bulk=False))
         results["runs"] = runs
-        copy, many = runs[0], runs[1]
+        copy, plain, many = runs[0], runs[1], runs[2]
         results["copy_vs_executemany_speedup"] = round(copy["rows_per_s"] / many["rows_per_s"], 2)
+        results["copy_vs_executemany_cpu_bound_speedup"] = round(
+            copy["cpu_bound_rows_per_s"] / many["cpu_bound_rows_per_s"], 2
+        )
+        results["bulk_vs_no_bulk_server_cpu"] = round(
+            plain["server_cpu_s"] / max(copy["server_cpu_s"], 1e-9), 2
+        )
     finally:
         server.stop()
     if args.json:
@@ -265,7 +283,11 @@ def main() -> None:
             f"{r['rows_per_s']:>9} {r['peak_rss_mib']:>8} {r['client_cpu_s']:>11} "
             f"{r['server_cpu_s']:>12} {r['cpu_bound_rows_per_s']:>16}"
         )
-    print(f"COPY vs executemany: {results['copy_vs_executemany_speedup']}x rows/s")
+    print(
+        f"COPY vs executemany: {results['copy_vs_executemany_speedup']}x rows/s (wall), "
+        f"{results['copy_vs_executemany_cpu_bound_speedup']}x CPU-bound; bulk mode cuts the "
+        f"server's CPU {results['bulk_vs_no_bulk_server_cpu']}x at the comparison scale"
+    )
     slow = sorted(results["runs"][-1]["tables"], key=lambda t: t["rows_per_second"])[:5]
     print("slowest tables at the largest scale:", ", ".join(
         f"{t['table']} {t['rows_per_second']}/s" for t in slow

@@ -447,6 +447,38 @@ def test_bulk_mode_is_decided_per_table_and_can_be_turned_off(small, monkeypatch
     assert scalar(url, "SELECT count(*) FROM people") == 615
 
 
+def test_bulk_mode_only_where_this_role_can_put_everything_back(small):
+    from dbkit.synth import bulk
+
+    project, url = small
+    role = "synth_not_owner"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role}")
+        try:
+            conn.execute(f"GRANT SELECT, INSERT ON people, departments TO {role}")
+            assert bulk.wanted(conn, '"public"."people"', 100, True)
+            # not the owner: it could not drop the indexes (or recreate them)
+            conn.execute(f"SET ROLE {role}")
+            assert not bulk.wanted(conn, '"public"."people"', 100, True)
+            assert not bulk.wanted(conn, '"public"."people"', 10**7, None)
+            conn.execute("RESET ROLE")
+            # the owner, but without REFERENCES on a parent: it could not add the key back
+            conn.execute(f"ALTER TABLE people OWNER TO {role}")
+            conn.execute(f"SET ROLE {role}")
+            assert not bulk.wanted(conn, '"public"."people"', 100, True)
+            conn.execute("RESET ROLE")
+            conn.execute(f"GRANT REFERENCES ON departments TO {role}")
+            conn.execute(f"SET ROLE {role}")
+            assert bulk.wanted(conn, '"public"."people"', 100, True)
+            conn.execute("RESET ROLE")
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute("ALTER TABLE people OWNER TO CURRENT_USER")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
 @pytest.mark.parametrize(
     ("profile", "message"),
     [

@@ -62,11 +62,16 @@ WHERE co.conrelid = %(oid)s AND co.contype = 'f' AND co.conparentid = 0 AND co.c
 ORDER BY co.conname
 """
 
-# the table itself: a plain table, neither inherited from nor inheriting, nor partitioned
+# the table itself: a plain table, neither inherited from nor inheriting, nor partitioned, that
+# this role may drop indexes of (owner) and whose foreign keys it may add back (REFERENCES)
 _ELIGIBLE = """
 SELECT c.relkind = 'r' AND NOT c.relispartition
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS h
-                       WHERE h.inhrelid = c.oid OR h.inhparent = c.oid),
+                       WHERE h.inhrelid = c.oid OR h.inhparent = c.oid)
+       AND pg_has_role(c.relowner, 'USAGE')
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS co
+                       WHERE co.conrelid = c.oid AND co.contype = 'f'
+                         AND NOT has_table_privilege(co.confrelid, 'REFERENCES')),
        CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint
             ELSE coalesce(pg_stat_get_live_tuples(c.oid), 0) END
 FROM pg_catalog.pg_class AS c WHERE c.oid = %(oid)s

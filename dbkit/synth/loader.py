@@ -38,6 +38,7 @@ class TableLoad:
     duration_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
     bulk: bool = False
+    analyze_ms: float = 0.0  # of duration_ms: the ANALYZE after the load (a cost per table)
 
     @property
     def rows_per_second(self) -> float:
@@ -50,6 +51,7 @@ class TableLoad:
             "duration_ms": round(self.duration_ms, 1),
             "rows_per_second": round(self.rows_per_second),
             "bulk": self.bulk,
+            "analyze_ms": round(self.analyze_ms, 1),
             "notes": self.notes,
         }
 
@@ -459,10 +461,17 @@ def _load(
                 "WHERE s IS NOT NULL",
                 (_qualified(table), column),
             )
+        t_analyze = time.perf_counter()
         cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.schema, table.name)))
+        analyze_ms = (time.perf_counter() - t_analyze) * 1000
     notes = plan.notes + ([dropped.note()] if dropped is not None else [])
     return TableLoad(
-        table.qualified, plan.rows, (time.perf_counter() - t0) * 1000, notes, dropped is not None
+        table.qualified,
+        plan.rows,
+        (time.perf_counter() - t0) * 1000,
+        notes,
+        dropped is not None,
+        analyze_ms,
     )
 
 
