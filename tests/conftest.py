@@ -226,6 +226,9 @@ def _kill_server(pgdata: Path) -> None:
     deadline = time.monotonic() + 10
     while embedded.read_postmaster(pgdata) and time.monotonic() < deadline:
         time.sleep(0.1)
+    # and the process itself, so that its user can be deleted (userdel refuses while it runs)
+    while Path(f"/proc/{info.pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def project_tmpdir() -> Path:

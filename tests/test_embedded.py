@@ -472,3 +472,27 @@ def test_db_commands_and_migrate_on_the_embedded_default(project):
     assert dbkit("db", "stop").output.strip() == "stopped"
     assert dbkit("db", "stop").output.strip() == "not running"
     assert "not running" in dbkit("db", "url").stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_dead_sessions_servers_and_users_are_swept():
+    """A test session killed mid-test leaves its directory, its server and its user; the next
+    session's start (conftest._sweep_orphans) stops the one, deletes the others."""
+    import conftest
+
+    left = project_tmpdir()
+    proj = left / "proj"
+    proj.mkdir()
+    try:
+        embedded.ensure_running(proj)
+        name = embedded.server_os_user(embedded.pgdata_dir(proj))
+        pid = embedded.read_postmaster(embedded.pgdata_dir(proj)).pid
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (left / "owner.pid").write_text(str(dead.pid))  # its session is gone
+        conftest._sweep_orphans()
+        assert not left.exists()
+        assert not Path(f"/proc/{pid}").exists()
+        assert not _has_user(name)
+    finally:
+        discard_project_tmpdir(left)
