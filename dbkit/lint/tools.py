@@ -129,6 +129,9 @@ def run_sqlfluff(
     version = _installed_version("sqlfluff")
     if not version:
         return [_missing("sqlfluff", "pip install sqlfluff")], "", []
+    # sqlfluffrs (sqlfluff[rs]) is sqlfluff's parser in Rust, which sqlfluff uses when it is
+    # installed: a third of the time per file, same findings; the key says which parser ran.
+    parser = _installed_version("sqlfluffrs")
     texts: dict[Path, str] = {}
     for rel in files:
         try:
@@ -139,7 +142,8 @@ def run_sqlfluff(
         cache = None
     config_key = sqlfluff_config_key(project) if cache is not None else ""
     keys = {
-        rel: digest("sqlfluff", version, config_key, str(rel), text) for rel, text in texts.items()
+        rel: digest("sqlfluff", version, parser, config_key, str(rel), text)
+        for rel, text in texts.items()
     }
     results: dict[Path, list] = {}
     if cache is not None:
@@ -202,31 +206,30 @@ def _sqlfluff_one(project: Path, rel: Path, text: str, *, fix: bool = False):
     return violations, rewritten
 
 
-def _sqlfluff_batch(project: Path, batch: list[tuple[Path, str]]) -> list[tuple[Path, list]]:
-    return [(rel, _sqlfluff_one(project, rel, text)[0]) for rel, text in batch]
-
-
-#: files per job handed to a worker process
-BATCH = 4
+def _sqlfluff_file(project: Path, item: tuple[Path, str]) -> list:
+    return _sqlfluff_one(project, item[0], item[1])[0]
 
 
 def _sqlfluff_many(project: Path, items: list[tuple[Path, str]]) -> list[tuple[Path, list]]:
     """sqlfluff on many files: in worker processes (one per CPU, forked so that sqlfluff is
-    imported once) when there are more files than one batch, else in this process."""
+    imported once) when there are several files, else in this process.
+
+    Files go to the workers one at a time, longest first, so that no worker is left with a
+    big file at the end while the others idle (the cost of a file grows with its length)."""
     import multiprocessing
     import os
 
-    workers = min(len(os.sched_getaffinity(0)), -(-len(items) // BATCH))
+    workers = min(len(os.sched_getaffinity(0)), len(items))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _sqlfluff_batch(project, items)
+        return [(rel, _sqlfluff_one(project, rel, text)[0]) for rel, text in items]
     from concurrent.futures import ProcessPoolExecutor
 
     _linter(project)  # import sqlfluff and read the configuration once, before forking
-    batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+    ordered = sorted(items, key=lambda item: len(item[1]), reverse=True)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        done = pool.map(_sqlfluff_batch, [project] * len(batches), batches)
-        return [pair for batch in done for pair in batch]
+        done = pool.map(_sqlfluff_file, [project] * len(ordered), ordered)
+        return [(rel, violations) for (rel, _), violations in zip(ordered, done, strict=True)]
 
 
 def _one_line(text: str, limit: int = 200) -> str:
