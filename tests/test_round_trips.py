@@ -129,6 +129,58 @@ def test_a_check_past_its_budget_fails_and_the_migration_is_undone(tmp_path, db_
         conn.close()
 
 
+def _watched(conn, project, second_up: str):
+    """0001 applied with two rows in accounts; the Runner, the second step and its watch."""
+    from dbkit.engine import preserve
+    from dbkit.engine.steps import Watch
+
+    extra = Spec("change", "core", second_up, "SELECT 1;\n")
+    write_project(project, [ACCOUNTS, extra])
+    settings = resolve(project, url=None, environ={})
+    plan = load_plan(project)
+    registry.ensure_registry(conn)
+    runner = Runner(conn, settings)
+    first, second = steps_up(plan.migrations)
+    runner.run_step(first, [])
+    conn.execute("INSERT INTO accounts (email) VALUES ('a@example.com'), ('b@example.com')")
+    snapshot = preserve.take(conn, "core", (), [second_up])
+    watch = Watch(snapshot, preserve.watch_query(snapshot), "data preservation", True)
+    return runner, second, StepChecks(watch=watch)
+
+
+def test_the_data_preservation_query_travels_with_the_file(tmp_path, db_url):
+    conn = database.connect(db_url)
+    try:
+        runner, second, checks = _watched(
+            conn,
+            tmp_path / "p",
+            "UPDATE accounts SET note = 'x';\nALTER TABLE accounts ADD c int;\n",
+        )
+        assert checks.watch is not None
+        sent = _traced(conn, tmp_path / "trace", lambda: runner.run_step(second, [], checks))
+        # the file with the watch query behind it; the history row with COMMIT
+        assert _round_trips(sent) == 2, sent
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (2,)
+    finally:
+        conn.close()
+
+
+def test_rows_lost_behind_the_file_are_caught_and_undone(tmp_path, db_url):
+    conn = database.connect(db_url)
+    try:
+        runner, second, checks = _watched(
+            conn, tmp_path / "p", "DELETE FROM accounts WHERE email LIKE 'a%';\n"
+        )
+        with pytest.raises(ValidationFailed, match="accounts"):
+            runner.run_step(second, [], checks)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (2,)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        conn.close()
+
+
 def test_a_failing_file_sent_with_its_bookkeeping_records_nothing_but_the_failure(tmp_path, db_url):
     broken = Spec("broken", "core", "CREATE TABLE t (id int);\nSELECT 1/0;\n", "DROP TABLE t;\n")
     project = write_project(tmp_path / "p", [ACCOUNTS, broken])

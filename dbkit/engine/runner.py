@@ -240,6 +240,9 @@ class Runner:
                 # Nothing to judge after the file (no post-check, no data-preservation query):
                 # the history row and COMMIT travel behind the file, in the same query.
                 one_trip = bool(prefix) and not checks.post and checks.watch is None
+                # Only the data-preservation query to judge: it travels behind the file too.
+                watch_behind = bool(prefix) and not checks.post and checks.watch is not None
+                watched_rows = None
                 ran_sql = True
                 # The session is made clean again right after the file, inside its
                 # transaction: the checks and the bookkeeping run as dbkit's own role with its
@@ -256,11 +259,14 @@ class Runner:
                     )
                     total = (time.perf_counter() - first_t0) * 1000
                     return self._result(step, total, retries)
+                elif watch_behind:
+                    behind = ";\n" + self._inline(checks.watch)
+                    watched_rows = self._last_rows(self.conn.execute(prefix + sql + clean + behind))
                 else:
                     self.conn.execute(prefix + sql + clean)
                 tx.open = True
                 ran_sql = False
-                failed = self._finish(step, checks, tx, started_at, t0)
+                failed = self._finish(step, checks, tx, started_at, t0, watched_rows)
                 if failed:
                     raise _recorded(validation_failed(failed, self._left_for_inspection(step)))
                 total = (time.perf_counter() - first_t0) * 1000
@@ -305,16 +311,29 @@ class Runner:
                 raise failure from None
 
     def _finish(
-        self, step: Step, checks: StepChecks, tx: _Transaction, started_at: datetime, t0: float
+        self,
+        step: Step,
+        checks: StepChecks,
+        tx: _Transaction,
+        started_at: datetime,
+        t0: float,
+        watched_rows: list[tuple] | None = None,
     ):
         """Post-checks, the data-preservation query, the bookkeeping and the commit.
 
-        Returns the failed checks when they are to be left applied (no auto-rollback);
-        raises ValidationFailed when they are undone.
+        ``watched_rows``: the data-preservation query's rows when they came back with the file
+        (judged first; the bookkeeping then travels with COMMIT). Returns the failed checks
+        when they are to be left applied (no auto-rollback); raises ValidationFailed when they
+        are undone.
         """
         failed = self.run_checks(list(checks.post), self._when(step, "post"))
         watch = checks.watch
-        if watch is not None and not self.auto_rollback:
+        if watch is not None and watched_rows is not None:
+            failed += self._judge(watch, watched_rows)
+            watch = None
+            if failed and self.auto_rollback:
+                raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
+        elif watch is not None and not self.auto_rollback:
             # Left applied on a failure: know every failure before writing the run's one row.
             failed += self._judge(watch, self.conn.execute(*watch.query).fetchall())
             watch = None
@@ -334,6 +353,19 @@ class Runner:
                 raise validation_failed(failed, f"{step.migration.name} was {self._undone(step)}")
             tx.commit()
         return failed
+
+    def _inline(self, watch: Watch) -> str:
+        """The data-preservation query with its values inlined, to send behind the file."""
+        from psycopg import ClientCursor
+
+        return ClientCursor(self.conn).mogrify(*watch.query)
+
+    @staticmethod
+    def _last_rows(cursor) -> list[tuple]:
+        """The rows of the last statement of a multi-statement query."""
+        while cursor.nextset():
+            pass
+        return cursor.fetchall()
 
     def _record_and_commit(self, step: Step, started_at: datetime) -> str:
         """The bookkeeping and COMMIT as text to send behind the file (one round trip)."""
