@@ -44,6 +44,7 @@ JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
 WHERE i.indrelid = %(oid)s
   AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
   AND i.indisvalid AND i.indisready AND i.indislive AND NOT i.indisreplident
+  AND ic.reltablespace = 0  -- pg_get_indexdef does not say TABLESPACE: keep those in place
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS co WHERE co.conindid = i.indexrelid)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
@@ -133,6 +134,7 @@ def restore(conn: psycopg.Connection, dropped: Dropped) -> None:
     table_sql = dropped.table
     if dropped.indexes:
         conn.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        conn.execute("SET LOCAL default_tablespace = ''")  # the database's, as they were
     schema = _schema_sql(conn, _oid(conn, table_sql)) if dropped.indexes else ""
     for name, definition, comment, clustered in dropped.indexes:
         conn.execute(definition)
