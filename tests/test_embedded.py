@@ -496,3 +496,23 @@ def test_as_root_a_dead_sessions_servers_and_users_are_swept():
         assert not _has_user(name)
     finally:
         discard_project_tmpdir(left)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_moved_project_gets_a_new_user_and_the_old_one_goes(tmp_path):
+    before = tmp_path / "before"
+    before.mkdir()
+    url = embedded.ensure_running(before)
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE moved AS SELECT 1 AS n")
+    embedded.stop(before)
+    old_user = embedded.server_os_user(embedded.pgdata_dir(before))
+    after = tmp_path / "after"
+    before.rename(after)
+    url = embedded.ensure_running(after)
+    new_user = pwd.getpwnam(embedded.server_os_user(embedded.pgdata_dir(after)))
+    assert new_user.pw_name != old_user
+    assert embedded.pgdata_dir(after).stat().st_uid == new_user.pw_uid
+    assert not _has_user(old_user)  # its directory is gone: it would only leak a uid
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT n FROM moved").fetchone() == (1,)

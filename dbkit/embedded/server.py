@@ -213,6 +213,35 @@ def remove_server_user(project_dir: Path) -> bool:
     return True
 
 
+def _stale_user(entry) -> bool:
+    """Whether a passwd entry is a user dbkit made for a data directory that no longer exists
+    (checked against its name, so a stranger's user is never taken for one)."""
+    from urllib.parse import unquote
+
+    if not (
+        entry.pw_name.startswith(_OS_USER_PREFIX) and entry.pw_gecos.startswith(_OS_USER_COMMENT)
+    ):
+        return False
+    path = unquote(entry.pw_gecos[len(_OS_USER_COMMENT) :])
+    return not os.path.lexists(path) and server_os_user(Path(path)) == entry.pw_name
+
+
+def _remove_if_moved(uid: int) -> None:
+    """After a data directory was handed over from ``uid``: delete that user if dbkit made it
+    for a data directory that is gone (the project moved here). Otherwise, once deleted by a
+    later prune, its uid could go to another project's new user while the moved directory
+    still belonged to it."""
+    import pwd
+
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:
+        return
+    if _stale_user(entry):
+        with contextlib.suppress(EmbeddedServerError):
+            _userdel(entry.pw_name)
+
+
 def prune_server_users() -> list[str]:
     """As root, delete the system users dbkit made for data directories that no longer exist
     (projects deleted without removing their user); the names deleted. Users whose directory
@@ -221,17 +250,10 @@ def prune_server_users() -> list[str]:
     if not _is_root():
         return []
     import pwd
-    from urllib.parse import unquote
 
     removed = []
     for entry in pwd.getpwall():
-        if not (
-            entry.pw_name.startswith(_OS_USER_PREFIX)
-            and entry.pw_gecos.startswith(_OS_USER_COMMENT)
-        ):
-            continue
-        path = unquote(entry.pw_gecos[len(_OS_USER_COMMENT) :])
-        if os.path.lexists(path) or server_os_user(Path(path)) != entry.pw_name:
+        if not _stale_user(entry):
             continue
         try:
             _userdel(entry.pw_name)
@@ -935,6 +957,7 @@ class Cluster:
                     os.chown(root, uid, gid)
                     for name in dirs + files:
                         os.lchown(os.path.join(root, name), uid, gid)
+                _remove_if_moved(st.st_uid)
 
 
 def _blocking_parent(path: Path, uid: int, gid: int) -> Path | None:
