@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -597,12 +598,19 @@ def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
                 )
             )
 
+    # One listing per directory (not a stat per file): what glob("*.sql") lists, and which of
+    # those are files (following symbolic links, as Path.is_file does).
+    listed: dict[Path, list[str]] = {}
+    regular: dict[Path, set[str]] = {}
+    for directory in (SQL_DIR, ROLLBACK_DIR):
+        listed[directory], regular[directory] = _sql_files(project / directory)
     for migration in scan.migrations:
-        for path, what, rule in (
-            (migration.up_path, "SQL", "dbkit/missing-sql"),
-            (migration.down_path, "rollback", "dbkit/missing-rollback"),
+        for directory, what, rule in (
+            (SQL_DIR, "SQL", "dbkit/missing-sql"),
+            (ROLLBACK_DIR, "rollback", "dbkit/missing-rollback"),
         ):
-            if not path.is_file():
+            if f"{migration.name}.sql" not in regular[directory]:
+                path = migration.up_path if directory == SQL_DIR else migration.down_path
                 rel = migration.relpath(path)
                 problems.append(
                     Problem(
@@ -612,7 +620,7 @@ def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
                     )
                 )
     for directory in (SQL_DIR, ROLLBACK_DIR):
-        for path in sorted((project / directory).glob("*.sql")):
+        for path in (project / directory / name for name in listed[directory]):
             stem = path.stem
             if directory == ROLLBACK_DIR and stem.endswith(tuple(f".{x}" for x in ROLLBACK_LEVELS)):
                 stem = stem.rsplit(".", 1)[0]
@@ -626,6 +634,22 @@ def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _sql_files(directory: Path) -> tuple[list[str], set[str]]:
+    """The sorted names ``glob("*.sql")`` lists in ``directory``, and those that are files."""
+    names: list[str] = []
+    files: set[str] = set()
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.endswith(".sql"):  # pathlib's glob lists hidden names too
+                    names.append(entry.name)
+                    if entry.is_file():
+                        files.add(entry.name)
+    except OSError:  # no such directory: every file of it is missing
+        pass
+    return sorted(names), files
 
 
 def _chain(migrations: list[Migration]) -> tuple[list[Migration], list[Problem]]:
