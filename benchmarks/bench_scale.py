@@ -83,7 +83,12 @@ class Timers:
             setattr(owner, attr, original)
 
 
-def measure(url: str, late_phase: str | None = None, prep: str | None = None) -> dict:
+def measure(
+    url: str,
+    late_phase: str | None = None,
+    prep: str | None = None,
+    old_rules: set[str] | None = None,
+) -> dict:
     import psycopg
 
     from dbkit.engine import guard, preserve
@@ -107,7 +112,9 @@ def measure(url: str, late_phase: str | None = None, prep: str | None = None) ->
         for phase in plan.phases:
             first, last = plan.phase_span(phase)
             files = [t for m in plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
-            removing = [x for t in files if (x := book.row_removing_text(t))]
+            parts = [book.row_removal(t) for t in files]
+            removing = [p["removing"] for p in parts if p["removing"]]
+            defines = [d for p in parts for d in p["defines"]]
             pre = book.phase_file(phase, "pre")
             # as at the phase's start: the tables it and later phases create do not exist yet
             # (moved out of sight into the dbkit schema, inside a transaction rolled back)
@@ -122,12 +129,14 @@ def measure(url: str, late_phase: str | None = None, prep: str | None = None) ->
                     conn.execute(f"ALTER TABLE {name} SET SCHEMA dbkit")
                     hidden += 1
             t0 = time.perf_counter()
-            old = preserve.take(conn, phase, ())
+            baseline = old_rules is None or phase in old_rules
+            if baseline:
+                preserve.take(conn, phase, ())  # every table counted
             t1 = time.perf_counter()
-            reach = preserve.take(conn, phase, (), files)
+            reach = preserve.take(conn, phase, (), files) if baseline else None
             t2 = time.perf_counter()
             timers.reset()
-            new = preserve.take(conn, phase, pre.preserve, removing)
+            new = preserve.take(conn, phase, pre.preserve, removing, defines)
             t3 = time.perf_counter()
             digest_ms = timers.reset().get("digest_ms", 0.0)
             t4 = time.perf_counter()
@@ -140,15 +149,17 @@ def measure(url: str, late_phase: str | None = None, prep: str | None = None) ->
             out["phases"].append(
                 {
                     "phase": phase,
-                    "count_all_ms": round((t1 - t0) * 1000, 1),
-                    "reachable_ms": round((t2 - t1) * 1000, 1),
+                    "count_all_ms": round((t1 - t0) * 1000, 1) if baseline else None,
+                    "reachable_ms": round((t2 - t1) * 1000, 1) if baseline else None,
                     "snapshot_ms": round((t3 - t2) * 1000, 1),
                     "digest_ms": digest_ms,
                     "store_ms": round((t5 - t4) * 1000, 1),
                     "compare_in_tx_ms": round((t6 - t5) * 1000, 1),
-                    "tables": len(old.tables),
+                    "tables": len(new.tables),
                     "not_yet_created": hidden,
-                    "counted_reachable": sum(1 for s in reach.tables.values() if s.exact),
+                    "counted_reachable": (
+                        sum(1 for s in reach.tables.values() if s.exact) if reach else None
+                    ),
                     "counted": sum(1 for s in new.tables.values() if s.exact and s.columns is None),
                     "preserved": {n: s.rows for n, s in new.tables.items() if s.columns},
                     "chunks": sum(len(c) for c in new.chunks.values()),
@@ -231,7 +242,11 @@ def end_to_end(url: str, phase: str) -> dict:
 
 
 def from_templates(
-    server_url: str, templates: list[str], late_phase: str | None, prep: str | None
+    server_url: str,
+    templates: list[str],
+    late_phase: str | None,
+    prep: str | None,
+    old_rules: set[str] | None,
 ) -> dict:
     """Measure a copy of each template database of an existing server (copies dropped)."""
     import psycopg
@@ -257,7 +272,7 @@ def from_templates(
                 "template": template,
                 "copy_s": round(copy_s, 1),
                 "load_average_at_start": [round(x, 2) for x in load],
-                **measure(url(copy), late_phase, prep),
+                **measure(url(copy), late_phase, prep, old_rules),
             }
             size["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             results["sizes"].append(size)
@@ -280,15 +295,20 @@ def main() -> None:
     parser.add_argument(
         "--late-phase-prep", help="SQL run on the copy before --late-phase (after part 1-3)"
     )
+    parser.add_argument(
+        "--old-rules", help="time the count-all and reachable rules for these phases only"
+    )
     parser.add_argument("--out", help="write the results JSON here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    old_rules = set(args.old_rules.split(",")) if args.old_rules else None
     if args.server_url:
         results = from_templates(
             args.server_url,
             [t for t in args.templates.split(",") if t],
             args.late_phase,
             args.late_phase_prep,
+            old_rules,
         )
     else:
         results = self_loaded(args)
@@ -301,8 +321,8 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     for size in results["sizes"]:
-        all_ms = sum(p["count_all_ms"] for p in size["phases"])
-        reach_ms = sum(p["reachable_ms"] for p in size["phases"])
+        all_ms = sum(p["count_all_ms"] or 0 for p in size["phases"])
+        reach_ms = sum(p["reachable_ms"] or 0 for p in size["phases"])
         new_ms = sum(p["snapshot_ms"] for p in size["phases"])
         print(
             f"{size.get('template') or size.get('scale')}: {size['rows']} rows; snapshots over "

@@ -98,6 +98,33 @@ def test_only_the_statements_that_can_remove_rows_choose_what_is_counted(tmp_pat
     assert seq_scans(db_url, "items") == before
 
 
+@pytest.mark.parametrize(
+    "returns, run_it",
+    [
+        ("void", "SELECT purge_items();"),
+        (
+            "trigger",
+            "CREATE TRIGGER trg_notes_purge AFTER INSERT ON notes FOR EACH ROW EXECUTE "
+            "FUNCTION purge_items();\nINSERT INTO notes VALUES ('x');",
+        ),
+    ],
+    ids=["called", "trigger"],
+)
+def test_code_the_phase_defines_is_followed_when_it_can_run(tmp_path, db_url, returns, run_it):
+    back = "RETURN NULL" if returns == "trigger" else "RETURN"
+    s = resolved(
+        tmp_path,
+        db_url,
+        f"CREATE FUNCTION purge_items() RETURNS {returns} LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"    DELETE FROM items WHERE id <= 20;\n    {back};\nEND;\n$$;\n{run_it}\n",
+    )
+    with pytest.raises(ValidationFailed, match="public.items lost 10 of 3000 rows"):
+        api.migrate(s)
+    tables = run(db_url, "SELECT tables FROM dbkit.phase_snapshots WHERE phase = 'change'")[0][0]
+    assert "exact" not in tables["public.items"]  # followed into the function: counted
+    assert tables["public.pairs"]["exact"] is False
+
+
 def test_a_phase_that_can_remove_rows_still_counts_and_catches_the_loss(tmp_path, db_url):
     # the down file deletes rows that existed before the phase: items is counted exactly,
     # and the rollback (a later run) is caught against the stored count

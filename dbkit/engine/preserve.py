@@ -147,12 +147,15 @@ def take(
     phase: str,
     preserve: tuple[str, ...] = (),
     sql_texts: list[str] | None = None,
+    defines: list[list[str]] = (),  # type: ignore[assignment]
 ) -> Snapshot:
     """The phase's snapshot: exact counts where rows could go, the catalog's estimate elsewhere.
 
-    ``sql_texts`` are the phase's migration files (up and down) that can remove rows; a table
-    none of them can reach (:func:`suspects`) is never scanned: its ``reltuples`` and file are
-    noted instead. Without ``sql_texts`` every table is counted. Preserved tables are digested
+    ``sql_texts`` are the statements of the phase's files (up and down) that can remove rows,
+    ``defines`` the function and trigger definitions of those files (``[kind, text]``); a
+    table none of them can reach (:func:`suspects`) is never scanned: its ``reltuples`` and
+    file are noted instead. Without ``sql_texts`` every table is counted. Preserved tables are
+    digested
     per key range (:func:`digest`), which counts them too.
     """
     # A tenant's run counts its own schema's tables only (the name is a plain identifier,
@@ -168,7 +171,7 @@ def take(
     if sql_texts is None:
         exact = set(listed)
     else:
-        reachable = suspects(conn, sql_texts, list(listed))
+        reachable = suspects(conn, sql_texts, list(listed), list(defines))
         exact = set(listed) if reachable is None else (reachable | wanted) & set(listed)
         # a table the statistics know nothing about (never analyzed) is counted
         exact |= {name for name, (_, estimate) in listed.items() if estimate < 0}
@@ -204,13 +207,20 @@ _NOT_A_CALL = re.compile(
 _WORD = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
-def suspects(conn: psycopg.Connection, sql_texts: list[str], tables: list[str]) -> set[str] | None:
+def suspects(
+    conn: psycopg.Connection,
+    sql_texts: list[str],
+    tables: list[str],
+    defines: list[list[str]] = (),  # type: ignore[assignment]
+) -> set[str] | None:
     """Tables the given SQL could remove rows from, by name: a superset, never a guess.
 
     A table is a suspect when the SQL names it; when a user function the SQL calls (or one
     those call) names it; when a trigger function of a suspect table names it; or when it
-    references a suspect through ``ON DELETE CASCADE``. Returns None (count everything) when a
-    call cannot be followed (a function in another language than SQL or PL/pgSQL).
+    references a suspect through ``ON DELETE CASCADE``. Functions and triggers the phase's
+    files define (``defines``, not in the catalog yet) are followed the same way. Returns None
+    (count everything) when a call cannot be followed (a function in another language than SQL
+    or PL/pgSQL).
     """
     by_word: dict[str, set[str]] = {}
     for name in tables:
@@ -219,6 +229,18 @@ def suspects(conn: psycopg.Connection, sql_texts: list[str], tables: list[str]) 
     functions: dict[str, list[tuple[str, str]]] = {}
     for proname, lang, body in conn.execute(_USER_FUNCTIONS):
         functions.setdefault(proname.lower(), []).append((lang, body or ""))
+    defined_triggers: list[tuple[str, str]] = []  # (table's bare name, function)
+    for kind, text in defines:
+        statement = text.lower()
+        made = _DEFINED_FUNCTION.search(statement) if kind == "CreateFunctionStmt" else None
+        if made:
+            lang = _LANGUAGE.search(statement)
+            functions.setdefault(made.group(1), []).append(
+                (lang.group(1) if lang else "sql", statement)
+            )
+        fired = _DEFINED_TRIGGER.search(statement) if kind == "CreateTrigStmt" else None
+        if fired:
+            defined_triggers.append((fired.group(1).rsplit(".", 1)[-1], fired.group(2)))
     found: set[str] = set()
     seen_functions: set[str] = set()
     pending = [t.lower() for t in sql_texts]
@@ -246,6 +268,14 @@ def suspects(conn: psycopg.Connection, sql_texts: list[str], tables: list[str]) 
                     if lang not in ("sql", "plpgsql"):
                         return None
                     more.append(body.lower())
+            bare = {f.rsplit(".", 1)[-1].replace('"', "") for f in found}
+            for table, function in defined_triggers:
+                if table in bare and ("trigger", function) not in seen_functions:
+                    seen_functions.add(("trigger", function))  # type: ignore[arg-type]
+                    for lang, body in functions.get(function, []):
+                        if lang not in ("sql", "plpgsql"):
+                            return None
+                        more.append(body.lower())
             cascades = {r[0] for r in conn.execute(_CASCADES, (sorted(found),))} - found
             found |= cascades
             if cascades and not more:
@@ -253,6 +283,17 @@ def suspects(conn: psycopg.Connection, sql_texts: list[str], tables: list[str]) 
             pending.extend(more)
     return found
 
+
+_DEFINED_FUNCTION = re.compile(
+    r"\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+(?:[a-z_][a-z0-9_$]*\.)?"
+    r"([a-z_][a-z0-9_$]*)\s*\("
+)
+_LANGUAGE = re.compile(r"\blanguage\s+'?([a-z_][a-z0-9_]*)")
+_DEFINED_TRIGGER = re.compile(
+    r"\btrigger\s+[a-z_][a-z0-9_$]*\s.*?\bon\s+(?:only\s+)?([a-z_][a-z0-9_$.]*).*?"
+    r"\bexecute\s+(?:function|procedure)\s+(?:[a-z_][a-z0-9_$]*\.)?([a-z_][a-z0-9_$]*)",
+    re.DOTALL,
+)
 
 _USER_FUNCTIONS = """
 SELECT p.proname, l.lanname, p.prosrc

@@ -184,15 +184,16 @@ class Workflow:
         if failed:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
         first, last = self.plan.phase_span(phase)
-        # only the statements that can remove rows (and the code they may call) choose the
+        # only the statements that can remove rows (and the code they may run) choose the
         # tables counted exactly (cached by file content); the others cannot lose a row
-        texts = [
-            text
+        parts = [
+            self.book.row_removal(t)
             for m in self.plan.migrations[first : last + 1]
             for t in (m.up_sql, m.down_sql)
-            if (text := self.book.row_removing_text(t))
         ]
-        snapshot = preserve.take(self.conn, phase, pre.preserve, texts)
+        texts = [p["removing"] for p in parts if p["removing"]]
+        defines = [d for p in parts for d in p["defines"]]
+        snapshot = preserve.take(self.conn, phase, pre.preserve, texts, defines)
         with self.conn.transaction():
             snapshot = preserve.store(self.conn, snapshot, revision_before)
         baseline = {}

@@ -450,14 +450,14 @@ class CheckBook:
             digest("could_remove_rows/2", sql), lambda: sqltext.could_remove_rows(sql)
         )
 
-    def row_removing_text(self, sql: str) -> str:
-        """:func:`dbkit.plan.sqltext.row_removing_text`, kept in the cache by the SQL's
-        content like :meth:`could_remove_rows`."""
+    def row_removal(self, sql: str) -> dict[str, Any]:
+        """:func:`dbkit.plan.sqltext.row_removal`, kept in the cache by the SQL's content like
+        :meth:`could_remove_rows`."""
         from dbkit.plan import sqltext
         from dbkit.plan.cache import digest
 
         return self._cache.get_or_compute(
-            digest("row_removing_text/1", sql), lambda: sqltext.row_removing_text(sql)
+            digest("row_removal/1", sql), lambda: sqltext.row_removal(sql)
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -261,36 +262,42 @@ def could_remove_rows(sql: str) -> bool:
 
 
 # Statements that define code a later statement can run (and so remove rows through).
-_DEFINES_CODE = frozenset({"CreateFunctionStmt", "CreateTrigStmt", "RuleStmt"})
+_DEFINES_CODE = frozenset({"CreateFunctionStmt", "CreateTrigStmt"})
+_MAY_DEFINE = re.compile(r"\b(function|procedure|trigger)\b", re.IGNORECASE)
 
 
-def row_removing_text(sql: str) -> str:
-    """The statements of ``sql`` that may remove rows (as :func:`could_remove_rows` judges
-    them), and those defining functions, procedures, triggers or rules (code a later statement
-    can run), joined; ``""`` when there are none. The phase snapshot searches only these for
-    table names: a ``DROP TRIGGER t ON payments`` in a file that also drops a table names no
-    table that can lose rows. Text that does not parse is returned whole (conservative)."""
-    if not _ROW_CHANGING_WORDS.search(sql) and not re.search(
-        r"\b(function|procedure|trigger|rule)\b", sql, re.IGNORECASE
-    ):
-        return ""
-    import json
+def row_removal(sql: str) -> dict[str, Any]:
+    """The parts of ``sql`` the phase snapshot searches for table names: ``removing``, the
+    statements that may remove rows (as :func:`could_remove_rows` judges them), and
+    ``defines``, the function, procedure and trigger definitions as ``[kind, text]`` pairs
+    (code a statement can run later: followed only when called, or when the trigger's table is
+    a suspect). ``removing`` is its statements joined, ``""`` when there are none: a ``DROP
+    TRIGGER t ON payments`` in a file that also drops a table names no table that can lose
+    rows. Text that does not parse is returned whole as ``removing`` (conservative)."""
+    removing: list[str] = []
+    defines: list[list[str]] = []
+    if _ROW_CHANGING_WORDS.search(sql) or _MAY_DEFINE.search(sql):
+        import json
 
-    from pglast.parser import ParseError, parse_sql_json
+        from pglast.parser import ParseError, parse_sql_json
 
-    kept = []
-    try:
-        for _, chunk, parsed in _parsed_chunks(sql, parse_sql_json):
-            data = chunk.encode("utf-8")  # the parser's locations count bytes
-            for raw in json.loads(parsed).get("stmts", []):
-                ((kind, _),) = raw["stmt"].items()
-                if kind in _DEFINES_CODE or _may_remove_rows(raw):
-                    start = raw.get("stmt_location", 0)
-                    end = start + raw["stmt_len"] if raw.get("stmt_len") else len(data)
-                    kept.append(data[start:end].decode("utf-8", "replace"))
-    except ParseError:
-        return sql
-    return ";\n".join(kept)
+        try:
+            for _, chunk, parsed in _parsed_chunks(sql, parse_sql_json):
+                data = chunk.encode("utf-8")  # the parser's locations count bytes
+                for raw in json.loads(parsed).get("stmts", []):
+                    ((kind, _),) = raw["stmt"].items()
+                    defining = kind in _DEFINES_CODE
+                    if defining or _may_remove_rows(raw):
+                        start = raw.get("stmt_location", 0)
+                        end = start + raw["stmt_len"] if raw.get("stmt_len") else len(data)
+                        text = data[start:end].decode("utf-8", "replace")
+                        if defining:
+                            defines.append([kind, text])
+                        else:
+                            removing.append(text)
+        except ParseError:
+            return {"removing": sql, "defines": []}
+    return {"removing": ";\n".join(removing), "defines": defines}
 
 
 def _may_remove_rows(raw: dict) -> bool:
