@@ -100,9 +100,11 @@ class _RichProgress:
     "--bulk/--no-bulk",
     default=None,
     help="--bulk: load every table without its secondary indexes and foreign keys, then "
-    "rebuild and validate them in the same transaction; --no-bulk: never (plain COPY, row "
-    "locks only, for a database in use). Default: bulk for a table that gets at least 10000 "
-    "rows and at least as many as it holds.",
+    "rebuild and validate them in the same transaction (the table is locked until the "
+    "commit); --no-bulk: never (plain COPY, row locks only, for a database in use). Default: "
+    "bulk for a table that gets at least 10000 rows and at least as many as it holds. Tables "
+    "this role does not own (or whose parents it may not REFERENCE), partitioned and "
+    "inherited tables always get plain COPY.",
 )
 @json_option
 @click.pass_obj
