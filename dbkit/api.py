@@ -733,7 +733,7 @@ def _baseline(
     origin = f"adopted from {source}" if source else f"adopted by baseline {target}"
     with conn.transaction():
         registry.ensure_registry(conn)
-        statement, params = version_statement(None, target)
+        statement, params = version_statement(None, target, registry.version_schema(conn))
         conn.execute(statement, params)
         for migration in adopted:
             registry.record(
@@ -756,32 +756,45 @@ def _baseline(
 
 
 def repair(settings: Settings, *, confirm: Confirm | None = None) -> RegistryChange:
-    """Accept the current files of edited (or unrecorded) applied migrations, on purpose."""
+    """Accept the current files of edited (or unrecorded) applied migrations, and migrations
+    left applied after failing their checks (``--no-auto-rollback``), on purpose."""
     plan = load_plan(settings.project_dir)
     with _session(settings) as conn:
         registry.ensure_registry(conn)
         state = registry.read_state(conn)
         applied = _applied(plan, state)
-        to_fix = [m for m in applied if state.recorded_checksums.get(m.revision) != m.checksum]
+        to_fix = [
+            m
+            for m in applied
+            if state.recorded_checksums.get(m.revision) != m.checksum
+            or m.revision in state.left_applied
+        ]
+
+        def accepted(m: Migration) -> str:
+            old = state.recorded_checksums.get(m.revision)
+            if old == m.checksum:
+                return "left applied after failing its checks: accepted as applied"
+            return f"checksum accepted (was {old[:12] if old else 'unrecorded'})"
+
         _guard(
             settings,
             confirm,
             "repair",
-            [f"accept the current files of {m.name} as applied (new checksum)" for m in to_fix],
+            [
+                f"accept the current files of {m.name} as applied (new checksum)"
+                if state.recorded_checksums.get(m.revision) != m.checksum
+                else f"accept {m.name} as applied although it failed its checks"
+                for m in to_fix
+            ],
         )
         with conn.transaction():
             for migration in to_fix:
-                old = state.recorded_checksums.get(migration.revision)
-                registry.record(
-                    conn,
-                    migration,
-                    direction="repair",
-                    message=f"checksum accepted (was {old[:12] if old else 'unrecorded'})",
-                )
+                registry.record(conn, migration, direction="repair", message=accepted(migration))
     message = (
         f"accepted the current files of {plural(len(to_fix), 'applied migration')}"
         if to_fix
-        else "nothing to repair: every applied migration matches its files"
+        else "nothing to repair: every applied migration matches its files and none is left "
+        "applied after failing its checks"
     )
     return RegistryChange(
         command="repair",
@@ -1506,6 +1519,7 @@ def sql(
         to_revision,
         lock_timeout=settings.lock_timeout,
         statement_timeout=settings.statement_timeout,
+        version_schema=settings.offline_version_schema,
     )
     return SqlScript(direction, from_revision, to_revision, script)
 

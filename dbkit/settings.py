@@ -27,6 +27,14 @@ Precedence for the database URL, highest first:
 migrations need what the embedded server lacks (an extension, say); ``verify --url`` and
 ``drift --scratch-url`` override it for one run.
 
+``version_schema`` (a project or environment key) names the schema of ``alembic_version``.
+dbkit always writes the table schema-qualified, so neither a role's ``search_path`` nor a
+migration's ``SET search_path`` can make it read or write another one. Unset, each connection
+settles it once, when it opens (:meth:`Settings.version_table_schema`, then
+:func:`dbkit.engine.database.connect`): the schema of the ``alembic_version`` the session's
+``search_path`` finds (an existing database keeps the table it has), else ``public``, else
+the session's ``current_schema()``. A fleet tenant's schema always holds its own table.
+
 The other settings (timeouts, retries) come from the chosen environment's table, then
 ``[tool.dbkit]`` / ``dbkit.toml``, then the defaults below; a migration's revision file may
 override the two timeouts for itself. ``protected`` exists only per environment.
@@ -58,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "check_timeout": "5min",
     "big_table_rows": 1_000_000,
     "ids": "sequential",
+    "version_schema": None,
 }
 #: How ``dbkit new`` numbers a migration: ``sequential`` (0001, 0002, ...) or ``timestamp``
 #: (UTC ``YYYYMMDDHHMMSS``, so two branches rarely pick the same id; ``dbkit init --ids``).
@@ -103,6 +112,22 @@ class Settings:
     # Server for verify's and drift's throwaway databases (``scratch_url`` key); None: their
     # defaults (verify: the embedded server; drift: the live server).
     scratch_url: str | None = None
+    #: ``version_schema`` key: the schema of ``alembic_version`` (None: settled per connection;
+    #: see :attr:`version_table_schema`)
+    version_schema: str | None = DEFAULTS["version_schema"]
+
+    @property
+    def version_table_schema(self) -> str | None:
+        """The schema qualifying ``alembic_version``: a tenant's own schema, else the
+        ``version_schema`` setting; None means "settle it when connecting" (the schema of the
+        table the session's search_path finds, else ``public``, else ``current_schema()``)."""
+        return self.schema or self.version_schema
+
+    @property
+    def offline_version_schema(self) -> str:
+        """The schema an offline script (``dbkit sql``, ``alembic --sql``) qualifies
+        ``alembic_version`` with: no connection to ask, so ``public`` unless set."""
+        return self.version_table_schema or "public"
 
     @property
     def uses_embedded(self) -> bool:
@@ -181,6 +206,7 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "check_timeout": ((str, int), "a duration string such as '60s', or '0'"),
     "big_table_rows": ((int,), "an integer number of rows, 0 or more"),
     "ids": ((str,), "'sequential' or 'timestamp'"),
+    "version_schema": ((str,), "a schema name (lowercase letters, digits, _)"),
     "protected": ((bool,), "true or false"),
 }
 _NOT_NEGATIVE = (
@@ -321,6 +347,13 @@ def resolve(
             f"{config_file(project)} has a setting of the wrong type: {exc}"
         ) from exc
     values["ids"] = validate_id_style(values["ids"])
+    if values["version_schema"] is not None:
+        values["version_schema"] = validate_version_schema(
+            values["version_schema"],
+            f"[env.{env_name}] version_schema"
+            if "version_schema" in env_config
+            else f"{config_file(project)} version_schema",
+        )
     protected = env_config.get("protected", False)
     if not isinstance(protected, bool):
         raise ProjectError(f"[env.{env_name}] protected must be true or false")
@@ -424,6 +457,18 @@ def validate_schema(name: str, source: str = "schema") -> str:
             f"{source} = {name!r} cannot be a tenant schema",
             hint=f"at most {MAX_SCHEMA_LENGTH} characters, not pg_*, dbkit or public",
         )
+    return name
+
+
+def validate_version_schema(name: str, source: str = "version_schema") -> str:
+    """A ``version_schema`` dbkit can write unquoted (``public`` and ``dbkit_*`` allowed)."""
+    if not isinstance(name, str) or not _SCHEMA_NAME.match(name) or len(name) > 63:
+        raise ProjectError(
+            f"{source} = {name!r} is not a usable schema name",
+            hint="use lowercase letters, digits and underscores, starting with a letter or _",
+        )
+    if name.startswith("pg_"):
+        raise ProjectError(f"{source} = {name!r} is a system schema name (pg_*)")
     return name
 
 

@@ -138,7 +138,7 @@ def test_offline_sql_renders_without_a_database(project, monkeypatch, capsys):
     assert "'100% it''s :fine'" in out
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_account_id" in out
     assert "INSERT INTO dbkit.history" in out
-    assert "UPDATE alembic_version SET version_num='0003' WHERE" in out
+    assert "UPDATE public.alembic_version SET version_num='0003' WHERE" in out
 
 
 def test_alembic_revision_writes_a_dbkit_revision_file(project):

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dbkit.cli.app import main
-from dbkit.engine.registry import REGISTRY_DDL
+from dbkit.engine.registry import registry_ddl
 from dbkit.errors import RevisionNotFound, UsageError
 from dbkit.plan.graph import load_plan
 from dbkit.plan.render import bind, literal, render_script, terminated
@@ -35,7 +35,7 @@ def test_up_script_structure(plan):
     script = render_script(plan)
 
     assert script.startswith("-- dbkit sql up: base -> 0003 (3 migrations)")
-    assert script.count(REGISTRY_DDL.rstrip("\n")) == 1
+    assert script.count(registry_ddl("public").rstrip("\n")) == 1
     # Migrations in order, each SQL file verbatim.
     positions = [script.index(f"-- apply {m.name} (phase {m.phase})") for m in plan]
     assert positions == sorted(positions)
@@ -45,9 +45,10 @@ def test_up_script_structure(plan):
     # non-transactional one records itself in a transaction of its own: 4 BEGIN/COMMIT pairs.
     assert script.count("\nBEGIN;\n") == script.count("\nCOMMIT;\n") == 4
     assert script.count("SET LOCAL lock_timeout = '5s';") == 2
-    assert "INSERT INTO alembic_version (version_num) VALUES ('0001');" in script
-    assert "UPDATE alembic_version SET version_num = '0002' WHERE version_num = '0001';" in script
-    assert "UPDATE alembic_version SET version_num = '0003' WHERE version_num = '0002';" in script
+    assert "INSERT INTO public.alembic_version (version_num) VALUES ('0001');" in script
+    for before, after in (("0001", "0002"), ("0002", "0003")):
+        moved = f"SET version_num = '{after}' WHERE version_num = '{before}';"
+        assert f"UPDATE public.alembic_version {moved}" in script
     assert script.count("INSERT INTO dbkit.history") == 3
     for migration in plan:
         assert f"'{migration.checksum}'" in script
@@ -68,7 +69,7 @@ def test_non_transactional_migration_runs_outside_a_transaction(plan):
         "RESET lock_timeout;",
     ):
         assert body.index(line) < first_begin
-    assert body.index("UPDATE alembic_version") > first_begin
+    assert body.index("UPDATE public.alembic_version") > first_begin
 
 
 def test_down_script_structure(plan):
@@ -79,7 +80,7 @@ def test_down_script_structure(plan):
     positions = [script.index(f"-- roll back {m.name}") for m in reversed(plan.migrations)]
     assert positions == sorted(positions)
     assert plan.get("0002").down_sql in script
-    assert "DELETE FROM alembic_version WHERE version_num = '0001';" in script
+    assert "DELETE FROM public.alembic_version WHERE version_num = '0001';" in script
     assert script.count("'down'") == 3
 
 

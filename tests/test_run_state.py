@@ -507,3 +507,62 @@ def test_pgcrypto_on_a_server_without_it_is_named(tmp_path, db_url):
     out = cli(project, db_url, "migrate")
     assert out.exit_code == 1
     assert "lacks the extension pgcrypto (created at sql/0001_crypto.sql:1)" in out.output
+
+
+def test_a_phase_left_applied_writes_one_row_naming_its_migrations(tmp_path, db_url):
+    """A phase post-check failing under --no-auto-rollback: the migrations committed before the
+    phase's checks ran; one more row for the run names every one of them."""
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, FILL])
+    (project / "validations" / "phases").mkdir()
+    (project / "validations" / "phases" / "core.post.sql").write_text(NO_ORDERS)
+    s = resolve(project, db_url)
+    with pytest.raises(ValidationFailed, match="phase core was LEFT APPLIED for inspection"):
+        api.migrate(s, auto_rollback=False)
+    rows = query(db_url, "SELECT revision, outcome, message FROM dbkit.history ORDER BY id")
+    assert [r[:2] for r in rows] == [(f"000{n}", "success") for n in (1, 2, 3, 3)]
+    marked = [r for r in rows if (r[2] or "").startswith("LEFT APPLIED")]
+    assert len(marked) == 1  # one row for the run
+    assert marked[0][2].startswith(
+        "LEFT APPLIED after failing its checks: phase core (0001, 0002, 0003 applied by this run)"
+    )
+    assert "no_orders_yet" in marked[0][2]
+
+    names = ["0001_accounts", "0002_orders", "0003_fill"]
+    assert [x["name"] for x in api.status(s).left_applied] == names
+    out = cli(project, db_url, "status")
+    assert out.exit_code == 0, out.output
+    assert "up to date" not in out.output
+    for name in names:
+        assert f"left applied: {name} failed its checks" in out.output
+    info = json.loads(cli(project, db_url, "info", "--json").output)
+    assert [m["state"] for m in info["migrations"]] == ["left applied"] * 3
+    assert info["migrations"][2]["message"] == marked[0][2]
+    # timed from the run that applied it, not from the marker row
+    own = query(db_url, "SELECT duration_ms FROM dbkit.history WHERE revision = '0003' ORDER BY id")
+    assert info["migrations"][2]["duration_ms"] == float(own[0][0])
+
+    # rolled back to 0002: 0003 is gone, the two before it are still the failed run's
+    api.rollback(s, to="0002")
+    assert [x["name"] for x in api.status(s).left_applied] == names[:2]
+    # accepted on purpose: `dbkit repair` writes a row of its own for each
+    repaired = cli(project, db_url, "repair")
+    assert repaired.exit_code == 0, repaired.output
+    assert "accepted" in repaired.output
+    assert api.status(s).left_applied == []
+    assert "left applied" not in cli(project, db_url, "status").output
+    assert "nothing to repair" in cli(project, db_url, "repair").output
+
+
+def test_a_phase_left_applied_is_cleared_by_rolling_the_phase_back(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, ORDERS, FILL])
+    (project / "validations" / "phases").mkdir()
+    (project / "validations" / "phases" / "core.post.sql").write_text(NO_ORDERS)
+    s = resolve(project, db_url)
+    assert cli(project, db_url, "migrate", "--no-auto-rollback").exit_code == 3
+    assert len(api.status(s).left_applied) == 3
+    rolled = cli(project, db_url, "rollback", "--phase", "core")
+    assert rolled.exit_code == 0, rolled.output
+    assert api.status(s).left_applied == []
+    (project / "validations" / "phases" / "core.post.sql").write_text("")
+    assert cli(project, db_url, "migrate").exit_code == 0
+    assert api.status(s).left_applied == []

@@ -450,7 +450,8 @@ def baseline(obj: Context, revision: str, force: bool, yes: bool, as_json: bool)
 @json_option
 @click.pass_obj
 def repair(obj: Context, yes: bool, as_json: bool) -> None:
-    """Accept on purpose the edited files of applied migrations (records their new checksums)."""
+    """Accept on purpose the edited files of applied migrations (records their new checksums),
+    and migrations left applied after failing their checks (--no-auto-rollback)."""
     result = api.repair(obj.settings(), confirm=confirmer(yes))
     emit_json(result) if as_json else click.echo(result.message)
 

@@ -292,7 +292,8 @@ def untracked_schema(conn: psycopg.Connection) -> str | None:
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN "
         "('pg_catalog', 'information_schema', 'dbkit') AND n.nspname !~ '^pg_' "
-        "AND c.relname <> 'alembic_version'"
+        "AND NOT (c.relname = 'alembic_version' AND n.nspname = coalesce(%s, current_schema()))",
+        (getattr(conn, "version_schema", None),),
     ).fetchone()
     if not row or not row[0]:
         return None

@@ -39,14 +39,27 @@ def run() -> None:
         _run_online(context, project_dir)
 
 
-def _database_url(context: Any, project_dir: Path) -> str:
-    """dbkit's URL resolution, with Alembic's own ways of passing a URL on top."""
+def _settings(context: Any, project_dir: Path, *, need_url: bool = True) -> Any:
+    """dbkit's settings, with Alembic's own ways of passing a URL on top."""
     from dbkit.settings import resolve
 
     given = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option(
         "sqlalchemy.url"
     )
-    return resolve(project_dir, url=given or None).database_url()
+    return resolve(project_dir, url=given or None, need_url=need_url)
+
+
+def _version_schema(connection: Any, settings: Any) -> str:
+    """The schema of ``alembic_version``, settled as dbkit's own connections settle it (the
+    setting, else where the table is, else ``public``), for Alembic's version_table_schema
+    and dbkit's history rows alike."""
+    from dbkit.engine.database import _SETTLE_VERSION_SCHEMA, checked_version_schema
+
+    if settings.version_table_schema is not None:
+        return settings.version_table_schema
+    found = connection.exec_driver_sql(_SETTLE_VERSION_SCHEMA).scalar()
+    connection.commit()  # Alembic opens each migration's transaction itself
+    return checked_version_schema(found, settings)
 
 
 def sqlalchemy_url(url: str) -> tuple[str, dict]:
@@ -59,15 +72,16 @@ def sqlalchemy_url(url: str) -> tuple[str, dict]:
 class HistoryRecorder:
     """``on_version_apply`` callback writing one dbkit.history row per applied step."""
 
-    def __init__(self, project_dir: Path) -> None:
+    def __init__(self, project_dir: Path, version_schema: str) -> None:
         from dbkit.plan.graph import load_plan
 
         self.plan = load_plan(project_dir)
+        self.version_schema = version_schema
         self.registry_ready = False
 
     def __call__(self, *, ctx, step, heads, run_args) -> None:
         from dbkit import revision
-        from dbkit.plan.registry_sql import INSERT_HISTORY, REGISTRY_DDL, migration_params
+        from dbkit.plan.registry_sql import INSERT_HISTORY, migration_params, registry_ddl
 
         if step.is_stamp or not step.is_migration:
             return
@@ -87,24 +101,26 @@ class HistoryRecorder:
             from dbkit.plan.render import RUN_TIME_HISTORY, bind
 
             if not self.registry_ready:
-                ctx.impl.static_output(REGISTRY_DDL)
+                ctx.impl.static_output(registry_ddl(self.version_schema))
             params.update(RUN_TIME_HISTORY)  # times and client of the run, not of rendering
             ctx.impl.static_output(bind(INSERT_HISTORY, params) + ";")
         else:
             conn = ctx.connection.connection.driver_connection
             if not self.registry_ready:
-                conn.execute(REGISTRY_DDL)
+                conn.execute(registry_ddl(self.version_schema))
             conn.execute(INSERT_HISTORY, params)
         self.registry_ready = True
 
 
 def _run_offline(context: Any, project_dir: Path) -> None:
     # No URL needed (and none resolved, so the embedded server is never started for --sql).
+    version_schema = _settings(context, project_dir, need_url=False).offline_version_schema
     context.configure(
         dialect_name="postgresql",
         literal_binds=True,
         transaction_per_migration=True,
-        on_version_apply=HistoryRecorder(project_dir),
+        version_table_schema=version_schema,
+        on_version_apply=HistoryRecorder(project_dir, version_schema),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -113,13 +129,16 @@ def _run_offline(context: Any, project_dir: Path) -> None:
 def _run_online(context: Any, project_dir: Path) -> None:
     from sqlalchemy import create_engine, pool
 
-    url, connect_args = sqlalchemy_url(_database_url(context, project_dir))
+    settings = _settings(context, project_dir)
+    url, connect_args = sqlalchemy_url(settings.database_url())
     engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:
+        version_schema = _version_schema(connection, settings)
         context.configure(
             connection=connection,
             transaction_per_migration=True,
-            on_version_apply=HistoryRecorder(project_dir),
+            version_table_schema=version_schema,
+            on_version_apply=HistoryRecorder(project_dir, version_schema),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import cache
 from typing import TYPE_CHECKING
 
-from dbkit.errors import ConnectionFailed, LockNotAcquired, UnsupportedServer
+from dbkit.errors import ConnectionFailed, DbkitError, LockNotAcquired, UnsupportedServer
 from dbkit.secrets import mask_url, scrub
 from dbkit.settings import Settings
 from dbkit.text import one_line
@@ -45,7 +46,7 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
         # returns to it.
         options += " -c search_path=" + ",".join((settings.schema, *settings.shared_schemas))
     try:
-        conn = psycopg.connect(
+        conn = _connection_class().connect(
             url,
             autocommit=True,
             connect_timeout=timeout,
@@ -58,6 +59,7 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
         ) from None
     try:
         check_server(conn)
+        conn.version_schema = settle_version_schema(conn, settings)
     except BaseException:
         conn.close()
         raise
@@ -65,6 +67,65 @@ def connect(url: str, settings: Settings | None = None) -> psycopg.Connection:
 
     interrupts.track(conn)  # a second Ctrl-C cancels what it runs before exiting
     return conn
+
+
+@cache
+def _connection_class() -> type:
+    """psycopg's Connection with the one thing dbkit needs to know about a session: the
+    schema of its ``alembic_version`` (settled once at connect)."""
+    import psycopg
+
+    class Session(psycopg.Connection):
+        version_schema: str | None = None
+
+    return Session
+
+
+#: Where ``alembic_version`` is when no setting says: ``public`` when it holds one (where dbkit
+#: creates it), else the one the session's search_path finds (an existing database whose table
+#: an older dbkit or Alembic created elsewhere keeps it), else ``public``, else the first schema
+#: of the search_path that exists. One round trip, no lock taken.
+_SETTLE_VERSION_SCHEMA = (
+    "SELECT coalesce((SELECT 'public' WHERE to_regclass('public.alembic_version') IS NOT NULL), "
+    "(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE c.oid = to_regclass('alembic_version') "
+    "AND c.relpersistence <> 't'), "
+    "(SELECT 'public' FROM pg_namespace WHERE nspname = 'public'), current_schema())"
+)
+
+
+def settle_version_schema(conn: psycopg.Connection, settings: Settings | None) -> str:
+    """The schema qualifying ``alembic_version`` on ``conn`` for the whole session: the
+    setting (a tenant's schema, ``version_schema``), else :data:`_SETTLE_VERSION_SCHEMA`."""
+    configured = settings.version_table_schema if settings is not None else None
+    if configured is not None:
+        return configured
+    return checked_version_schema(conn.execute(_SETTLE_VERSION_SCHEMA).fetchone()[0], settings)
+
+
+def checked_version_schema(found: str | None, settings: Settings | None) -> str:
+    """The result of :data:`_SETTLE_VERSION_SCHEMA`, refused when unusable."""
+    if found is None or "'" in found:
+        raise DbkitError(
+            "cannot tell which schema should hold alembic_version: there is no schema public "
+            "and no schema of the session's search_path exists"
+            if found is None
+            else f"alembic_version is in schema {found!r}, a name dbkit cannot use",
+            hint=f'set version_schema = "SCHEMA" in {_settings_file(settings)} to the schema '
+            "that holds, or should hold, alembic_version",
+        )
+    return found
+
+
+def _settings_file(settings: Settings | None) -> str:
+    from dbkit.settings import config_file
+
+    return config_file(settings.project_dir) if settings is not None else "dbkit.toml"
+
+
+def version_schema(conn: psycopg.Connection) -> str | None:
+    """The schema settled for ``conn`` by :func:`connect` (None for another connection)."""
+    return getattr(conn, "version_schema", None)
 
 
 def throwaway(conn: psycopg.Connection) -> None:

@@ -163,13 +163,17 @@ def _state(
             entry.message = f"rolled back {last.started_at:%Y-%m-%d %H:%M:%S%z} by {_who(last)}"
         return entry
 
+    from dbkit.engine.registry import LEFT_APPLIED, left_by_phase
+
     ran = [r for r in history if r.outcome == "success" and r.direction in ("up", "baseline")]
     run = ran[-1] if ran else None
+    # a failed phase's marker row is not the run that applied the migration: time that one
+    timed = [r for r in ran if not left_by_phase(r.message)] or ran
     entry.state = "baseline" if run is not None and run.direction == "baseline" else "applied"
     if run is not None:
-        entry.applied_at = run.started_at
-        entry.applied_by = _who(run)
-        entry.duration_ms = float(run.duration_ms)
+        entry.applied_at = timed[-1].started_at
+        entry.applied_by = _who(timed[-1])
+        entry.duration_ms = float(timed[-1].duration_ms)
         if run.direction == "baseline":
             entry.message = run.message
     recorded = state.recorded_checksums.get(migration.revision)
@@ -177,10 +181,11 @@ def _state(
         entry.checksum = "unknown"
     else:
         entry.checksum = "ok" if recorded == migration.checksum else "edited"
-    from dbkit.engine.registry import LEFT_APPLIED
-
-    if run is not None and run.direction == "up" and (run.message or "").startswith(LEFT_APPLIED):
-        entry.state = "left applied"  # one row for the run (since dbkit records it so)
+    if migration.revision in state.left_applied:
+        entry.state = "left applied"  # one row for the run (a phase's names its migrations)
+        entry.message = state.left_applied[migration.revision]
+    elif run is not None and run.direction == "up" and (run.message or "").startswith(LEFT_APPLIED):
+        entry.state = "left applied"
         entry.message = run.message
     elif (
         last is not None

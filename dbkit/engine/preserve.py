@@ -42,7 +42,7 @@ JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-  AND NOT (n.nspname = current_schema() AND c.relname = 'alembic_version')
+  AND NOT (n.nspname = {version_schema} AND c.relname = 'alembic_version')
 ORDER BY 1
 """
 
@@ -161,10 +161,14 @@ def take(
     # A tenant's run counts its own schema's tables only (the name is a plain identifier,
     # checked by settings.validate_schema).
     tenant = registry.tenant_schema()
+    schema = registry.version_schema(conn)
+    tables = _TABLES.replace(
+        "{version_schema}", "current_schema()" if schema is None else literal(schema)
+    )
     query = (
-        _TABLES
+        tables
         if tenant is None
-        else _TABLES.replace("ORDER BY 1", f"  AND n.nspname = '{tenant}'\nORDER BY 1")
+        else tables.replace("ORDER BY 1", f"  AND n.nspname = '{tenant}'\nORDER BY 1")
     )
     listed = {row[0]: (row[1], row[2]) for row in conn.execute(query)}
     wanted = {_qualified(conn, w) for w in preserve} - {None}

@@ -9,10 +9,15 @@
 The SQL text lives once in :mod:`dbkit.plan.registry_sql` (re-exported here) and serves both
 the live runner and ``dbkit sql``.
 
+``alembic_version`` is always written schema-qualified: with the schema the connection settled
+when it opened (:func:`dbkit.engine.database.settle_version_schema`: the ``version_schema``
+setting, a tenant's schema, else where the table already is, else ``public``), never through
+the ``search_path`` a role or a migration may change.
+
 Schema-per-tenant (``dbkit fleet``): inside :func:`scoped` with a tenant schema, the
-connection's ``search_path`` is that schema (set by :func:`dbkit.engine.database.connect`), so
-``alembic_version`` is the tenant's own, and the history tables live in ``dbkit_<schema>``
-(:func:`history_schema`) instead of ``dbkit``. Outside it nothing changes.
+connection's ``search_path`` is that schema (set by :func:`dbkit.engine.database.connect`),
+``alembic_version`` is the tenant's own (``<schema>.alembic_version``), and the history tables
+live in ``dbkit_<schema>`` (:func:`history_schema`) instead of ``dbkit``.
 """
 
 from __future__ import annotations
@@ -34,19 +39,32 @@ from dbkit.plan.registry_sql import (  # re-exported: the registry's names stay 
     history_params,
     history_schema,
     in_scope,
+    left_by_phase,
     migration_params,
+    phase_left_message,
     registry_ddl,
     scoped,
     tenant_schema,
     upgrade_scripts,
     version_guard_tripped,
     version_statement,
+    version_table,
 )
 
 if TYPE_CHECKING:
     import psycopg
 
     from dbkit.plan.graph import Migration, Plan
+
+
+def version_schema(conn: psycopg.Connection) -> str | None:
+    """The schema of ``alembic_version`` settled for ``conn`` when it was opened."""
+    return getattr(conn, "version_schema", None)
+
+
+def scoped_sql(conn: psycopg.Connection, sql: str) -> str:
+    """:func:`in_scope` for ``conn``: its registry, its ``alembic_version``."""
+    return in_scope(sql, version_schema(conn))
 
 
 def move_and_record(
@@ -73,7 +91,9 @@ def move_and_record(
         message=message,
     )
     params.update(from_revision=from_revision, to_revision=to_revision)
-    return conn.execute(_move_and_record_sql(from_revision, to_revision), params)
+    return conn.execute(
+        _move_and_record_sql(from_revision, to_revision, version_schema(conn)), params
+    )
 
 
 #: The history row's duration when the row travels in the migration's own query: the
@@ -206,13 +226,14 @@ def registry_shape(conn: psycopg.Connection) -> RegistryShape:
     A registry newer than this dbkit knows is refused: its shape may mean other things.
     """
     row = conn.execute(
-        in_scope(
+        scoped_sql(
+            conn,
             "SELECT to_regclass('dbkit.registry') IS NOT NULL, "
             "to_regclass('dbkit.history') IS NOT NULL, "
             "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('dbkit.history') "
             "AND attname = 'level' AND NOT attisdropped), "
             "to_regclass('dbkit.preserved_rows') IS NOT NULL, "
-            f"to_regclass('{VERSION_TABLE}') IS NOT NULL"
+            f"to_regclass('{VERSION_TABLE}') IS NOT NULL",
         )
     ).fetchone()
     has_registry, has_history, has_level, has_preserved, has_version_table = map(bool, row)
@@ -251,11 +272,12 @@ def ensure_registry(conn: psycopg.Connection) -> list[int]:
         return []
     if shape.version is None:
         with conn.transaction():
-            conn.execute(registry_ddl())
+            conn.execute(registry_ddl(version_schema(conn)))
         return []
     scripts = upgrade_scripts(shape.version)
     with conn.transaction():
-        conn.execute(registry_ddl())  # the upgrade scripts in order, then comments and version
+        # the upgrade scripts in order, then comments and version
+        conn.execute(registry_ddl(version_schema(conn)))
     return [version for version, _ in scripts]
 
 
@@ -326,10 +348,11 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
     shape = registry_shape(conn)
     current = None
     if shape.has_version_table:
-        rows = [r[0] for r in conn.execute(in_scope(f"SELECT version_num FROM {VERSION_TABLE}"))]
+        table = version_table(version_schema(conn))
+        rows = [r[0] for r in conn.execute(in_scope(f"SELECT version_num FROM {table}"))]
         if len(rows) > 1:
             raise DatabaseStateError(
-                f"{VERSION_TABLE} holds several revisions ({', '.join(sorted(rows))})",
+                f"{table} holds several revisions ({', '.join(sorted(rows))})",
                 hint="dbkit keeps a single linear chain; resolve the branches with Alembic first",
             )
         current = rows[0] if rows else None
@@ -337,17 +360,25 @@ def read_state(conn: psycopg.Connection) -> DatabaseState:
     left: dict[str, str] = {}
     if shape.has_history:
         level = "" if shape.version == 1 else " AND level = 'schema'"  # no level column in 1
-        for revision, checksum, direction, message in conn.execute(
+        latest: dict[str, int] = {}
+        for row_id, revision, checksum, direction, message in conn.execute(
             in_scope(
-                "SELECT DISTINCT ON (revision) revision, checksum, direction, message "
+                "SELECT DISTINCT ON (revision) id, revision, checksum, direction, message "
                 "FROM dbkit.history "
                 f"WHERE outcome = 'success' AND direction <> 'down'{level} "
                 "ORDER BY revision, id DESC"
             )
         ):
             recorded[revision] = checksum
+            latest[revision] = row_id
             if direction == "up" and (message or "").startswith(LEFT_APPLIED):
                 left[revision] = message
+        # a phase's row names the earlier migrations of the run too, until one of them has
+        # a later row of its own (run again, accepted by repair)
+        for revision, message in list(left.items()):
+            for earlier in left_by_phase(message):
+                if latest.get(earlier, latest[revision]) < latest[revision]:
+                    left.setdefault(earlier, message)
     return DatabaseState(
         current=current,
         recorded_checksums=recorded,
@@ -393,6 +424,8 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
 __all__ = [  # the SQL text and parameters, from dbkit.plan.registry_sql
     "VERSION_TABLE",
     "LEFT_APPLIED",
+    "left_by_phase",
+    "phase_left_message",
     "REGISTRY_VERSION",
     "REGISTRY_DDL",
     "upgrade_scripts",
@@ -403,6 +436,7 @@ __all__ = [  # the SQL text and parameters, from dbkit.plan.registry_sql
     "in_scope",
     "registry_ddl",
     "version_statement",
+    "version_table",
     "migration_params",
     "version_guard_tripped",
     "client_identity",

@@ -252,11 +252,13 @@ class Workflow:
 
     def _fail_phase(self, phase, failures, applied, results) -> None:
         if not self.auto_rollback:
-            raise validation_failed(
+            failed = validation_failed(
                 failures,
                 f"phase {phase} was LEFT APPLIED for inspection (--no-auto-rollback); undo it "
                 f"with `dbkit rollback --phase {phase}`",
             )
+            self._record_left_phase(phase, applied, failed.message)
+            raise failed
         undo = steps_down([self.plan.get(r) for r in applied])
         quiet = Runner(self.conn, self.runner.settings, self.reporter, dry_run=self.dry_run)
         try:
@@ -273,6 +275,26 @@ class Workflow:
             failures,
             f"phase {phase} was rolled back ({plural(len(undo), 'migration')}, paired rollbacks)",
         )
+
+    def _record_left_phase(self, phase: str, applied: list[str], failure: str) -> None:
+        """One row for the run, on the last migration it applied, naming every migration the
+        failed phase left applied (their own rows committed before the phase's checks ran), so
+        ``status`` and ``info`` name them until they are rolled back, run again or accepted
+        (``dbkit repair``)."""
+        if self.dry_run or not applied or self.conn.broken:
+            return
+        import psycopg
+
+        from dbkit.engine import registry
+
+        # The failure is what the user must see; a lost marker row must not hide it.
+        with suppress(psycopg.Error):
+            registry.record(
+                self.conn,
+                self.plan.get(applied[-1]),
+                direction="up",
+                message=registry.phase_left_message(phase, applied, failure),
+            )
 
     # -- rollback ---------------------------------------------------------------------------
 

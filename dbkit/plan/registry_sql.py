@@ -30,6 +30,24 @@ VERSION_TABLE = "alembic_version"
 #: (``--no-auto-rollback``) starts its message: one row per run, ``success`` (the migration is
 #: applied), and ``status`` names it until it is rolled back.
 LEFT_APPLIED = "LEFT APPLIED after failing its checks"
+#: A phase's post-checks (or performance guard) failed under ``--no-auto-rollback`` after its
+#: migrations committed: one more row for the run, on the last migration it applied, whose
+#: message names every migration the run left applied (:func:`left_by_phase`).
+_PHASE_LEFT = re.compile(
+    re.escape(LEFT_APPLIED) + r": phase (?P<phase>\S+) \((?P<revisions>[^)]*) applied by this run\)"
+)
+
+
+def phase_left_message(phase: str, revisions: list[str], failure: str) -> str:
+    """The message of the row a failed phase run leaves (parsed by :func:`left_by_phase`)."""
+    return f"{LEFT_APPLIED}: phase {phase} ({', '.join(revisions)} applied by this run): {failure}"
+
+
+def left_by_phase(message: str | None) -> list[str]:
+    """The revisions a phase-level left-applied row names (empty for any other message)."""
+    found = _PHASE_LEFT.match(message or "")
+    return found["revisions"].split(", ") if found else []
+
 
 #: The registry's shape version: 1 history only, 2 + the level column and phase snapshots,
 #: 3 + preserved rows, 4 + ``dbkit.registry`` (this number), outcome ``interrupted`` and a
@@ -262,38 +280,60 @@ def history_schema() -> str:
     return "dbkit" if schema is None else f"dbkit_{schema}"
 
 
-def in_scope(sql: str) -> str:
+def ident(name: str) -> str:
+    """``name`` as an SQL identifier: bare when it is a plain lowercase name, else quoted."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def version_table(version_schema: str | None = None) -> str:
+    """``alembic_version`` qualified with ``version_schema`` (else the scope's tenant schema;
+    else bare, for callers that have neither)."""
+    schema = version_schema or _TENANT.get()
+    return VERSION_TABLE if schema is None else f"{ident(schema)}.{VERSION_TABLE}"
+
+
+def in_scope(sql: str, version_schema: str | None = None) -> str:
     """``sql`` (written against ``dbkit.`` and ``alembic_version``) aimed at the registry of
-    the current scope: ``dbkit_<schema>.`` and ``<schema>.alembic_version`` (qualified, so a
-    shared schema later on the search_path can never stand in for a tenant's own table)."""
+    the current scope: ``dbkit_<schema>.`` for a tenant, and ``alembic_version`` qualified
+    with ``version_schema`` (the connection's, see :func:`dbkit.engine.database.connect`), else
+    the tenant's schema, so neither the session's search_path nor a migration's ``SET
+    search_path`` decides which table is read or written."""
     schema = _TENANT.get()
-    if schema is None:
+    if schema is not None:
+        sql = re.sub(r"\bdbkit\.(?=[a-z_])", f"dbkit_{schema}.", sql)
+    if (version_schema or schema) is None:
         return sql
-    sql = re.sub(r"\bdbkit\.(?=[a-z_])", f"dbkit_{schema}.", sql)
-    return re.sub(rf"(?<![.\w]){VERSION_TABLE}\b", f"{schema}.{VERSION_TABLE}", sql)
+    return re.sub(rf'(?<![.\w"]){VERSION_TABLE}\b', version_table(version_schema), sql)
 
 
-def registry_ddl() -> str:
-    """REGISTRY_DDL for the current scope (a tenant's schema is created with its registry)."""
+def registry_ddl(version_schema: str | None = None) -> str:
+    """REGISTRY_DDL for the current scope and version schema (a tenant's schema is created
+    with its registry; so is a ``version_schema`` other than ``public``)."""
     schema = _TENANT.get()
-    if schema is None:
-        return REGISTRY_DDL
-    ddl = (
-        in_scope(REGISTRY_DDL)
-        .replace("SCHEMA IF NOT EXISTS dbkit;", f"SCHEMA IF NOT EXISTS dbkit_{schema};")
-        .replace("COMMENT ON SCHEMA dbkit IS", f"COMMENT ON SCHEMA dbkit_{schema} IS")
-    )
-    return f"CREATE SCHEMA IF NOT EXISTS {schema};\n{ddl}"
+    ddl = in_scope(REGISTRY_DDL, version_schema)
+    if schema is not None:
+        ddl = ddl.replace(
+            "SCHEMA IF NOT EXISTS dbkit;", f"SCHEMA IF NOT EXISTS dbkit_{schema};"
+        ).replace("COMMENT ON SCHEMA dbkit IS", f"COMMENT ON SCHEMA dbkit_{schema} IS")
+    owner = version_schema or schema
+    if owner is not None and owner != "public":
+        ddl = f"CREATE SCHEMA IF NOT EXISTS {ident(owner)};\n{ddl}"
+    return ddl
 
 
-def version_statement(from_revision: str | None, to_revision: str | None) -> tuple[str, tuple]:
+def version_statement(
+    from_revision: str | None, to_revision: str | None, version_schema: str | None = None
+) -> tuple[str, tuple]:
     """The statement moving ``alembic_version`` from one revision to the next."""
+    table = version_table(version_schema)
     if from_revision is None:
-        return in_scope(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%s)"), (to_revision,)
+        return in_scope(f"INSERT INTO {table} (version_num) VALUES (%s)"), (to_revision,)
     if to_revision is None:
-        return in_scope(f"DELETE FROM {VERSION_TABLE} WHERE version_num = %s"), (from_revision,)
+        return in_scope(f"DELETE FROM {table} WHERE version_num = %s"), (from_revision,)
     return (
-        in_scope(f"UPDATE {VERSION_TABLE} SET version_num = %s WHERE version_num = %s"),
+        in_scope(f"UPDATE {table} SET version_num = %s WHERE version_num = %s"),
         (to_revision, from_revision),
     )
 
@@ -328,7 +368,9 @@ def migration_params(
     )
 
 
-def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> str:
+def _move_and_record_sql(
+    from_revision: str | None, to_revision: str | None, version_schema: str | None = None
+) -> str:
     if from_revision is None:
         moved = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (%(to_revision)s)"
     elif to_revision is None:
@@ -342,7 +384,9 @@ def _move_and_record_sql(from_revision: str | None, to_revision: str | None) -> 
     # nothing moves, revision is NULL and the NOT NULL constraint stops the whole transaction
     # (see version_guard_tripped). So the statement can travel with COMMIT in one round trip.
     values = _HISTORY_VALUES.replace("%(revision)s", "(SELECT %(revision)s::text FROM moved)", 1)
-    return in_scope(f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})")
+    return in_scope(
+        f"WITH moved AS ({moved} RETURNING 1) {_HISTORY_INTO} VALUES ({values})", version_schema
+    )
 
 
 def version_guard_tripped(exc: Exception) -> bool:

@@ -28,10 +28,10 @@ from dbkit.plan.literals import SqlExpr, literal
 from dbkit.plan.preamble import limits_for, preamble, reset
 from dbkit.plan.registry_sql import (
     INSERT_HISTORY,
-    REGISTRY_DDL,
-    VERSION_TABLE,
     migration_params,
+    registry_ddl,
     version_statement,
+    version_table,
 )
 from dbkit.settings import DEFAULTS
 
@@ -127,12 +127,15 @@ def render_script(
     *,
     lock_timeout: str = DEFAULTS["lock_timeout"],
     statement_timeout: str = DEFAULTS["statement_timeout"],
+    version_schema: str = "public",
 ) -> str:
     """The script ``dbkit sql [up|down] [--from REV] [--to REV]`` prints.
 
     ``from_revision`` / ``to_revision`` accept what the CLI accepts (``base``, ``head``, an id
     or a file name); by default up goes base -> head and down head -> base. The timeouts are
     the project's settings; a migration's own override wins, as in ``dbkit migrate``.
+    ``version_schema`` qualifies ``alembic_version`` (``Settings.offline_version_schema``:
+    with no connection to ask, ``public`` unless the project sets ``version_schema``).
     """
     migrations, start, end = _select(plan, direction, from_revision, to_revision)
     out: list[str] = [
@@ -144,25 +147,29 @@ def render_script(
         "-- Each migration commits on its own: if one fails, the ones before it stay applied.",
         "",
     ]
-    out += [_guard(start), ""]
+    out += [_guard(start, version_schema), ""]
     if direction == "up":
         out += [
             "-- dbkit registry (idempotent)",
             "BEGIN;",
-            REGISTRY_DDL.rstrip("\n"),
+            registry_ddl(version_schema).rstrip("\n"),
             "COMMIT;",
             "",
         ]
     for migration in migrations:
         out += _render_migration(
-            migration, direction, *limits_for(migration, lock_timeout, statement_timeout)
+            migration,
+            direction,
+            *limits_for(migration, lock_timeout, statement_timeout),
+            version_schema,
         )
     out.append(f"-- end of script: the database is now at revision {_label(end)}")
     return "\n".join(out) + "\n"
 
 
-def _guard(expected: str | None) -> str:
+def _guard(expected: str | None, version_schema: str) -> str:
     """A DO block that stops the script unless alembic_version holds ``expected``."""
+    table = version_table(version_schema)
     want = "NULL" if expected is None else literal(expected)
     shown = literal(_label(expected))
     return f"""\
@@ -170,8 +177,8 @@ DO $dbkit_guard$
 DECLARE
     found text;
 BEGIN
-    IF to_regclass('{VERSION_TABLE}') IS NOT NULL THEN
-        SELECT string_agg(version_num, ', ') INTO found FROM {VERSION_TABLE};
+    IF to_regclass('{table}') IS NOT NULL THEN
+        SELECT string_agg(version_num, ', ') INTO found FROM {table};
     END IF;
     IF found IS DISTINCT FROM {want} THEN
         RAISE EXCEPTION 'dbkit: this script expects the database at revision %, but it is at %',
@@ -182,7 +189,11 @@ $dbkit_guard$;"""
 
 
 def _render_migration(
-    migration: Migration, direction: str, lock_timeout: str, statement_timeout: str
+    migration: Migration,
+    direction: str,
+    lock_timeout: str,
+    statement_timeout: str,
+    version_schema: str,
 ) -> list[str]:
     path = migration.relpath(migration.sql_path(direction))
     verb = "apply" if direction == "up" else "roll back"
@@ -195,7 +206,7 @@ def _render_migration(
         else (migration.revision, migration.down_revision)
     )
     record = [
-        bind(*version_statement(before, after)) + ";",
+        bind(*version_statement(before, after, version_schema)) + ";",
         bind(INSERT_HISTORY, _history(migration, direction)) + ";",
     ]
     sql_text = migration.sql(direction)

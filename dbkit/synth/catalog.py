@@ -77,7 +77,7 @@ FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname <> ALL (%s) AND n.nspname NOT LIKE 'pg_temp%%'
-  AND NOT (n.nspname = 'public' AND c.relname = 'alembic_version')
+  AND NOT (n.nspname = coalesce(%s, current_schema()) AND c.relname = 'alembic_version')
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2
@@ -128,7 +128,9 @@ WHERE i.indrelid = ANY (%s) AND i.indisunique AND NOT i.indisprimary
 
 def read_tables(conn: psycopg.Connection) -> dict[str, Table]:
     """Every user table of the database, by qualified name (``users``, ``crm.leads``)."""
-    rows = conn.execute(_TABLES, (list(SKIP_SCHEMAS),)).fetchall()
+    # the connection's alembic_version (schema settled at connect) is bookkeeping, not data
+    version_schema = getattr(conn, "version_schema", None)
+    rows = conn.execute(_TABLES, (list(SKIP_SCHEMAS), version_schema)).fetchall()
     by_oid: dict[int, Table] = {}
     for schema, name, oid, estimate in rows:
         by_oid[oid] = Table(schema, name, {}, estimated_rows=int(estimate))
