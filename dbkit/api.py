@@ -191,6 +191,47 @@ class RegistryChange:
         return dict(self.__dict__)
 
 
+# -- signals -------------------------------------------------------------------------------
+
+
+@contextmanager
+def signals_handled() -> Iterator[None]:
+    """SIGINT and SIGTERM handled in the block as the CLI handles them (main thread only).
+
+    Every api function below that touches a database does this by itself for its own call
+    when the program left both signals at Python's defaults. Use it around a program's own
+    threads calling the api (a signal reaches only the main thread, which then interrupts
+    them), or to put dbkit's handling over the program's own handlers for a while. Inside it,
+    a signal makes the running api call (in any thread) cancel its statement on the server,
+    undo its step, write its ``interrupted`` history row, release the lock, drop scratch
+    databases and raise :class:`dbkit.errors.Interrupted` (``exit_code`` 130 for SIGINT, 143
+    for SIGTERM); the main thread, when not inside an api call, gets a ``KeyboardInterrupt``.
+    A second signal cancels every statement dbkit runs and raises again.
+    """
+    with interrupts.handled():
+        yield
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """An api function with the CLI's signal guarantees for library callers (see
+    :func:`signals_handled` and :mod:`dbkit.engine.interrupts`)."""
+    import functools
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with interrupts.handled(only_if_default=True), interrupts.working():
+            try:
+                return function(*args, **kwargs)
+            except interrupts.SignalInterrupt as exc:  # one that no layer turned into a state
+                raise interrupts.interrupted(
+                    exc,
+                    f"dbkit.api.{function.__name__}",
+                    "run `dbkit status` to see where the database is",
+                ) from None
+
+    return call
+
+
 # -- sessions ----------------------------------------------------------------------------
 
 
@@ -324,6 +365,7 @@ class RunOptions:
     confirm: Confirm | None = None  # asked before a destructive run on a protected environment
 
 
+@_guarded
 def migrate(
     settings: Settings,
     *,
@@ -363,6 +405,7 @@ def migrate(
     return _run(settings, plan, "migrate", choose, options, reporter, book=check_book)
 
 
+@_guarded
 def rollback(
     settings: Settings,
     *,
@@ -565,6 +608,7 @@ def _run(
 # -- read-only commands ---------------------------------------------------------------------
 
 
+@_guarded
 def status(settings: Settings) -> StatusResult:
     """Current revision and phase, pending migrations and edited applied ones (read-only).
 
@@ -640,6 +684,7 @@ def _interrupted(plan: Plan, run, current: str | None, running: str | None) -> d
     return {**run.to_dict(), "name": name, "running": running is not None, "message": message}
 
 
+@_guarded
 def history(settings: Settings, *, limit: int | None = None) -> list[registry.HistoryRow]:
     """The history rows, oldest first (the last ``limit`` rows if given)."""
     if limit is not None and limit < 1:
@@ -651,6 +696,7 @@ def history(settings: Settings, *, limit: int | None = None) -> list[registry.Hi
 # -- registry-only commands -----------------------------------------------------------------
 
 
+@_guarded
 def baseline(
     settings: Settings, revision: str, *, force: bool = False, confirm: Confirm | None = None
 ) -> RegistryChange:
@@ -755,6 +801,7 @@ def _baseline(
     )
 
 
+@_guarded
 def repair(settings: Settings, *, confirm: Confirm | None = None) -> RegistryChange:
     """Accept the current files of edited (or unrecorded) applied migrations, and migrations
     left applied after failing their checks (``--no-auto-rollback``), on purpose."""
@@ -832,6 +879,7 @@ class ValidateResult:
         }
 
 
+@_guarded
 def validate(
     settings: Settings,
     *,
@@ -947,6 +995,7 @@ def import_migrations(
     return import_project(tool, source_dir, project_dir, phase=phase)
 
 
+@_guarded
 def adopt(
     settings: Settings,
     *,
@@ -996,6 +1045,7 @@ def adopt(
         )
 
 
+@_guarded
 def info(settings: Settings):
     """Every migration of the plan with its state, in order, then those out of plan (read-only).
 
@@ -1332,6 +1382,7 @@ class SynthResult:
         }
 
 
+@_guarded
 def synth(
     settings: Settings,
     *,
@@ -1415,6 +1466,7 @@ def synth(
 # above with its own Settings; see dbkit.fleet.run for the probe, outcomes and exit codes.
 
 
+@_guarded
 def fleet_migrate(settings: Settings, selection, limits, **options) -> Any:
     """``migrate`` on every selected target of the fleet file (options as for migrate)."""
     from dbkit.fleet import commands
@@ -1422,6 +1474,7 @@ def fleet_migrate(settings: Settings, selection, limits, **options) -> Any:
     return commands.migrate(settings, selection, limits, **options)
 
 
+@_guarded
 def fleet_rollback(settings: Settings, selection, limits, **options) -> Any:
     """``rollback`` on every selected target of the fleet file (options as for rollback)."""
     from dbkit.fleet import commands
@@ -1429,6 +1482,7 @@ def fleet_rollback(settings: Settings, selection, limits, **options) -> Any:
     return commands.rollback(settings, selection, limits, **options)
 
 
+@_guarded
 def fleet_status(settings: Settings, selection, limits, **options) -> Any:
     """Where every selected target stands: revision, pending count, edits, failures."""
     from dbkit.fleet import commands
@@ -1436,6 +1490,7 @@ def fleet_status(settings: Settings, selection, limits, **options) -> Any:
     return commands.status(settings, selection, limits, **options)
 
 
+@_guarded
 def fleet_validate(settings: Settings, selection, limits, **options) -> Any:
     """``validate`` on every selected target (read-only)."""
     from dbkit.fleet import commands
@@ -1443,6 +1498,7 @@ def fleet_validate(settings: Settings, selection, limits, **options) -> Any:
     return commands.validate(settings, selection, limits, **options)
 
 
+@_guarded
 def fleet_drift(settings: Settings, selection, limits, **options) -> Any:
     """``drift`` on every selected target (read-only on the targets)."""
     from dbkit.fleet import commands
@@ -1534,6 +1590,7 @@ def show(settings: Settings, revision: str) -> RevisionView:
 # -- the CI gate ---------------------------------------------------------------------------------
 
 
+@_guarded
 def verify(
     settings: Settings,
     *,
@@ -1565,6 +1622,7 @@ def verify(
     )
 
 
+@_guarded
 def drift(settings: Settings, *, scratch_url: str | None = None) -> DriftResult:
     """Compare the live schema with what its migrations build (``scratch_url``: where to
     replay them; ``embedded`` for the project's embedded server)."""

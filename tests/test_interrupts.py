@@ -287,3 +287,105 @@ def test_a_second_ctrl_c_exits_at_once_and_still_cancels(pg_server, db_url, tmp_
     assert "dbkit: error: interrupted again (SIGINT): exiting at once" in err
     assert not _leftovers(pg_server, "%pg_sleep%")
     assert _lock_free(db_url)
+
+
+# -- adopt, baseline and info ---------------------------------------------------------------
+
+BASELINE_SLOW = Spec(
+    "slow",
+    "core",
+    "CREATE TABLE slow_t (id int);\n"
+    # sleeps only in the throwaway database of the baseline check
+    "SELECT pg_sleep(CASE WHEN current_database() ~ '^dbkit_baseline_' THEN 30 ELSE 0 END);\n",
+    "DROP TABLE IF EXISTS slow_t;\n",
+)
+
+
+def _untouched(url: str) -> None:
+    """Nothing of dbkit was written: no registry, no version table, no lock left."""
+    assert _query(url, "SELECT to_regnamespace('dbkit'), to_regclass('alembic_version')") == [
+        (None, None)
+    ]
+    assert _lock_free(url)
+
+
+@pytest.mark.parametrize(
+    "signum, code, name", [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_baseline_during_its_schema_check(pg_server, db_url, tmp_path, signum, code, name):
+    project = write_project(tmp_path / "proj", [TABLE, BASELINE_SLOW])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (id int); CREATE TABLE slow_t (id int)")
+    before = _scratch_databases(pg_server, "dbkit_baseline")
+    proc = _start(project, db_url, "baseline", "0002")
+    _wait_for(pg_server, "%pg_sleep%", database="dbkit_baseline%", proc=proc)
+    returncode, _, err = _finish(proc, signum)
+    assert returncode == code, err
+    line = _one_error_line(err)
+    assert f"interrupted by {name} during " in line and "nothing was changed" in line
+    assert not _leftovers(pg_server, "%pg_sleep%")
+    assert _scratch_databases(pg_server, "dbkit_baseline") == before
+    _untouched(db_url)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_adopt_waiting_for_the_migration_lock(pg_server, db_url, tmp_path, signum, code):
+    from test_adopt import imported, migrate_with_tool
+
+    migrate_with_tool("golang-migrate", db_url, 2, pg_server, tmp_path)
+    project = imported("golang-migrate", tmp_path)
+    holder = psycopg.connect(db_url, autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", (0x64626B6974,))
+        proc = _start(project, db_url, "adopt")
+        _wait_for_idle(pg_server, "%pg_try_advisory_lock%", proc)
+        returncode, _, err = _finish(proc, signum)
+    finally:
+        holder.close()
+    assert returncode == code, err
+    line = _one_error_line(err)
+    assert "nothing was changed" in line
+    _untouched(db_url)
+    assert _query(db_url, "SELECT version, dirty FROM schema_migrations") == [(2, False)]
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_info_waiting_behind_a_lock_on_the_history(pg_server, db_url, tmp_path, signum, code):
+    project = write_project(tmp_path / "proj", [TABLE])
+    (project / "dbkit.toml").write_text('lock_timeout = "60s"\n')
+    ready = _start(project, db_url, "migrate")
+    assert ready.wait(60) == 0, ready.communicate()
+    rows_before = _query(db_url, "SELECT * FROM dbkit.history ORDER BY id")
+    holder = psycopg.connect(db_url)
+    try:
+        holder.execute("LOCK TABLE dbkit.history IN ACCESS EXCLUSIVE MODE")
+        proc = _start(project, db_url, "info", "--json")
+        _wait_for(pg_server, "%dbkit.history%", lock=True, proc=proc)
+        returncode, out, err = _finish(proc, signum)
+    finally:
+        holder.close()
+    assert returncode == code, err
+    line = _one_error_line(err)
+    assert "nothing was changed" in line
+    payload = json.loads(out)
+    assert payload["ok"] is False and payload["exit_code"] == code
+    assert not _leftovers(pg_server, "%dbkit.history%")
+    assert _query(db_url, "SELECT * FROM dbkit.history ORDER BY id") == rows_before
+    assert _lock_free(db_url)
+
+
+def _wait_for_idle(pg_server, pattern: str, proc: subprocess.Popen) -> None:
+    """Wait until a dbkit backend's last statement matches ``pattern`` (a polling loop)."""
+    deadline = time.monotonic() + 30
+    with _admin(pg_server) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit' "
+                "AND query ILIKE %s",
+                (pattern,),
+            ).fetchone():
+                return
+            if proc.poll() is not None:
+                raise AssertionError(f"dbkit ended early: {proc.communicate()}")
+            time.sleep(0.05)
+    raise AssertionError(f"no dbkit backend ran {pattern!r}")

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from dbkit.compare import catalog
 from dbkit.compare.catalog import Difference
 from dbkit.compare.scratch import scratch_database
-from dbkit.engine import database, registry
+from dbkit.engine import database, interrupts, registry
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import steps_up
-from dbkit.errors import DbkitError
+from dbkit.errors import DbkitError, Interrupted
 
 if TYPE_CHECKING:
     import psycopg
@@ -39,6 +39,17 @@ def compare_with_plan(
     excluded = (*catalog.DEFAULT_EXCLUDED_SCHEMAS, *ignore_schemas)
     live = catalog.snapshot(conn, exclude_schemas=excluded)
     server_url = settings.database_url()
+    try:
+        return _replayed_diff(live, server_url, settings, migrations, excluded, ignore_tables)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise interrupts.interrupted(
+            exc,
+            "the schema check (the migrations replayed in a throwaway database)",
+            "the throwaway database was dropped; nothing was changed",
+        ) from None
+
+
+def _replayed_diff(live, server_url, settings, migrations, excluded, ignore_tables):
     with scratch_database(
         server_url,
         settings,
@@ -52,6 +63,8 @@ def compare_with_plan(
             registry.ensure_registry(replay)
             try:
                 Runner(replay, settings).run(steps_up(migrations))
+            except Interrupted:
+                raise
             except DbkitError as exc:
                 raise DbkitError(
                     f"replaying the migrations in a throwaway database failed: {exc}"

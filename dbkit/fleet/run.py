@@ -377,7 +377,7 @@ def _outcome_of(exc: DbkitError) -> str:
         return "login failed" if refused else "unreachable"
     if isinstance(exc, UnsupportedServer):
         return "unsupported"
-    if isinstance(exc, FleetStopped):
+    if isinstance(exc, Interrupted):  # FleetStopped, or a signal stopped its migration
         return "interrupted"
     if isinstance(exc, DatabaseStateError):
         return "unknown revision" if "not in" in exc.message else "failed"
@@ -456,6 +456,12 @@ def run_fleet(
     seen_lock = threading.Lock()
 
     def one(run: TargetRun) -> bool:
+        # inside an api call, for the signal handler: a signal the main thread receives
+        # cancels this target's statement and undoes its step (library callers)
+        with interrupts.working():
+            return _one(run)
+
+    def _one(run: TargetRun) -> bool:
         run.state, run.phase, run.started = "running", "connecting", time.monotonic()
         observer.updated(run)
         settings = target_settings(base, run.target, spec.shared_schemas)

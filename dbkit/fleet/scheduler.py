@@ -14,6 +14,7 @@ while it waits for the server.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -88,7 +89,9 @@ class Scheduler:
                     if not running and (not pending or self.stop.is_set()):
                         break
                     done.wait(timeout=0.2)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:  # a library caller's signal (the CLI sets stop)
+                if not hasattr(self.stop, "signum"):
+                    self.stop.signum = getattr(exc, "signum", signal.SIGINT)  # 130 or 143
                 self.halt("interrupted")
         return pending if self.stop.is_set() else []
 
