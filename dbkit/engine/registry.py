@@ -124,7 +124,7 @@ def move_and_record_text(
     )
     params.update(from_revision=from_revision, to_revision=to_revision)
     del params["duration_ms"]
-    sql = _move_and_record_sql(from_revision, to_revision).replace(
+    sql = _move_and_record_sql(from_revision, to_revision, version_schema(conn)).replace(
         "%(duration_ms)s", SERVER_DURATION_MS, 1
     )
     return ClientCursor(conn).mogrify(sql, params)
