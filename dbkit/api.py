@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -212,6 +213,10 @@ def signals_handled() -> Iterator[None]:
         yield
 
 
+#: The api function running in this thread (``status``, ``fleet migrate``), to name it.
+_COMMAND: ContextVar[str | None] = ContextVar("dbkit_api_command", default=None)
+
+
 def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     """An api function with the CLI's signal guarantees for library callers (see
     :func:`signals_handled` and :mod:`dbkit.engine.interrupts`)."""
@@ -219,6 +224,7 @@ def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
+        token = _COMMAND.set(function.__name__.replace("_", " "))
         with interrupts.handled(only_if_default=True), interrupts.working():
             try:
                 return function(*args, **kwargs)
@@ -228,6 +234,8 @@ def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
                     f"dbkit.api.{function.__name__}",
                     "run `dbkit status` to see where the database is",
                 ) from None
+            finally:
+                _COMMAND.reset(token)
 
     return call
 
@@ -260,7 +268,8 @@ def _session(
         except psycopg.Error as exc:
             raise _database_error(conn, exc, url, settings) from None
         except KeyboardInterrupt as exc:  # outside a migration: nothing of this command is kept
-            raise interrupts.interrupted(exc, "the command", "nothing was changed") from None
+            what = f"dbkit {_COMMAND.get()}" if _COMMAND.get() else "the command"
+            raise interrupts.interrupted(exc, what, "nothing was changed") from None
         finally:
             conn.close()
 

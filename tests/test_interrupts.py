@@ -344,7 +344,7 @@ def test_adopt_waiting_for_the_migration_lock(pg_server, db_url, tmp_path, signu
         holder.close()
     assert returncode == code, err
     line = _one_error_line(err)
-    assert "nothing was changed" in line
+    assert "during dbkit adopt: nothing was changed" in line
     _untouched(db_url)
     assert _query(db_url, "SELECT version, dirty FROM schema_migrations") == [(2, False)]
 
@@ -366,7 +366,7 @@ def test_info_waiting_behind_a_lock_on_the_history(pg_server, db_url, tmp_path, 
         holder.close()
     assert returncode == code, err
     line = _one_error_line(err)
-    assert "nothing was changed" in line
+    assert "during dbkit info: nothing was changed" in line
     payload = json.loads(out)
     assert payload["ok"] is False and payload["exit_code"] == code
     assert not _leftovers(pg_server, "%dbkit.history%")
