@@ -426,7 +426,6 @@ def test_rollback_levels_on_the_002_phases(s, db_url):
     assert scalar(db_url, "SELECT count(*) FROM billing_transactions") == 300
     post = api.validate(s, phase="user_migration", post=True)
     assert [(c.when, c.name, c.rows_found) for c in post.failed] == [
-        ("post-check of 0017_free_tier_assignment", "users_have_subscription", FREE_TIER),
         ("post-check of phase user_migration", "users_have_subscription", FREE_TIER),
     ]
 
@@ -615,7 +614,6 @@ def test_checks_catch_failures_forced_on_the_real_schema(s, db_url):
     assert [
         (c["when"], c["name"], c["rows_found"]) for c in report["checks"] if not c["passed"]
     ] == [
-        ("post-check of 0017_free_tier_assignment", "users_have_subscription", 1),
         ("post-check of phase user_migration", "users_have_subscription", 1),
     ]
     failures = [c for c in report["checks"] if not c["passed"]]

@@ -40,12 +40,15 @@ class ScanReport:
 _WHOLE = ("Seq Scan", "Index Scan", "Index Only Scan")
 
 
-def _whole_reads(plan: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """(schema, relation, node) for each node of ``plan`` reading a whole relation."""
+def _whole_reads(plan: dict[str, Any], limited: bool = False) -> Iterator[tuple[str, str, str]]:
+    """(schema, relation, node) for each node of ``plan`` reading a whole relation.
+
+    ``limited``: the node feeds a Limit directly, so an unfiltered scan stops after the few
+    rows it needs (``ORDER BY id LIMIT 1`` over the primary key reads one entry)."""
     if plan.get("One-Time Filter", "").strip() == "false":
         return
     kind = plan.get("Node Type", "")
-    if kind in _WHOLE and "Relation Name" in plan:
+    if kind in _WHOLE and "Relation Name" in plan and not (limited and "Filter" not in plan):
         if kind == "Seq Scan":
             yield plan.get("Schema", "public"), plan["Relation Name"], kind
         elif "Index Cond" not in plan:
@@ -55,7 +58,7 @@ def _whole_reads(plan: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
                 f"{kind} using {plan.get('Index Name', '?')} (no index condition: every entry)",
             )
     for child in plan.get("Plans", []):
-        yield from _whole_reads(child)
+        yield from _whole_reads(child, kind == "Limit")
 
 
 def big_scans(conn: psycopg.Connection, checks: Iterable[Check], threshold: int) -> ScanReport:

@@ -3,11 +3,33 @@
 
 -- check: businesses_view_covers_companies
 -- 002's queries read businesses: every company must be visible through the view.
-SELECT c.id
-FROM companies AS c
-WHERE NOT EXISTS (
-        SELECT 1 FROM businesses AS b
-        WHERE b.id = c.id
+-- It is as long as the view reads companies alone and unfiltered, which its definition
+-- says without reading a row: one relation, no WHERE, JOIN, LIMIT, DISTINCT, GROUP BY
+-- or set operation (an anti-join of companies against the view read both in full).
+SELECT v.view_name
+FROM (VALUES ('businesses', 'companies')) AS v (view_name, table_name)
+WHERE
+    to_regclass(v.view_name) IS NULL
+    OR pg_get_viewdef(to_regclass(v.view_name)) ~* (
+        '\m(where|join|limit|offset|fetch|distinct|group|having|union|intersect|except)\M'
+    )
+    OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS d
+        INNER JOIN pg_catalog.pg_rewrite AS r ON d.objid = r.oid
+        WHERE
+            d.classid = 'pg_catalog.pg_rewrite'::regclass
+            AND r.ev_class = to_regclass(v.view_name)
+            AND d.refobjid = to_regclass(v.table_name)
+    )
+    OR EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS d
+        INNER JOIN pg_catalog.pg_rewrite AS r ON d.objid = r.oid
+        WHERE
+            d.classid = 'pg_catalog.pg_rewrite'::regclass
+            AND d.refclassid = 'pg_catalog.pg_class'::regclass
+            AND r.ev_class = to_regclass(v.view_name)
+            AND d.refobjid <> r.ev_class
+            AND d.refobjid IS DISTINCT FROM to_regclass(v.table_name)
     );
 
 -- check: foreign_keys_in_place

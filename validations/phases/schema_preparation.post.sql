@@ -32,11 +32,33 @@ WHERE
 
 -- check: subscriptions_view_covers_user_subscriptions
 -- 003's queries read the subscriptions view: every subscription must be visible in it.
-SELECT us.id
-FROM user_subscriptions AS us
-WHERE NOT EXISTS (
-        SELECT 1 FROM subscriptions AS s
-        WHERE s.id = us.id
+-- It is as long as the view reads user_subscriptions alone and unfiltered, which its definition
+-- says without reading a row: one relation, no WHERE, JOIN, LIMIT, DISTINCT, GROUP BY
+-- or set operation (an anti-join of user_subscriptions against the view read both in full).
+SELECT v.view_name
+FROM (VALUES ('subscriptions', 'user_subscriptions')) AS v (view_name, table_name)
+WHERE
+    to_regclass(v.view_name) IS NULL
+    OR pg_get_viewdef(to_regclass(v.view_name)) ~* (
+        '\m(where|join|limit|offset|fetch|distinct|group|having|union|intersect|except)\M'
+    )
+    OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS d
+        INNER JOIN pg_catalog.pg_rewrite AS r ON d.objid = r.oid
+        WHERE
+            d.classid = 'pg_catalog.pg_rewrite'::regclass
+            AND r.ev_class = to_regclass(v.view_name)
+            AND d.refobjid = to_regclass(v.table_name)
+    )
+    OR EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS d
+        INNER JOIN pg_catalog.pg_rewrite AS r ON d.objid = r.oid
+        WHERE
+            d.classid = 'pg_catalog.pg_rewrite'::regclass
+            AND d.refclassid = 'pg_catalog.pg_class'::regclass
+            AND r.ev_class = to_regclass(v.view_name)
+            AND d.refobjid <> r.ev_class
+            AND d.refobjid IS DISTINCT FROM to_regclass(v.table_name)
     );
 
 -- check: foreign_keys_in_place

@@ -13,12 +13,14 @@ WHERE us.id IS NULL;
 -- check: free_tier_assignments_match_subscriptions
 -- Every recorded assignment names an existing subscription of the same user: the
 -- rollback deletes subscriptions through this table.
+-- That the subscription exists is fk_free_tier_assignments_subscription_id's promise
+-- (foreign_keys_in_place below); that it is the same user's, no constraint's.
 SELECT
     fta.subscription_id,
     fta.user_id
 FROM free_tier_assignments AS fta
-LEFT JOIN user_subscriptions AS us ON fta.subscription_id = us.id
-WHERE us.id IS NULL OR us.user_id <> fta.user_id;
+INNER JOIN user_subscriptions AS us ON fta.subscription_id = us.id
+WHERE us.user_id <> fta.user_id;
 
 -- check: assigned_subscriptions_are_free_plan
 SELECT fta.subscription_id
@@ -48,7 +50,8 @@ SELECT
 FROM (
     VALUES
     ('user_subscriptions', 'user_id', 'users'),
-    ('user_subscriptions', 'plan_id', 'subscription_plans')
+    ('user_subscriptions', 'plan_id', 'subscription_plans'),
+    ('free_tier_assignments', 'subscription_id', 'user_subscriptions')
 ) AS expected (table_name, column_name, referenced_table)
 WHERE NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_constraint AS con
