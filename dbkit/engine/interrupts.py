@@ -27,7 +27,6 @@ and raises again instead of ending the program.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -149,6 +148,8 @@ def working() -> Iterator[None]:
 
 def _set_async(ident: int, exc: type[BaseException] | None) -> None:
     """Raise ``exc`` in thread ``ident`` at its next bytecode (None: withdraw a pending one)."""
+    import ctypes  # here, not at import: a status run never needs it
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
         ctypes.c_ulong(ident), None if exc is None else ctypes.py_object(exc)
     )
