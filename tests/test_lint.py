@@ -641,6 +641,12 @@ SELECT a.id
 FROM accounts AS a
 WHERE a.id = 7 AND a.email = '';
 
+-- check: first_order_is_positive
+-- The first order by id: an unfiltered scan of the primary key under a Limit reads one entry.
+SELECT o.id
+FROM orders AS o
+WHERE o.id = (SELECT x.id FROM orders AS x ORDER BY x.id LIMIT 1) AND o.total < 0;
+
 -- check: refunds_are_positive
 SELECT r.id
 FROM refunds AS r
@@ -684,7 +690,7 @@ def test_a_check_that_reads_a_big_table_is_named_and_an_index_makes_it_go(tmp_pa
     assert [(f["path"], f["line"], f["severity"]) for f in found] == [
         ("validations/phases/core.post.sql", 1, "warning")
     ]
-    assert report["big_table_scans"]["explained"] == 2
+    assert report["big_table_scans"]["explained"] == 3
     assert report["big_table_scans"]["threshold"] == 2000
 
     # The index the application needs anyway (0003): the same check is index-driven.
@@ -694,7 +700,7 @@ def test_a_check_that_reads_a_big_table_is_named_and_an_index_makes_it_go(tmp_pa
     after = lint_with(project, db_url)
     assert after.exit_code == 0, after.output
     assert "check-scans-big-table  " not in after.output
-    assert "dbkit/check-scans-big-table: 2 checks and key queries explained" in after.output
+    assert "dbkit/check-scans-big-table: 3 checks and key queries explained" in after.output
 
     # Under the threshold nothing is big.
     (project / "dbkit.toml").write_text("big_table_rows = 1000000\n")
