@@ -91,7 +91,7 @@ def measure(
 ) -> dict:
     import psycopg
 
-    from dbkit.engine import guard, preserve
+    from dbkit.engine import guard, preserve, registry
     from dbkit.engine.runner import run_check
     from dbkit.engine.workflow import CheckBook
     from dbkit.plan.graph import load_plan
@@ -102,6 +102,7 @@ def measure(
     timers = Timers()
     timers.wrap(preserve, "digest", "digest_ms")
     with psycopg.connect(url, autocommit=True) as conn:
+        out["registry_upgraded_to"] = registry.ensure_registry(conn)  # as migrate would
         out["rows"] = conn.execute(
             "SELECT sum(reltuples)::bigint FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
