@@ -179,3 +179,25 @@ def test_repo_alembic_environment_matches_the_template():
         if rel.name in (".sqlfluff", ".squawk.toml"):
             continue  # lint configuration: the unified schema has its own, stricter one
         assert (root / rel).read_bytes() == template.read_bytes(), f"{rel} differs from {template}"
+
+
+def test_alembic_and_dbkit_agree_on_the_version_table_whatever_the_search_path(
+    project, db_url, monkeypatch
+):
+    """Alembic is configured with the schema dbkit settles (version_table_schema): a role whose
+    search_path puts another schema first still gets public.alembic_version, which dbkit reads."""
+    dbname = query(db_url, "SELECT current_database()")[0][0]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA other")
+        conn.execute(
+            f'ALTER ROLE CURRENT_USER IN DATABASE "{dbname}" SET search_path = other, public'
+        )
+    command.upgrade(alembic_config(project, db_url, monkeypatch), "0002")
+    assert query(db_url, "SELECT version_num FROM public.alembic_version") == [("0002",)]
+    assert query(db_url, "SELECT to_regclass('other.alembic_version')") == [(None,)]
+    from dbkit import api, settings
+
+    resolved = settings.resolve(project, url=db_url, environ={})
+    assert api.status(resolved).current_revision == "0002"
+    api.migrate(resolved)  # dbkit moves the same table on
+    assert query(db_url, "SELECT version_num FROM public.alembic_version") == [("0003",)]
