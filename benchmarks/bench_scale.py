@@ -88,6 +88,7 @@ def measure(
     late_phase: str | None = None,
     prep: str | None = None,
     old_rules: set[str] | None = None,
+    only_phases: set[str] | None = None,
 ) -> dict:
     import psycopg
 
@@ -111,6 +112,8 @@ def measure(
             "SELECT pg_size_pretty(pg_database_size(current_database()))"
         ).fetchone()[0]
         for phase in plan.phases:
+            if only_phases and phase not in only_phases:
+                continue
             first, last = plan.phase_span(phase)
             files = [t for m in plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
             parts = [book.row_removal(t) for t in files]
@@ -248,6 +251,7 @@ def from_templates(
     late_phase: str | None,
     prep: str | None,
     old_rules: set[str] | None,
+    only_phases: set[str] | None = None,
 ) -> dict:
     """Measure a copy of each template database of an existing server (copies dropped)."""
     import psycopg
@@ -273,7 +277,7 @@ def from_templates(
                 "template": template,
                 "copy_s": round(copy_s, 1),
                 "load_average_at_start": [round(x, 2) for x in load],
-                **measure(url(copy), late_phase, prep, old_rules),
+                **measure(url(copy), late_phase, prep, old_rules, only_phases),
             }
             size["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             results["sizes"].append(size)
@@ -299,6 +303,7 @@ def main() -> None:
     parser.add_argument(
         "--old-rules", help="time the count-all and reachable rules for these phases only"
     )
+    parser.add_argument("--phases", help="measure the snapshots of these phases only")
     parser.add_argument("--out", help="write the results JSON here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -310,6 +315,7 @@ def main() -> None:
             args.late_phase,
             args.late_phase_prep,
             old_rules,
+            set(args.phases.split(",")) if args.phases else None,
         )
     else:
         results = self_loaded(args)
