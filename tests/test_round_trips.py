@@ -104,6 +104,59 @@ def test_a_migration_with_a_post_check_judges_before_it_commits(tmp_path, db_url
         conn.close()
 
 
+def test_begin_travels_with_the_first_pre_check(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
+    (project / "validations" / "0002_notes.pre.sql").write_text(
+        "-- check: accounts_have_emails\nSELECT id FROM accounts WHERE email IS NULL;\n"
+        "-- check: no_notes_yet\nSELECT 1 WHERE to_regclass('notes') IS NOT NULL;\n"
+    )
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    book = CheckBook(plan)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        first, second = steps_up(plan.migrations)
+        runner.run_step(first, [])
+        checks = StepChecks(pre=book.file(second.migration.pre_check_path).checks)
+        assert len(checks.pre) == 2
+        sent = _traced(conn, tmp_path / "trace", lambda: runner.run_step(second, [], checks))
+        # BEGIN + limits + check 1; its rollback; check 2; its rollback; the file + history
+        # row + COMMIT
+        assert _round_trips(sent) == 5, sent
+        assert [r.passed for r in runner.check_results] == [True, True]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        conn.close()
+
+
+def test_a_failed_first_pre_check_sent_with_begin_applies_nothing(tmp_path, db_url):
+    project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
+    (project / "validations" / "0002_notes.pre.sql").write_text(
+        "-- check: no_accounts\nSELECT id FROM accounts;\n"
+    )
+    settings = resolve(project, url=db_url, environ={})
+    plan = load_plan(project)
+    book = CheckBook(plan)
+    conn = database.connect(db_url, settings)
+    try:
+        registry.ensure_registry(conn)
+        runner = Runner(conn, settings)
+        first, second = steps_up(plan.migrations)
+        runner.run_step(first, [])
+        conn.execute("INSERT INTO accounts (email) VALUES ('a@example.com')")
+        checks = StepChecks(pre=book.file(second.migration.pre_check_path).checks)
+        with pytest.raises(ValidationFailed, match="no_accounts"):
+            runner.run_step(second, [], checks)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('notes')").fetchall() == [(None,)]
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        conn.close()
+
+
 def test_a_check_past_its_budget_fails_and_the_migration_is_undone(tmp_path, db_url):
     project = write_project(tmp_path / "p", [ACCOUNTS, NOTES])
     (project / "validations" / "0002_notes.post.sql").write_text(

@@ -137,10 +137,11 @@ class Runner:
             outcome="unknown",
         )
 
-    def run_checks(self, checks: list[Check], when: str) -> list[CheckResult]:
+    def run_checks(self, checks: list[Check], when: str, opening: str = "") -> list[CheckResult]:
         """Run checks, report each, and return the failed ones.
 
         A check that cannot run at all (a typo, a missing table) is a failed check too.
+        ``opening`` (the migration's BEGIN and limits) travels in front of the first check.
         """
         import psycopg
 
@@ -150,8 +151,14 @@ class Runner:
         for check in checks:
             try:
                 result = run_check(
-                    self.conn, check, project_dir=project_dir, when=when, budget=budget
+                    self.conn,
+                    check,
+                    project_dir=project_dir,
+                    when=when,
+                    budget=budget,
+                    opening=opening,
                 )
+                opening = ""
             except psycopg.Error as exc:
                 error = one_line(getattr(exc.diag, "message_primary", None) or str(exc))
                 sqlstate = getattr(exc, "sqlstate", None) or ""
@@ -230,7 +237,13 @@ class Runner:
             try:
                 pre = list(checks.pre)
                 prefix = ""
-                if pre or tx.nested or by_statement:
+                if pre and not tx.nested and not by_statement:
+                    # BEGIN and the limits travel in front of the first pre-check
+                    tx.open = True
+                    failed = self.run_checks(pre, self._when(step, "pre"), opening=tx.begin_sql)
+                    if failed:
+                        raise validation_failed(failed, f"{migration.name} was not applied")
+                elif pre or tx.nested or by_statement:
                     tx.begin()
                     failed = self.run_checks(pre, self._when(step, "pre"))
                     if failed:
@@ -239,9 +252,10 @@ class Runner:
                     prefix = tx.begin_sql
                 # Nothing to judge after the file (no post-check, no data-preservation query):
                 # the history row and COMMIT travel behind the file, in the same query.
-                one_trip = bool(prefix) and not checks.post and checks.watch is None
+                whole = not tx.nested and not by_statement and not checks.post
+                one_trip = whole and checks.watch is None
                 # Only the data-preservation query to judge: it travels behind the file too.
-                watch_behind = bool(prefix) and not checks.post and checks.watch is not None
+                watch_behind = whole and checks.watch is not None
                 watched_rows = None
                 ran_sql = True
                 # The session is made clean again right after the file, inside its
@@ -975,6 +989,7 @@ def run_check(
     project_dir: Path | None = None,
     when: str = "",
     budget: str | None = None,
+    opening: str = "",
 ) -> CheckResult:
     """Run one check, read-only: count its rows and keep the first few, in one query.
 
@@ -983,15 +998,16 @@ def run_check(
     that calls a function which writes fails instead of changing anything. ``budget`` is its
     ``statement_timeout`` (``check_timeout``), set locally in that savepoint or transaction so
     the rollback puts the previous value back: the savepoint, the limits and the query travel
-    in one round trip, the rollback in a second.
+    in one round trip, the rollback in a second. ``opening`` is text that opens a transaction
+    (``BEGIN`` and limits), sent in front of it all: the check then runs inside it.
     """
     t0 = time.perf_counter()
     limits = ""
     if budget and budget.strip() not in ("0", "0s", "0ms"):
         limits = "; SET LOCAL statement_timeout = '{}'".format(budget.replace("'", "''"))
-    with read_only(conn, send=False) as begin:
+    with read_only(conn, send=False, nested=bool(opening) or None) as begin:
         cursor = conn.execute(
-            f"{begin}{limits};\nSELECT count(*) OVER () AS dbkit_rows_found, offending.* "
+            f"{opening}{begin}{limits};\nSELECT count(*) OVER () AS dbkit_rows_found, offending.* "
             f"FROM ({check.query}\n) AS offending LIMIT {SAMPLE_ROWS}"
         )
         while cursor.nextset():  # the results of the savepoint and the settings come first
@@ -1012,12 +1028,16 @@ def run_check(
 
 
 @contextmanager
-def read_only(conn: psycopg.Connection, *, send: bool = True) -> Iterator[str]:
+def read_only(
+    conn: psycopg.Connection, *, send: bool = True, nested: bool | None = None
+) -> Iterator[str]:
     """Run the block read-only and undo whatever it did: inside an open transaction a savepoint
     with ``SET LOCAL transaction_read_only = on`` (rolled back to after), else a ``BEGIN READ
     ONLY`` transaction (rolled back). With ``send=False`` the block gets that opening text to
-    send in front of its own first query (one round trip less) instead."""
-    nested = conn.info.transaction_status.name != "IDLE"
+    send in front of its own first query (one round trip less) instead; ``nested=True`` when
+    that query itself opens the transaction first."""
+    if nested is None:
+        nested = conn.info.transaction_status.name != "IDLE"
     if nested:
         begin = "SAVEPOINT dbkit_check; SET LOCAL transaction_read_only = on"
     else:
