@@ -16,6 +16,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dbkit-installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test: one per CPU ("auto"); TEST_JOBS=0 runs in this process.
+# Each worker starts its own throwaway server (tests/conftest.py), so tests that look at the
+# whole server (pg_stat_activity, pg_hba.conf) see only their worker's sessions. "worksteal"
+# hands the long unified-schema tests out as they come and rebalances at the end.
+TEST_JOBS ?= auto
+XDIST = -n $(TEST_JOBS) --dist worksteal
 
 .PHONY: help install run test test-embedded test-system lint bench docs clean
 
@@ -37,12 +43,12 @@ run: $(STAMP)
 test: test-embedded test-system test-gate
 
 test-embedded: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The smoke subset on the system's PostgreSQL; .ci/system-pg finds (or installs) its binaries.
 test-system: $(STAMP)
 	bindir="$$(.ci/system-pg)"; \
-	DBKIT_TEST_SERVER=system DBKIT_TEST_PG_BINDIR="$$bindir" $(BIN)/pytest -m smoke $(PYTEST_ARGS)
+	DBKIT_TEST_SERVER=system DBKIT_TEST_PG_BINDIR="$$bindir" $(BIN)/pytest $(XDIST) -m smoke $(PYTEST_ARGS)
 
 # The CI gate on the unified schema: dbkit lint, then every rollback verified (embedded server).
 test-gate: $(STAMP)

