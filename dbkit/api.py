@@ -1286,12 +1286,29 @@ def lint(
     )
     report.protected_because = because
     report.changed_since = base if changed else None
-    if "dbkit" in (sources or SOURCES):
+    if "dbkit" in (sources or SOURCES) and _project_checks(project):  # else nothing to EXPLAIN
         if explain_in is not None:
             big_table_scans(report, explain_in)
         else:
             report.big_table_scans = {"database": None, "skipped": explain_skipped}
     return report
+
+
+def _project_checks(project: Path) -> list:
+    """Every check and key query of the project's check files (parsed once, cached by
+    content); a file that does not parse is left to rule dbkit/validation-parse."""
+    from dbkit.errors import PlanError
+    from dbkit.plan.checks import check_cache, parse_check_file
+
+    cache = check_cache(project)
+    checks = []
+    for path in sorted((project / VALIDATION_DIR).rglob("*.sql")):
+        try:
+            checks += parse_check_file(path, cache).checks
+        except PlanError:
+            continue
+    cache.save()
+    return checks
 
 
 def big_table_scans(report, settings: Settings) -> None:
@@ -1300,19 +1317,11 @@ def big_table_scans(report, settings: Settings) -> None:
     node that reads all of a relation with ``settings.big_table_rows`` rows or more. A
     database that cannot be reached is a one-line skip, not an error: lint works offline."""
     from dbkit.engine import explain
-    from dbkit.errors import ConnectionFailed, PlanError
+    from dbkit.errors import ConnectionFailed
     from dbkit.lint.findings import Finding
-    from dbkit.plan.checks import check_cache, parse_check_file
 
     project = report.project_dir
-    cache = check_cache(project)
-    checks = []
-    for path in sorted((project / VALIDATION_DIR).rglob("*.sql")):
-        try:
-            checks += parse_check_file(path, cache).checks
-        except PlanError:
-            continue  # dbkit/validation-parse reports it
-    cache.save()
+    checks = _project_checks(project)
     threshold = settings.big_table_rows
     where = settings.display_url()
     try:
