@@ -338,7 +338,9 @@ def test_adopt_waiting_for_the_migration_lock(pg_server, db_url, tmp_path, signu
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (0x64626B6974,))
         proc = _start(project, db_url, "adopt")
-        _wait_for_idle(pg_server, "%pg_try_advisory_lock%", proc)
+        # waiting: between polls the backend's last query is pg_try_advisory_lock or the
+        # lookup of the lock's holder (locktype = 'advisory'); both name "advisory"
+        _wait_for_idle(pg_server, "%advisory%", proc)
         returncode, _, err = _finish(proc, signum)
     finally:
         holder.close()
