@@ -87,7 +87,7 @@ def test_head_to_base_restores_the_catalog_exactly_and_migrates_again(s, db_url)
 def test_each_phase_rolls_back_to_exactly_the_catalog_before_it(s, db_url):
     plan = load_plan(ROOT)
     phases = plan.phases
-    assert phases[0] == "foundation" and phases[-1] == "finalization"
+    assert phases[0] == "foundation" and phases[-1] == "data_guards"
     before = {}
     for phase in phases:
         before[phase] = snap(db_url)
@@ -622,3 +622,28 @@ def test_subscription_analytics_refresh_concurrently(s, db_url):
         "SELECT plan_name, active_subscriptions FROM mv_subscription_plan_stats",
     ) == [("Free", 1)]
     query(db_url, "SELECT refresh_subscription_analytics(false)")
+
+
+def test_a_check_that_a_validated_constraint_answers_reads_no_row(s, db_url):
+    """Phase data_guards' post-check asks for synthetic rows without expiry: once 0039 has
+    validated the CHECK constraints, checks (and lint's EXPLAIN) plan it as empty; with the
+    constraints still NOT VALID (at 0038) the same check reads both tables."""
+    from dbkit.engine.explain import big_scans
+    from dbkit.engine.runner import run_check
+    from dbkit.plan.checks import parse_check_file
+
+    [check] = parse_check_file(ROOT / "validations/phases/data_guards.post.sql").checks
+    api.migrate(s, to="0038")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        scans = big_scans(conn, [check], threshold=0)
+        assert {scan.relation.split(".")[-1] for scan in scans.scans} == {
+            "portfolio_metrics",
+            "esg_metrics",
+        }
+    api.migrate(s)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert big_scans(conn, [check], threshold=0).scans == []
+        assert run_check(conn, check).rows_found == 0
+        # PostgreSQL's default planning (constraint_exclusion = partition) would read them.
+        plan = conn.execute(f"EXPLAIN {check.query}").fetchall()
+        assert any("Seq Scan on esg_metrics" in line for (line,) in plan)

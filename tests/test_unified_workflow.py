@@ -253,6 +253,7 @@ GUARDED_FROM = {
     "commerce": _ALL,
     "crm": _ALL,
     "finalization": _ALL,
+    "data_guards": _ALL,
 }
 
 

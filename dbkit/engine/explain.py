@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dbkit.engine.runner import CHECK_PLANNING
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -69,6 +71,7 @@ def big_scans(conn: psycopg.Connection, checks: Iterable[Check], threshold: int)
     report = ScanReport()
     sizes: dict[tuple[str, str], int] = {}
     conn.execute("BEGIN READ ONLY")
+    conn.execute(CHECK_PLANNING)  # planned as run_check plans it
     try:
         for check in checks:
             conn.execute("SAVEPOINT dbkit_explain")

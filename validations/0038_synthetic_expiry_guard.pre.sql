@@ -1,0 +1,2 @@
+-- Pre-checks for 0038_synthetic_expiry_guard: each check is a line
+-- `-- check: <name>` followed by one SELECT returning the offending rows (none = pass).
