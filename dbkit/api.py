@@ -1286,9 +1286,10 @@ def lint(
     )
     report.protected_because = because
     report.changed_since = base if changed else None
-    if "dbkit" in (sources or SOURCES) and _project_checks(project):  # else nothing to EXPLAIN
+    checks = _project_checks(project) if "dbkit" in (sources or SOURCES) else []
+    if checks:  # else there is nothing to EXPLAIN, and nothing to say
         if explain_in is not None:
-            big_table_scans(report, explain_in)
+            big_table_scans(report, explain_in, checks)
         else:
             report.big_table_scans = {"database": None, "skipped": explain_skipped}
     return report
@@ -1311,7 +1312,7 @@ def _project_checks(project: Path) -> list:
     return checks
 
 
-def big_table_scans(report, settings: Settings) -> None:
+def big_table_scans(report, settings: Settings, checks: list | None = None) -> None:
     """EXPLAIN every check and key query of the project on the database of ``settings`` and
     add a ``dbkit/check-scans-big-table`` warning to ``report`` (a LintReport) for each plan
     node that reads all of a relation with ``settings.big_table_rows`` rows or more. A
@@ -1321,7 +1322,8 @@ def big_table_scans(report, settings: Settings) -> None:
     from dbkit.lint.findings import Finding
 
     project = report.project_dir
-    checks = _project_checks(project)
+    if checks is None:
+        checks = _project_checks(project)
     threshold = settings.big_table_rows
     where = settings.display_url()
     try:
