@@ -158,7 +158,7 @@ COMMENT ON COLUMN dbkit.phase_snapshots.phase IS 'Phase the snapshot was taken b
 COMMENT ON COLUMN dbkit.phase_snapshots.revision_before IS 'Revision the database was at';
 COMMENT ON COLUMN dbkit.phase_snapshots.taken_at IS 'When the snapshot was taken';
 COMMENT ON COLUMN dbkit.phase_snapshots.tables IS
-    '{"schema.table": {"rows": n, "columns": [...], "filenode": n, ...}}; digests elsewhere';
+    '{"schema.table": {"rows": n, "columns": [...], "filenode": n}}; digests: preserved_chunks';
 COMMENT ON TABLE dbkit.preserved_rows IS
     'Row hashes of preserved tables in snapshots of registry 5 and older (read, never written)';
 COMMENT ON COLUMN dbkit.preserved_rows.snapshot_id IS 'The phase snapshot the hash belongs to';
