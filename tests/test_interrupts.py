@@ -391,3 +391,31 @@ def _wait_for_idle(pg_server, pattern: str, proc: subprocess.Popen) -> None:
                 raise AssertionError(f"dbkit ended early: {proc.communicate()}")
             time.sleep(0.05)
     raise AssertionError(f"no dbkit backend ran {pattern!r}")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_validate_deep_interrupted_during_a_key_proof(pg_server, db_url, tmp_path, signum, code):
+    """validate --deep reads whole child tables (minutes at production size): a signal while
+    one anti-join runs (here: waits behind a lock) cancels it, changes nothing, one line."""
+    from projects import BASIC
+
+    project = write_project(tmp_path / "proj", BASIC)
+    (project / "dbkit.toml").write_text('lock_timeout = "60s"\ncheck_timeout = "60s"\n')
+    ready = _start(project, db_url, "migrate")
+    assert ready.wait(60) == 0, ready.communicate()
+    rows_before = _query(db_url, "SELECT * FROM dbkit.history ORDER BY id")
+    holder = psycopg.connect(db_url)
+    try:
+        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        proc = _start(project, db_url, "validate", "--deep", "--json")
+        _wait_for(pg_server, "%orders%", lock=True, proc=proc)
+        returncode, out, err = _finish(proc, signum)
+    finally:
+        holder.close()
+    assert returncode == code, err
+    assert "interrupted" in _one_error_line(err)
+    payload = json.loads(out)
+    assert payload["ok"] is False and payload["exit_code"] == code
+    assert not _leftovers(pg_server, "%orders%")
+    assert _query(db_url, "SELECT * FROM dbkit.history ORDER BY id") == rows_before
+    assert _lock_free(db_url)
