@@ -516,3 +516,66 @@ def test_as_root_a_moved_project_gets_a_new_user_and_the_old_one_goes(tmp_path):
     assert not _has_user(old_user)  # its directory is gone: it would only leak a uid
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT n FROM moved").fetchone() == (1,)
+
+
+def _owners(top: Path) -> dict[str, int]:
+    return {
+        name: os.lstat(name).st_uid
+        for root, dirs, files in os.walk(top)
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]
+    }
+
+
+def _tablespace_in(project: Path, location: Path) -> str:
+    """Start ``project``'s server, make a tablespace at ``location`` (owned by the server's
+    user, as PostgreSQL requires) holding one table, stop; the server's OS user."""
+    url = embedded.ensure_running(project)
+    user = pwd.getpwnam(embedded.server_os_user(embedded.pgdata_dir(project)))
+    location.mkdir()
+    os.chown(location, user.pw_uid, user.pw_gid)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLESPACE spare LOCATION '{location}'")
+        conn.execute("CREATE TABLE far TABLESPACE spare AS SELECT 7 AS n")
+    embedded.stop(project)
+    return user.pw_name
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_moved_project_hands_its_tablespaces_to_the_new_user(tmp_path):
+    before, location = tmp_path / "before", tmp_path / "space"
+    before.mkdir()
+    old_user = _tablespace_in(before, location)
+    after = tmp_path / "after"
+    before.rename(after)
+    url = embedded.ensure_running(after)
+    new_user = pwd.getpwnam(embedded.server_os_user(embedded.pgdata_dir(after)))
+    assert new_user.pw_name != old_user
+    for root, dirs, files in os.walk(location):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            assert os.lstat(name).st_uid == new_user.pw_uid, name
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT n FROM far").fetchone() == (7,)
+    embedded.stop(after)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_tablespace_someone_else_owns_refuses_the_move_and_changes_nothing(tmp_path):
+    before, location = tmp_path / "before", tmp_path / "space"
+    before.mkdir()
+    old_user = pwd.getpwnam(_tablespace_in(before, location))
+    os.chown(location, 0, 0)  # somebody else's directory now
+    after = tmp_path / "after"
+    before.rename(after)
+    pgdata = embedded.pgdata_dir(after)
+    owners = _owners(pgdata)
+    assert set(owners.values()) >= {old_user.pw_uid}
+    with pytest.raises(EmbeddedServerError, match=r"tablespace .* belongs to uid 0") as caught:
+        embedded.ensure_running(after)
+    assert "\n" not in str(caught.value)
+    assert _owners(pgdata) == owners  # refused before anything changed owner
+    assert embedded.status(after).running is False
+    os.chown(location, old_user.pw_uid, old_user.pw_gid)  # given back: the move goes through
+    url = embedded.ensure_running(after)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT n FROM far").fetchone() == (7,)
+    embedded.stop(after)

