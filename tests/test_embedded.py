@@ -579,3 +579,17 @@ def test_as_root_a_tablespace_someone_else_owns_refuses_the_move_and_changes_not
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT n FROM far").fetchone() == (7,)
     embedded.stop(after)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_missing_tablespace_directory_refuses_the_move(tmp_path):
+    before, location = tmp_path / "before", tmp_path / "space"
+    before.mkdir()
+    _tablespace_in(before, location)
+    shutil.rmtree(location)
+    after = tmp_path / "after"
+    before.rename(after)
+    owners = _owners(embedded.pgdata_dir(after))
+    with pytest.raises(EmbeddedServerError, match=r"tablespace .* cannot be read"):
+        embedded.ensure_running(after)
+    assert _owners(embedded.pgdata_dir(after)) == owners
