@@ -112,7 +112,11 @@ def test_phases_follow_the_seed_plans():
         positions = [phases.index(p) for p in seed_plan]
         assert positions == sorted(positions)
     nontransactional = [m.name for m in load_plan(ROOT) if not m.transactional]
-    assert nontransactional == ["0016_subscription_indexes", "0019_ai_enhancement_indexes"]
+    assert nontransactional == [
+        "0016_subscription_indexes",
+        "0019_ai_enhancement_indexes",
+        "0040_free_tier_assignment_keys",
+    ]
 
 
 # -- the seed mapping ------------------------------------------------------------------------
@@ -222,14 +226,20 @@ def test_constraints_named_foreign_keys_indexed_types_consistent(s, db_url):
         "AND contype <> 'n' AND conrelid <> 'alembic_version'::regclass",
     )
     assert unnamed == []
-    unindexed = query(
+    # every foreign key indexed: the rule's one home is the check every phase runs
+    from dbkit.plan.checks import parse_check_file
+
+    every = parse_check_file(ROOT / "validations/phases/_every.post.sql").checks
+    [indexed] = [c for c in every if c.name == "foreign_keys_indexed"]
+    assert query(db_url, indexed.query) == []
+    # the one key indexed through a unique index on part of it: the primary key
+    assert query(
         db_url,
-        "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c "
-        "WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace AND NOT EXISTS ("
+        "SELECT conname FROM pg_constraint c WHERE c.contype = 'f' "
+        "AND c.connamespace = 'public'::regnamespace AND NOT EXISTS ("
         "  SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid"
         "  AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)",
-    )
-    assert unindexed == []
+    ) == [("fk_free_tier_assignments_subscription_user",)]
     naive = query(
         db_url,
         "SELECT table_name, column_name FROM information_schema.columns "
@@ -632,7 +642,8 @@ def test_a_check_that_a_validated_constraint_answers_reads_no_row(s, db_url):
     from dbkit.engine.runner import run_check
     from dbkit.plan.checks import parse_check_file
 
-    [check] = parse_check_file(ROOT / "validations/phases/data_guards.post.sql").checks
+    checks = parse_check_file(ROOT / "validations/phases/data_guards.post.sql").checks
+    [check] = [c for c in checks if c.name == "synthetic_rows_expire"]
     api.migrate(s, to="0038")
     with psycopg.connect(db_url, autocommit=True) as conn:
         scans = big_scans(conn, [check], threshold=0)
@@ -647,3 +658,87 @@ def test_a_check_that_a_validated_constraint_answers_reads_no_row(s, db_url):
         # PostgreSQL's default planning (constraint_exclusion = partition) would read them.
         plan = conn.execute(f"EXPLAIN {check.query}").fetchall()
         assert any("Seq Scan on esg_metrics" in line for (line,) in plan)
+
+
+def _user_migration_check(name):
+    from dbkit.plan.checks import parse_check_file
+
+    checks = parse_check_file(ROOT / "validations/phases/user_migration.post.sql").checks
+    [check] = [c for c in checks if c.name == name]
+    return check
+
+
+def test_free_tier_keys_refuse_what_the_user_migration_checks_read_rows_for(s, db_url):
+    """0040/0041 state two of user_migration's data checks as keys: one assignment per user,
+    naming a subscription of that same user. Before the keys the checks read the rows and
+    find a violation; a duplicate stops 0040 (undone: no index left), a mismatch stops
+    0041's VALIDATE (0040 stays, the key NOT VALID); with the keys validated both checks
+    read no row of either table and PostgreSQL refuses such rows itself."""
+    from dbkit.engine.runner import run_check
+    from dbkit.errors import MigrationFailed
+
+    same_user = _user_migration_check("free_tier_assignments_match_subscriptions")
+    one_each = _user_migration_check("one_free_tier_assignment_per_user")
+    api.migrate(s, to="0016")
+    add_users(db_url, U1, U2)
+    pro = str(uuid.uuid4())
+    query(db_url, "INSERT INTO subscription_plans (name, price) VALUES ('Pro', 49)")
+    query(
+        db_url,
+        "INSERT INTO user_subscriptions (id, user_id, plan_id) "
+        "SELECT %s, %s, id FROM subscription_plans WHERE name = 'Pro'",
+        (pro, U2),
+    )
+    api.migrate(s, to="0039")  # 0017 gave U1 the Free plan
+    # U2's Pro subscription recorded as U1's assignment: wrong user, and U1 twice
+    query(db_url, "INSERT INTO free_tier_assignments (subscription_id, user_id) VALUES (%s, %s)",
+          (pro, U1))  # fmt: skip
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert run_check(conn, same_user).rows_found == 1
+        assert run_check(conn, one_each).rows_found == 1
+
+    with pytest.raises(MigrationFailed) as duplicate:
+        api.migrate(s)
+    assert duplicate.value.revision == "0040" and "is duplicated" in str(duplicate.value)
+    assert api.status(s).current_revision == "0039"
+    assert query(
+        db_url,
+        "SELECT to_regclass('uq_free_tier_assignments_user_id'), "
+        "to_regclass('uq_user_subscriptions_id_user_id'), "
+        "(SELECT count(*) FROM pg_constraint "
+        " WHERE conname = 'fk_free_tier_assignments_subscription_user')",
+    ) == [(None, None, 0)]
+
+    query(db_url, "DELETE FROM free_tier_assignments WHERE subscription_id <> %s", (pro,))
+    with pytest.raises(MigrationFailed) as mismatch:
+        api.migrate(s)
+    assert mismatch.value.revision == "0041"
+    assert "fk_free_tier_assignments_subscription_user" in str(mismatch.value)
+    assert api.status(s).current_revision == "0040"
+    assert scalar(
+        db_url,
+        "SELECT convalidated FROM pg_constraint "
+        "WHERE conname = 'fk_free_tier_assignments_subscription_user'",
+    ) is False  # fmt: skip
+
+    query(db_url, "UPDATE free_tier_assignments SET user_id = %s", (U2,))
+    api.migrate(s)
+    assert api.status(s).current_revision == load_plan(ROOT).head
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for check in (same_user, one_each):
+            assert run_check(conn, check).rows_found == 0
+            plan = [line for (line,) in conn.execute(f"EXPLAIN (ANALYZE) {check.query}")]
+            scans = [line for line in plan if "Scan on free_tier_assignments" in line
+                     or "Scan on user_subscriptions" in line]  # fmt: skip
+            assert scans and all("never executed" in line for line in scans), plan
+        second = str(uuid.uuid4())  # U2's second subscription, assigned to nobody yet
+        conn.execute(
+            "INSERT INTO user_subscriptions (id, user_id, plan_id) "
+            "SELECT %s, %s, id FROM subscription_plans WHERE name = 'Pro'",
+            (second, U2),
+        )
+        insert = "INSERT INTO free_tier_assignments (subscription_id, user_id) VALUES (%s, %s)"
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(insert, (second, U1))  # U2's subscription as U1's assignment
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (second, U2))  # a second assignment for U2

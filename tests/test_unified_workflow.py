@@ -560,6 +560,21 @@ TYPICAL_FAILURES = [
         "ALTER TABLE payments ENABLE TRIGGER trg_payments_audit",
         ["billing_audit_triggers_enabled"],
     ),
+    (
+        "data_guards",
+        "post",
+        not_valid("free_tier_assignments", "fk_free_tier_assignments_subscription_user"),
+        "ALTER TABLE free_tier_assignments "
+        "VALIDATE CONSTRAINT fk_free_tier_assignments_subscription_user",
+        ["free_tier_assignment_keys_in_place", "foreign_keys_validated"],
+    ),
+    (
+        "data_guards",
+        "post",
+        "DROP INDEX uq_free_tier_assignments_user_id",
+        "CREATE UNIQUE INDEX uq_free_tier_assignments_user_id ON free_tier_assignments (user_id)",
+        ["free_tier_assignment_keys_in_place"],
+    ),
 ]
 
 

@@ -252,7 +252,7 @@ def test_verify_needs_a_role_that_may_create_databases(tmp_path, pg_server):
 @pytest.mark.unified
 @pytest.mark.smoke
 def test_verify_passes_on_the_unified_schema(pg_server):
-    """The repository's own schema: about 6 s on the embedded server (39 migrations)."""
+    """The repository's own schema: about 6 s on the embedded server (41 migrations)."""
     t0 = time.perf_counter()
     result = verify(settings_for(ROOT), server_url=pg_server.admin_url)
     elapsed = time.perf_counter() - t0

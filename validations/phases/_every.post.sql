@@ -17,8 +17,9 @@ WHERE
     AND NOT con.convalidated;
 
 -- check: foreign_keys_indexed
--- Every foreign key has a valid index led by its columns: without one, ON DELETE
--- actions, joins on the key (and `dbkit validate --deep`) scan the whole child table.
+-- Every foreign key has a valid index led by its columns, or a unique one on some of them
+-- (it finds the one row of a key by part of it): without one, ON DELETE actions, joins on
+-- the key (and `dbkit validate --deep`) scan the whole child table.
 SELECT
     con.conrelid::regclass AS table_name,
     con.conname
@@ -32,7 +33,13 @@ WHERE
             i.indrelid = con.conrelid
             AND i.indisvalid
             AND i.indpred IS NULL
-            AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] = con.conkey
+            AND (
+                (i.indkey::int2[])[0:cardinality(con.conkey) - 1] = con.conkey
+                OR (
+                    i.indisunique
+                    AND (i.indkey::int2[])[0:i.indnkeyatts - 1] <@ con.conkey
+                )
+            )
     );
 
 -- check: indexes_valid
