@@ -1,10 +1,13 @@
 """Zero data loss, checked: row counts (and content checksums) kept across a phase.
 
-Before a phase's first migration runs, dbkit counts the rows of every table the phase could
-touch (its SQL names it, or a function or trigger it reaches does; see :func:`suspects`) and
-notes the catalog's estimate (``reltuples``) and file of every other table, and keeps a content
-digest of the tables the phase declares preserved (``-- preserve: t1, t2`` in
-``validations/phases/<phase>.pre.sql``): per primary-key range of :data:`CHUNK_ROWS` rows, the
+Before a phase's first migration runs, dbkit counts the rows of every table the phase's SQL
+can write (a statement of its files, or a function, trigger, rule or cascade one reaches can
+change or remove its rows; see :func:`writable`) and notes the catalog's estimate
+(``reltuples``) and file of every other table, and keeps a content digest of the tables the
+phase declares preserved (``-- preserve: t1, t2`` in ``validations/phases/<phase>.pre.sql``)
+that it can write; a preserved table it cannot write is noted as ``proven`` (its columns,
+estimate and file), its rows never read. The digest is kept per primary-key range of
+:data:`CHUNK_ROWS` rows, the
 range's bounds, its row count and an order-independent digest (the sum of a 64-bit hash of each
 row), so the storage is O(chunks), never a copy of the table. The snapshot is stored
 (``dbkit.phase_snapshots``, ``dbkit.preserved_chunks``) so a later rollback of the phase, in
@@ -15,16 +18,15 @@ a range whose digest differs is read a second time counting only the rows the sn
 transaction could see (by ``xmin``), so rows inserted inside it since are told apart from
 rows changed or removed.
 
-Only the phase's migration files whose SQL can remove rows (the cached verdict of
-:meth:`dbkit.plan.checks.CheckBook.could_remove_rows`) choose the tables counted exactly; the
-others cannot lose a row, and inside each migration's transaction its own tuple counters and
-the tables' files tell whether a table can have lost rows at all (see :func:`judge`).
+Inside each migration's transaction, its own tuple counters and the tables' files tell whether
+a table can have lost rows at all (see :func:`judge`); a ``proven`` table the migration wrote
+after all (an analysis that missed a path) is a failed check too.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +77,8 @@ class TableState:
     key: tuple[str, ...] | None = None
     key_types: tuple[str, ...] | None = None
     seen: str | None = None
+    # a preserved table not digested: the phase's SQL cannot write it (see writable())
+    proven: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Snapshot:
                     "columns": s.columns,
                     "filenode": s.filenode,
                     **({} if s.exact else {"exact": False}),
+                    **({"proven": True} if s.proven else {}),
                     **(
                         {}
                         if s.key is None
@@ -117,6 +122,7 @@ class Snapshot:
                     tuple(v["key"]) if v.get("key") is not None else None,
                     tuple(v["key_types"]) if v.get("key_types") is not None else None,
                     v.get("seen"),
+                    v.get("proven", False),
                 )
                 for name, v in raw.items()
             },
@@ -147,16 +153,18 @@ def take(
     phase: str,
     preserve: tuple[str, ...] = (),
     sql_texts: list[str] | None = None,
-    defines: list[list[str]] = (),  # type: ignore[assignment]
+    analyse: Analyse | None = None,
 ) -> Snapshot:
     """The phase's snapshot: exact counts where rows could go, the catalog's estimate elsewhere.
 
-    ``sql_texts`` are the statements of the phase's files (up and down) that can remove rows,
-    ``defines`` the function and trigger definitions of those files (``[kind, text]``); a
-    table none of them can reach (:func:`suspects`) is never scanned: its ``reltuples`` and
-    file are noted instead. Without ``sql_texts`` every table is counted. Preserved tables are
-    digested
-    per key range (:func:`digest`), which counts them too.
+    ``sql_texts`` are the phase's files (up, down and level rollbacks); the tables their SQL
+    can write (:func:`writable`) are counted exactly, the others are never scanned: their
+    ``reltuples`` and file are noted instead. A preserved table the phase can write is
+    digested per key range (:func:`digest`, which counts it too); one it cannot write is
+    ``proven``: its columns, estimate and file are noted, its rows are not read. Without
+    ``sql_texts`` every table is counted and every preserved table digested. ``analyse``
+    gives the SQL analyses (``writes`` and ``body_writes`` of :mod:`dbkit.plan.sqltext`, the
+    check book caches them by content).
     """
     # A tenant's run counts its own schema's tables only (the name is a plain identifier,
     # checked by settings.validate_schema).
@@ -175,10 +183,17 @@ def take(
     if sql_texts is None:
         exact = set(listed)
     else:
-        reachable = suspects(conn, sql_texts, list(listed), list(defines))
-        exact = set(listed) if reachable is None else (reachable | wanted) & set(listed)
+        if analyse is None:
+            from dbkit.plan import sqltext
+
+            analyse = Analyse(sqltext.writes, sqltext.body_writes)
+        analyses = [analyse.writes(t) for t in sql_texts]
+        changed = writable(conn, analyses, list(listed), analyse.body_writes)
+        exact = set(listed) if changed is None else changed & set(listed)
         # a table the statistics know nothing about (never analyzed) is counted
         exact |= {name for name, (_, estimate) in listed.items() if estimate < 0}
+    proven = wanted - exact
+    wanted &= exact
     counts = _count(conn, sorted(exact - wanted))
     tables = {
         name: TableState(counts[name], filenode=filenode)
@@ -186,6 +201,11 @@ def take(
         else TableState(max(int(estimate), 0), filenode=filenode, exact=False)
         for name, (filenode, estimate) in listed.items()
     }
+    for name in proven:
+        filenode, estimate = listed[name]
+        tables[name] = TableState(
+            max(int(estimate), 0), _columns(conn, name), filenode, exact=False, proven=True
+        )
     chunks = {}
     for name in wanted:
         columns = _columns(conn, name)
@@ -202,105 +222,200 @@ def take(
     return Snapshot(phase, tables, chunks=chunks)
 
 
-_CALL = re.compile(r"\b([a-z_][a-z0-9_$]*)\s*\(")
-_NOT_A_CALL = re.compile(
-    r"\b(?:execute\s+(?:function|procedure)|(?:create(?:\s+or\s+replace)?|drop|alter|comment"
-    r"\s+on)\s+(?:function|procedure)(?:\s+if\s+exists)?)\s+(?:[a-z_][a-z0-9_$]*\.)?"
-    r"[a-z_][a-z0-9_$]*\s*\("
-)
-_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+@dataclass(frozen=True)
+class Analyse:
+    """The SQL analyses :func:`take` uses (the check book's cached ones in a run)."""
+
+    writes: Callable[[str], dict[str, Any]]
+    body_writes: Callable[[str, str, str | None], dict[str, Any]]
 
 
-def suspects(
+def writable(
     conn: psycopg.Connection,
-    sql_texts: list[str],
+    analyses: list[dict[str, Any]],
     tables: list[str],
-    defines: list[list[str]] = (),  # type: ignore[assignment]
+    body_writes: Callable[[str, str, str | None], dict[str, Any]] | None = None,
 ) -> set[str] | None:
-    """Tables the given SQL could remove rows from, by name: a superset, never a guess.
+    """The tables (of ``tables``) whose existing rows the analysed SQL can change or remove.
 
-    A table is a suspect when the SQL names it; when a user function the SQL calls (or one
-    those call) names it; when a trigger function of a suspect table names it; or when it
-    references a suspect through ``ON DELETE CASCADE``. Functions and triggers the phase's
-    files define (``defines``, not in the catalog yet) are followed the same way. Returns None
-    (count everything) when a call cannot be followed (a function in another language than SQL
-    or PL/pgSQL).
+    ``analyses`` are :func:`dbkit.plan.sqltext.writes` of the phase's files; ``body_writes``
+    analyses a function's body (:func:`dbkit.plan.sqltext.body_writes`, cached by the caller).
+    From the statements' own writes, the set grows to a fixed point with what PostgreSQL runs
+    or changes because of a write, read from the catalog and from the files' definitions:
+    functions called (their bodies' writes; a body with dynamic SQL adds every table it names),
+    triggers and rules of written tables, functions a written table's defaults, checks and
+    index expressions call, functions of views read, base tables of written views, inheritance
+    parents and children, ``ON DELETE/UPDATE CASCADE/SET NULL/SET DEFAULT`` children of changed
+    parents (every child for ``TRUNCATE .. CASCADE``), event triggers. Returns None (every
+    table may change) when something cannot be bounded: a function in a language other than
+    SQL or PL/pgSQL, a statement the analysis does not know (see ``unbounded``).
+    Functions of extensions and of ``pg_catalog`` are taken not to write the user's tables.
     """
-    by_word: dict[str, set[str]] = {}
+    if body_writes is None:
+        from dbkit.plan.sqltext import body_writes
+    by_bare: dict[str, set[str]] = {}
     for name in tables:
-        bare = name.rsplit(".", 1)[-1].replace('"', "").lower()
-        by_word.setdefault(bare, set()).add(name)
-    functions: dict[str, list[tuple[str, str]]] = {}
-    for proname, lang, body in conn.execute(_USER_FUNCTIONS):
-        functions.setdefault(proname.lower(), []).append((lang, body or ""))
-    defined_triggers: list[tuple[str, str]] = []  # (table's bare name, function)
-    for kind, text in defines:
-        statement = text.lower()
-        made = _DEFINED_FUNCTION.search(statement) if kind == "CreateFunctionStmt" else None
-        if made:
-            lang = _LANGUAGE.search(statement)
-            functions.setdefault(made.group(1), []).append(
-                (lang.group(1) if lang else "sql", statement)
-            )
-        fired = _DEFINED_TRIGGER.search(statement) if kind == "CreateTrigStmt" else None
-        if fired:
-            defined_triggers.append((fired.group(1).rsplit(".", 1)[-1], fired.group(2)))
-    found: set[str] = set()
-    seen_functions: set[str] = set()
-    pending = [t.lower() for t in sql_texts]
+        by_bare.setdefault(_bare(name), set()).add(name)
+    catalog = _Catalog(conn)
+    defined_functions: dict[str, list[list[str]]] = {}
+    defined_triggers: dict[str, set[str]] = {}
+    fks = dict(catalog.fks)
+    for analysis in analyses:
+        for name, lang, body, text in analysis["functions"]:
+            defined_functions.setdefault(name, []).append([lang, body, text])
+        for table, function in analysis["triggers"]:
+            defined_triggers.setdefault(_bare(table), set()).add(_bare(function))
+        for child, parent, on_delete, on_update in analysis["fks"]:
+            if child and parent:
+                fks.setdefault(_bare(parent), set()).add(
+                    (_bare(child), on_delete in "cnd" or on_update in "cnd")
+                )
+    changed: set[str] = set()
+    written: set[str] = set()  # changed or inserted into
+    read: set[str] = set()
+    truncated: set[str] = set()
+    calls: set[str] = set()
+    followed: set[Any] = set()
+    pending = list(analyses)
+    pending += [body_writes(lang, body, text) for lang, body, text in catalog.event_triggers]
     while pending:
-        text = pending.pop()
-        for word in set(_WORD.findall(text)):
-            found |= by_word.get(word, set())
-        calls = set(_CALL.findall(_NOT_A_CALL.sub(" ", text)))
-        for call in calls & set(functions) - seen_functions:
-            seen_functions.add(call)
-            for lang, body in functions[call]:
-                if lang not in ("sql", "plpgsql"):
-                    return None
-                pending.append(body.lower())
+        while pending:
+            analysis = pending.pop()
+            if analysis["unbounded"]:
+                return None
+            words = set(analysis["named"])
+            changed |= {_bare(n) for n in analysis["changes"]} | (words & set(by_bare))
+            written |= {_bare(n) for n in analysis["changes"] + analysis["inserts"]}
+            written |= words & set(by_bare)
+            read |= {_bare(n) for n in analysis["reads"]}
+            truncated |= {_bare(n) for n in analysis["truncate_cascade"]}
+            calls |= {_bare(n) for n in analysis["calls"]}
+            calls |= words & (catalog.function_names | set(defined_functions))
+            for call in sorted(calls):
+                if ("call", call) in followed:
+                    continue
+                followed.add(("call", call))
+                for lang, body, text in defined_functions.get(call, []):
+                    pending.append(body_writes(lang, body, text))
+                for oid in catalog.functions_named.get(call, ()):
+                    pending.append(catalog.analysed(oid, body_writes))
+        # what writing (or reading) a relation makes PostgreSQL do
+        for relation in sorted(written | read):
+            if ("relation", relation) in followed:
+                continue
+            followed.add(("relation", relation))
+            for oid in catalog.view_functions.get(relation, ()):
+                pending.append(catalog.analysed(oid, body_writes))
+            if relation not in written:
+                continue
+            for oid in catalog.code.get(relation, ()):  # triggers, defaults, checks, indexes
+                pending.append(catalog.analysed(oid, body_writes))
+            for function in defined_triggers.get(relation, ()):
+                for lang, body, text in defined_functions.get(function, []):
+                    pending.append(body_writes(lang, body, text))
+                for oid in catalog.functions_named.get(function, ()):
+                    pending.append(catalog.analysed(oid, body_writes))
+            for rule in sorted(catalog.rules.get(relation, ())):
+                from dbkit.plan.sqltext import writes
+
+                pending.append(writes(rule))
+            # a view written writes its base tables; a parent its children, a child its parent
+            more = catalog.view_bases.get(relation, set()) | catalog.family.get(relation, set())
+            if relation in changed and more - changed:
+                changed |= more
+                for name in more:
+                    followed.discard(("relation", name))
+            written |= more
+        grown = True
+        while grown:  # foreign keys: changed parents change their acting children
+            grown = False
+            for parent in sorted(changed):
+                for child, acts in fks.get(parent, ()):
+                    if (acts or parent in truncated) and child not in changed:
+                        changed.add(child)
+                        written.add(child)
+                        if parent in truncated:
+                            truncated.add(child)
+                        followed.discard(("relation", child))
+                        grown = True
         if not pending:
-            # triggers of suspect tables and cascading foreign keys widen the set
-            more = []
-            for relation, lang, body in conn.execute(_TRIGGER_FUNCTIONS, (sorted(found),)):
-                if (
-                    relation in found
-                    and body is not None
-                    and (relation, body) not in seen_functions
-                ):
-                    seen_functions.add((relation, body))  # type: ignore[arg-type]
-                    if lang not in ("sql", "plpgsql"):
-                        return None
-                    more.append(body.lower())
-            bare = {f.rsplit(".", 1)[-1].replace('"', "") for f in found}
-            for table, function in defined_triggers:
-                if table in bare and ("trigger", function) not in seen_functions:
-                    seen_functions.add(("trigger", function))  # type: ignore[arg-type]
-                    for lang, body in functions.get(function, []):
-                        if lang not in ("sql", "plpgsql"):
-                            return None
-                        more.append(body.lower())
-            cascades = {r[0] for r in conn.execute(_CASCADES, (sorted(found),))} - found
-            found |= cascades
-            if cascades and not more:
-                more.append("")  # look at the new tables' triggers too
-            pending.extend(more)
-    return found
+            pending = [] if all(("relation", r) in followed for r in written | read) else [_NONE]
+    return {name for bare in changed for name in by_bare.get(bare, ())}
 
 
-_DEFINED_FUNCTION = re.compile(
-    r"\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+(?:[a-z_][a-z0-9_$]*\.)?"
-    r"([a-z_][a-z0-9_$]*)\s*\("
-)
-_LANGUAGE = re.compile(r"\blanguage\s+'?([a-z_][a-z0-9_]*)")
-_DEFINED_TRIGGER = re.compile(
-    r"\btrigger\s+[a-z_][a-z0-9_$]*\s.*?\bon\s+(?:only\s+)?([a-z_][a-z0-9_$.]*).*?"
-    r"\bexecute\s+(?:function|procedure)\s+(?:[a-z_][a-z0-9_$]*\.)?([a-z_][a-z0-9_$]*)",
-    re.DOTALL,
-)
+def _bare(name: str) -> str:
+    """A relation's or function's name without schema and quotes, in lower case."""
+    return name.rsplit(".", 1)[-1].replace('"', "").lower()
+
+
+_NONE: dict[str, Any] = {
+    "changes": [],
+    "inserts": [],
+    "reads": [],
+    "calls": [],
+    "truncate_cascade": [],
+    "fks": [],
+    "functions": [],
+    "triggers": [],
+    "named": [],
+    "unbounded": None,
+}
+
+
+class _Catalog:
+    """What :func:`writable` needs of the catalog, read once (a few queries, no table data)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.functions: dict[int, tuple[str, str, str]] = {}
+        self.functions_named: dict[str, list[int]] = {}
+        for oid, name, lang, body in conn.execute(_USER_FUNCTIONS):
+            self.functions[oid] = (lang, body or "", "")
+            self.functions_named.setdefault(name.lower(), []).append(oid)
+        self.function_names = set(self.functions_named)
+        self.code: dict[str, set[int]] = {}
+        for relation, oid in conn.execute(_TABLE_CODE):
+            self.code.setdefault(_bare(relation), set()).add(oid)
+        self.fks: dict[str, set[tuple[str, bool]]] = {}
+        for child, parent, acts in conn.execute(_FOREIGN_KEYS):
+            self.fks.setdefault(_bare(parent), set()).add((_bare(child), acts))
+        self.family: dict[str, set[str]] = {}
+        for child, parent in conn.execute(_INHERITS):
+            self.family.setdefault(_bare(child), set()).add(_bare(parent))
+            self.family.setdefault(_bare(parent), set()).add(_bare(child))
+        self.rules: dict[str, set[str]] = {}
+        self.view_bases: dict[str, set[str]] = {}
+        self.view_functions: dict[str, set[int]] = {}
+        for relation, rule, base, function in conn.execute(_RULES):
+            if rule is not None:
+                self.rules.setdefault(_bare(relation), set()).add(rule)
+            if base is not None:
+                self.view_bases.setdefault(_bare(relation), set()).add(_bare(base))
+            if function is not None:
+                self.view_functions.setdefault(_bare(relation), set()).add(function)
+        self.event_triggers = [
+            (lang, body or "", definition or "")
+            for lang, body, definition in conn.execute(_EVENT_TRIGGERS)
+        ]
+        self._analysed: dict[int, dict[str, Any]] = {}
+
+    def analysed(self, oid: int, body_writes) -> dict[str, Any]:
+        if oid not in self._analysed:
+            if oid not in self.functions:  # an extension's or pg_catalog's function
+                self._analysed[oid] = _NONE
+            else:
+                lang, body, _ = self.functions[oid]
+                definition = None
+                if lang == "plpgsql" or (lang == "sql" and not body.strip()):
+                    definition = self.conn.execute(
+                        "SELECT pg_get_functiondef(%s::oid)", (oid,)
+                    ).fetchone()[0]
+                self._analysed[oid] = body_writes(lang, body, definition)
+        return self._analysed[oid]
+
 
 _USER_FUNCTIONS = """
-SELECT p.proname, l.lanname, p.prosrc
+SELECT p.oid::bigint, p.proname, l.lanname, p.prosrc
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 JOIN pg_language AS l ON l.oid = p.prolang
@@ -310,25 +425,58 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 """
 
-_TRIGGER_FUNCTIONS = """
-SELECT format('%%I.%%I', n.nspname, c.relname), l.lanname, p.prosrc
-FROM pg_trigger AS t
-JOIN pg_class AS c ON c.oid = t.tgrelid
-JOIN pg_namespace AS n ON n.oid = c.relnamespace
-JOIN pg_proc AS p ON p.oid = t.tgfoid
-JOIN pg_language AS l ON l.oid = p.prolang
-WHERE NOT t.tgisinternal AND format('%%I.%%I', n.nspname, c.relname) = ANY (%s::text[])
+# Functions that writing a table runs: its triggers (internal ones are the foreign keys'),
+# and the functions its column defaults, checks and index expressions call.
+_TABLE_CODE = """
+SELECT t.tgrelid::regclass::text, t.tgfoid::bigint
+FROM pg_trigger AS t WHERE NOT t.tgisinternal
+UNION
+SELECT a.adrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_attrdef AS a ON a.oid = d.objid
+WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_proc'::regclass
+UNION
+SELECT c.conrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_constraint AS c ON c.oid = d.objid
+WHERE d.classid = 'pg_constraint'::regclass AND d.refclassid = 'pg_proc'::regclass
+  AND c.conrelid <> 0
+UNION
+SELECT i.indrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_index AS i ON i.indexrelid = d.objid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
 """
 
-_CASCADES = """
-SELECT format('%%I.%%I', n.nspname, c.relname)
-FROM pg_constraint AS con
-JOIN pg_class AS c ON c.oid = con.conrelid
+# Foreign keys: child, parent, and whether a change of the parent changes the child's rows.
+_FOREIGN_KEYS = """
+SELECT con.conrelid::regclass::text, con.confrelid::regclass::text,
+    con.confdeltype IN ('c', 'n', 'd') OR con.confupdtype IN ('c', 'n', 'd')
+FROM pg_constraint AS con WHERE con.contype = 'f'
+"""
+
+_INHERITS = "SELECT inhrelid::regclass::text, inhparent::regclass::text FROM pg_inherits"
+
+# Rules other than a view's own (their actions run with the write), a view's base relations
+# and the functions it calls (they run when it is read).
+_RULES = """
+SELECT r.ev_class::regclass::text,
+    CASE WHEN r.rulename <> '_RETURN' THEN pg_get_ruledef(r.oid) END,
+    CASE WHEN d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+        THEN d.refobjid::regclass::text END,
+    CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid::bigint END
+FROM pg_rewrite AS r
+JOIN pg_class AS c ON c.oid = r.ev_class
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-JOIN pg_class AS p ON p.oid = con.confrelid
-JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
-WHERE con.contype = 'f' AND con.confdeltype = 'c'
-  AND format('%%I.%%I', pn.nspname, p.relname) = ANY (%s::text[])
+LEFT JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+    AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass)
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+_EVENT_TRIGGERS = """
+SELECT l.lanname, p.prosrc,
+    CASE WHEN l.lanname = 'plpgsql' THEN pg_get_functiondef(p.oid) END
+FROM pg_event_trigger AS e
+JOIN pg_proc AS p ON p.oid = e.evtfoid
+JOIN pg_language AS l ON l.oid = p.prolang
+WHERE e.evtenabled <> 'D'
 """
 
 
@@ -379,9 +527,15 @@ def judge(
             continue
         filenode, kind, deleted, updated, inserted = now[name]
         if not state.exact:
-            # never counted (the phase does not name it): its file changing (truncated,
-            # rewritten) makes it a suspect; inside a migration, so does a net delete
-            if filenode != state.filenode or (in_transaction and deleted > inserted):
+            # never counted (the phase cannot write it): its file changing (truncated,
+            # rewritten) makes it a suspect; inside a migration, so does a net delete, and
+            # for a preserved table proven unwritable, any write or lost column
+            if (
+                filenode != state.filenode
+                or (in_transaction and deleted > inserted)
+                or (state.proven and in_transaction and (deleted or updated))
+                or (state.proven and _lost_columns(conn, name, state))
+            ):
                 suspects.append(name)
             continue
         touched = deleted > 0 or filenode != state.filenode or kind == "p"
@@ -399,6 +553,16 @@ def judge(
         if name not in now:
             if state.rows:
                 problem = {"table": name, "before": state.rows, "after": None, "lost": state.rows}
+        elif name in counts and state.proven and _lost_columns(conn, name, state):
+            missing = _lost_columns(conn, name, state)
+            problem = {"table": name, "missing_columns": missing, "lost": state.rows}
+        elif name in counts and state.proven and in_transaction and (now[name][2] or now[name][3]):
+            _, _, deleted, updated, _ = now[name]
+            problem = {
+                "table": name,
+                "written_although_proven": {"deleted": deleted, "updated": updated},
+                "lost": deleted + updated,
+            }
         elif name in counts and not state.exact:
             filenode, _, deleted, _, inserted = now[name]
             if filenode == state.filenode:

@@ -184,16 +184,11 @@ class Workflow:
         if failed:
             raise validation_failed(failed, f"nothing of phase {phase} was applied")
         first, last = self.plan.phase_span(phase)
-        # only the statements that can remove rows (and the code they may run) choose the
-        # tables counted exactly (cached by file content); the others cannot lose a row
-        parts = [
-            self.book.row_removal(t)
-            for m in self.plan.migrations[first : last + 1]
-            for t in (m.up_sql, m.down_sql)
-        ]
-        texts = [p["removing"] for p in parts if p["removing"]]
-        defines = [d for p in parts for d in p["defines"]]
-        snapshot = preserve.take(self.conn, phase, pre.preserve, texts, defines)
+        # the tables the phase's SQL can write (up, down and level rollbacks, and the code
+        # they run) are counted, and digested when preserved; the analysis is cached by content
+        texts = [text for m in self.plan.migrations[first : last + 1] for text in m.every_sql]
+        analyse = preserve.Analyse(self.book.writes, self.book.body_writes)
+        snapshot = preserve.take(self.conn, phase, pre.preserve, texts, analyse)
         with self.conn.transaction():
             snapshot = preserve.store(self.conn, snapshot, revision_before)
         baseline = {}

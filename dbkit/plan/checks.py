@@ -173,6 +173,13 @@ def _loss(problem: dict[str, Any]) -> str:
         elif ranges:
             text += " (no primary key: the table is digested whole)"
         return text
+    if "written_although_proven" in problem:
+        done = problem["written_although_proven"]
+        return (
+            f"{table}: preserved, and proven not written by the phase's SQL, yet the migration "
+            f"deleted {plural(int(done['deleted']), 'row')} and updated "
+            f"{plural(int(done['updated']), 'row')} of it"
+        )
     before = int(problem.get("before") or 0)
     if problem.get("after") is None:
         return f"{table} is gone with its {plural(before, 'row')}"
@@ -458,6 +465,23 @@ class CheckBook:
 
         return self._cache.get_or_compute(
             digest("row_removal/1", sql), lambda: sqltext.row_removal(sql)
+        )
+
+    def writes(self, sql: str) -> dict[str, Any]:
+        """:func:`dbkit.plan.sqltext.writes`, kept in the cache by the SQL's content."""
+        from dbkit.plan import sqltext
+        from dbkit.plan.cache import digest
+
+        return self._cache.get_or_compute(digest("writes/1", sql), lambda: sqltext.writes(sql))
+
+    def body_writes(self, language: str, body: str, definition: str | None) -> dict[str, Any]:
+        """:func:`dbkit.plan.sqltext.body_writes`, kept in the cache by the body's content."""
+        from dbkit.plan import sqltext
+        from dbkit.plan.cache import digest
+
+        key = digest("body_writes/1", language, body, definition or "")
+        return self._cache.get_or_compute(
+            key, lambda: sqltext.body_writes(language, body, definition)
         )
 
     @property

@@ -97,6 +97,13 @@ class Migration:
         return _read_text(self.down_path)
 
     @cached_property
+    def every_sql(self) -> tuple[str, ...]:
+        """The text of each SQL file of the migration that can run: up, down and the lighter
+        rollback levels that exist (what a phase's snapshot must bound)."""
+        levels = (self.level_path(level) for level in ("data", "feature"))
+        return (self.up_sql, self.down_sql, *(_read_text(p) for p in levels if p.is_file()))
+
+    @cached_property
     def checksum(self) -> str:
         """SHA-256 over the SQL pair: what decides the schema an applied migration produced."""
         digest = hashlib.sha256()

@@ -344,3 +344,426 @@ def _walk(node):
         yield current
         for attr in current:
             stack.append(getattr(current, attr))
+
+
+# -- which tables SQL can write (the phase snapshot's rule, dbkit.engine.preserve.writable) ---
+
+# Statements that change nothing by themselves (what they contain is still walked: a SELECT's
+# function calls, a rule's actions, an index's expressions).
+_WRITES_NOTHING = _CREATES_ONLY | {
+    "SelectStmt",
+    "TransactionStmt",
+    "VariableShowStmt",
+    "LockStmt",
+    "NotifyStmt",
+    "ListenStmt",
+    "UnlistenStmt",
+    "AlterSeqStmt",
+    "AlterFunctionStmt",
+    "AlterOwnerStmt",
+    "AlterDomainStmt",
+    "CreateRoleStmt",
+    "AlterRoleStmt",
+    "GrantRoleStmt",
+    "AlterDefaultPrivilegesStmt",
+    "CreateCastStmt",
+    "ReindexStmt",
+    "ClusterStmt",
+    "VacuumStmt",
+    "CheckPointStmt",
+    "DiscardStmt",
+    "CreateTableAsStmt",
+    "ExplainStmt",
+    "RuleStmt",
+    "AlterTableSpaceOptionsStmt",
+    "AlterCollationStmt",
+    "AlterStatsStmt",
+    "CreateConversionStmt",
+    "AlterExtensionStmt",
+    "SecLabelStmt",
+    "PrepareStmt",
+    "DeallocateStmt",
+    "DeclareCursorStmt",
+    "ClosePortalStmt",
+    "FetchStmt",
+    "ExecuteStmt",  # a prepared statement of the same file, walked where it is prepared
+}
+# A DROP .. CASCADE of these removes no row and no column (only indexes, triggers, policies).
+_CASCADE_HOLDS_NO_ROWS = frozenset(
+    {"OBJECT_INDEX", "OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_STATISTIC_EXT", "OBJECT_RULE"}
+)
+# Renames that change no table's name or column (a table renamed disappears under its name).
+_RENAME_KEEPS_TABLES = frozenset(
+    {
+        "OBJECT_INDEX",
+        "OBJECT_FUNCTION",
+        "OBJECT_PROCEDURE",
+        "OBJECT_ROUTINE",
+        "OBJECT_TRIGGER",
+        "OBJECT_TABCONSTRAINT",
+        "OBJECT_DOMCONSTRAINT",
+        "OBJECT_POLICY",
+        "OBJECT_RULE",
+        "OBJECT_SEQUENCE",
+        "OBJECT_VIEW",
+        "OBJECT_MATVIEW",
+        "OBJECT_TYPE",
+        "OBJECT_DOMAIN",
+        "OBJECT_ROLE",
+        "OBJECT_STATISTIC_EXT",
+    }
+)
+# PL/pgSQL statements whose SQL is built at run time.
+_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
+_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
+_CALLED = re.compile(r"\b([a-z_][a-z0-9_$]*)\s*\(")
+_ASSIGNED = re.compile(r"^\s*[a-z_][a-z0-9_$.\[\]\"]*\s*:?=\s*", re.IGNORECASE)
+_DOLLAR_BODY = re.compile(r"\$([a-z_0-9]*)\$(.*)\$\1\$", re.DOTALL | re.IGNORECASE)
+
+
+def writes(sql: str) -> dict[str, Any]:
+    """What the statements of ``sql`` can write, read and run, from pglast's parse tree.
+
+    ``changes``: relations whose existing rows can change or go (UPDATE, DELETE, MERGE,
+    TRUNCATE and ``INSERT .. ON CONFLICT DO UPDATE`` targets, writable CTEs included, DROP
+    TABLE, ALTER TABLE other than the actions that keep every row, a table renamed or moved);
+    ``inserts``: plain INSERT and COPY FROM targets (their triggers run; no row of theirs
+    goes); ``reads``: every other relation named (a view's functions run when it is read);
+    ``calls``: functions and procedures called; ``truncate_cascade``: tables truncated with
+    CASCADE (every referencing table goes too); ``fks``: foreign keys the SQL creates
+    ``[child, parent, on_delete, on_update]``; ``functions`` ``[name, language, text]`` and
+    ``triggers`` ``[table, function]`` it defines (code that runs later, followed when called
+    or when its table is written); ``named``: when part of the SQL could not be bounded by its
+    parse (text the parser rejects, PL/pgSQL's dynamic ``EXECUTE``), the words of that text,
+    for the name rule (every table it names is written); ``unbounded``: why no set of tables
+    bounds it (a ``DROP .. CASCADE`` that can drop columns, ``DROP OWNED``, an event trigger,
+    a statement this analysis does not know), else None. Relation names are lower-case, as
+    written (``schema.table`` or ``table``). Conservative: anything not understood widens the
+    result.
+    """
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    out = _empty_writes()
+    if not sql.strip():
+        return out
+    try:
+        for _, chunk, parsed in _parsed_chunks(sql, parse_sql_json):
+            data = chunk.encode("utf-8")
+            for raw in json.loads(parsed).get("stmts", []):
+                start = raw.get("stmt_location", 0)
+                end = start + raw["stmt_len"] if raw.get("stmt_len") else len(data)
+                _statement_writes(raw["stmt"], data[start:end].decode("utf-8", "replace"), out)
+    except ParseError:
+        _name_rule(sql, out)
+    return _sorted(out)
+
+
+def body_writes(language: str, body: str, definition: str | None = None) -> dict[str, Any]:
+    """:func:`writes` of a function's body: ``sql`` bodies parsed as SQL, ``plpgsql`` ones by
+    pglast's PL/pgSQL parser (``definition``, the whole ``CREATE FUNCTION`` or ``DO``, is what
+    it parses; every query and expression of the body is then parsed as SQL). A body with
+    dynamic SQL, or a query the parser rejects, adds its words to ``named`` (the name rule),
+    and so do the names of tables the body's text holds outside every parsed query (pglast's
+    PL/pgSQL tree does not carry every expression). Any other language: ``unbounded``."""
+    language = (language or "").lower()
+    if language == "sql" and not body.strip() and definition:
+        return _atomic_body(definition)  # BEGIN ATOMIC: the body is part of the statement
+    if language == "sql":
+        return writes(body)
+    if language != "plpgsql":
+        out = _empty_writes()
+        out["unbounded"] = f"a function in language {language or '?'} cannot be read"
+        return _sorted(out)
+    import json
+
+    import pglast
+    from pglast.parser import ParseError, parse_sql_json
+
+    out = _empty_writes()
+    try:
+        tree = pglast.parse_plpgsql(definition or body)
+    except (ParseError, Exception):  # noqa: BLE001 - pglast raises several kinds here
+        _name_rule(body, out)
+        return _sorted(out)
+    queries: list[str] = []
+    dynamic = False
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _DYNAMIC or (
+                    key in ("PLpgSQL_stmt_open", "PLpgSQL_stmt_return_query")
+                    and isinstance(value, dict)
+                    and "dynquery" in value
+                ):
+                    dynamic = True
+                if key == "PLpgSQL_expr" and isinstance(value, dict) and "query" in value:
+                    queries.append(value["query"])
+                stack.append(value)
+    for query in queries:
+        # an assignment's query is "target := expression"
+        expression = _ASSIGNED.sub("", query, count=1)
+        for text in (query, f"SELECT {expression}"):
+            try:
+                parsed = json.loads(parse_sql_json(text))
+            except ParseError:
+                continue
+            for raw in parsed.get("stmts", []):
+                _statement_writes(raw["stmt"], text, out)
+            break
+        else:
+            dynamic = True  # a query the parser rejects: bounded by its names only
+    # calls and table names in the body's text: a superset of what the tree shows
+    lowered = body.lower()
+    out["calls"] = list(set(out["calls"]) | set(_CALLED.findall(lowered)))
+    if dynamic:
+        # SQL built at run time is bounded by the body's own words only when no name can
+        # come from outside it: no parameter, no trigger argument, no relation read
+        if out["reads"] or _takes_input(definition or body) or "tg_argv" in lowered:
+            out["unbounded"] = out["unbounded"] or (
+                "dynamic SQL whose table names can come from parameters or data"
+            )
+        out["named"] = list(set(out["named"]) | set(_IDENT.findall(lowered)))
+    return _sorted(out)
+
+
+def _takes_input(definition: str) -> bool:
+    """Whether a ``CREATE FUNCTION`` has parameters (a ``DO`` block has none)."""
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        parsed = json.loads(parse_sql_json(definition))
+    except ParseError:
+        return True
+    for raw in parsed.get("stmts", []):
+        ((kind, node),) = raw["stmt"].items()
+        if kind == "CreateFunctionStmt" and node.get("parameters"):
+            return True
+    return False
+
+
+def _atomic_body(definition: str) -> dict[str, Any]:
+    """:func:`writes` of a ``BEGIN ATOMIC`` body, walked inside its ``CREATE FUNCTION``."""
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    out = _empty_writes()
+    try:
+        parsed = json.loads(parse_sql_json(definition))
+    except ParseError:
+        _name_rule(definition, out)
+        return _sorted(out)
+    for raw in parsed.get("stmts", []):
+        ((_, node),) = raw["stmt"].items()
+        _walk_writes(node.get("sql_body"), out)
+    return _sorted(out)
+
+
+def _empty_writes() -> dict[str, Any]:
+    return {
+        "changes": [],
+        "inserts": [],
+        "reads": [],
+        "calls": [],
+        "truncate_cascade": [],
+        "fks": [],
+        "functions": [],
+        "triggers": [],
+        "named": [],
+        "unbounded": None,
+    }
+
+
+def _sorted(out: dict[str, Any]) -> dict[str, Any]:
+    for key, value in out.items():
+        if isinstance(value, list) and key not in ("fks", "functions", "triggers"):
+            out[key] = sorted(set(value))
+    return out
+
+
+def _name_rule(text: str, out: dict[str, Any]) -> None:
+    """Text the parser cannot bound: every word may name a table it writes or a function."""
+    lowered = text.lower()
+    out["named"] = list(set(out["named"]) | set(_IDENT.findall(lowered)))
+    out["calls"] = list(set(out["calls"]) | set(_CALLED.findall(lowered)))
+
+
+def _relname(node: dict | None) -> str | None:
+    if not node or not node.get("relname"):
+        return None
+    name = node["relname"].lower()
+    return f"{node['schemaname'].lower()}.{name}" if node.get("schemaname") else name
+
+
+def _list_name(obj: Any) -> str:
+    items = obj.get("List", {}).get("items", []) if isinstance(obj, dict) else obj
+    return ".".join(i["String"]["sval"].lower() for i in items if "String" in i)
+
+
+def _statement_writes(stmt: dict, text: str, out: dict[str, Any]) -> None:
+    """Add one top-level statement's effects (see :func:`writes`) to ``out``."""
+    ((kind, node),) = stmt.items()
+    if kind == "DoStmt":
+        body = _DOLLAR_BODY.search(text)
+        language = "plpgsql"
+        for arg in node.get("args", []):
+            element = arg.get("DefElem", {})
+            if element.get("defname") == "language":
+                language = element.get("arg", {}).get("String", {}).get("sval", language)
+        _merge(out, body_writes(language, body.group(2) if body else text, text))
+        return
+    if kind == "CreateFunctionStmt":
+        language, source = "sql", ""
+        for option in node.get("options", []):
+            element = option.get("DefElem", {})
+            if element.get("defname") == "language":
+                language = element["arg"]["String"]["sval"].lower()
+            if element.get("defname") == "as":
+                source = _list_name_values(element.get("arg")) or ""
+        name = _list_name(node["funcname"]).rsplit(".", 1)[-1]
+        out["functions"].append([name, language, source, text])
+        return
+    if kind == "CreateTrigStmt":
+        out["triggers"].append([_relname(node["relation"]), _list_name(node["funcname"])])
+        return
+    if kind == "CreateEventTrigStmt" or kind == "DropOwnedStmt" or kind == "ReassignOwnedStmt":
+        out["unbounded"] = out["unbounded"] or f"{kind} can reach every table"
+        return
+    if kind not in _WRITES_NOTHING and kind not in _WALKED:
+        out["unbounded"] = out["unbounded"] or f"{kind} is not analysed"
+        return
+    _walk_writes(stmt, out)
+
+
+def _list_name_values(arg: Any) -> str | None:
+    if not isinstance(arg, dict):
+        return None
+    items = arg.get("List", {}).get("items", [])
+    return items[0]["String"]["sval"] if items and "String" in items[0] else None
+
+
+# Statements whose effects _walk_writes records (besides _WRITES_NOTHING).
+_WALKED = frozenset(
+    {
+        "InsertStmt",
+        "UpdateStmt",
+        "DeleteStmt",
+        "MergeStmt",
+        "TruncateStmt",
+        "DropStmt",
+        "AlterTableStmt",
+        "RenameStmt",
+        "AlterObjectSchemaStmt",
+        "CopyStmt",
+        "CallStmt",
+        "RefreshMatViewStmt",
+    }
+)
+
+
+def _walk_writes(tree: Any, out: dict[str, Any]) -> None:
+    """Every write, read, call and foreign key of a parse tree (nested statements included)."""
+    stack: list[tuple[Any, str | None]] = [(tree, None)]  # (node, the table being defined)
+    while stack:
+        node, table = stack.pop()
+        if isinstance(node, list):
+            stack.extend((n, table) for n in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for kind, value in node.items():
+            if not isinstance(value, dict | list):
+                continue
+            if isinstance(value, dict):
+                table = _effects(kind, value, out) or table
+                if kind == "Constraint" and value.get("contype") == "CONSTR_FOREIGN":
+                    parent = _relname(value.get("pktable"))
+                    out["fks"].append(
+                        [
+                            table,
+                            parent,
+                            value.get("fk_del_action", "a"),
+                            value.get("fk_upd_action", "a"),
+                        ]
+                    )
+                if kind in ("CreateFunctionStmt", "CreateTrigStmt"):
+                    continue  # code defined, not run (followed when called)
+                if "relname" in value and kind not in _NOT_A_READ:
+                    out["reads"].append(_relname(value))
+            stack.append((value, table))
+
+
+# Keys whose relation is written (recorded by _effects), not only read.
+_NOT_A_READ = frozenset({"relation"})
+
+
+def _effects(kind: str, node: dict, out: dict[str, Any]) -> str | None:
+    """Record what one node does; returns the table it defines or alters (for its FKs)."""
+    target = _relname(node.get("relation")) if isinstance(node.get("relation"), dict) else None
+    if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt"):
+        out["changes"].append(target)
+    elif kind == "InsertStmt":
+        conflict = node.get("onConflictClause") or {}
+        key = "changes" if conflict.get("action") == "ONCONFLICT_UPDATE" else "inserts"
+        out[key].append(target)
+    elif kind == "CopyStmt":
+        if target and node.get("is_from"):
+            out["inserts"].append(target)
+        elif target:
+            out["reads"].append(target)
+    elif kind == "TruncateStmt":
+        names = [_relname(r.get("RangeVar")) for r in node.get("relations", [])]
+        out["changes"].extend(n for n in names if n)
+        if node.get("behavior") == "DROP_CASCADE":
+            out["truncate_cascade"].extend(n for n in names if n)
+    elif kind == "DropStmt":
+        kind_dropped = node.get("removeType")
+        if kind_dropped in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+            out["changes"].extend(_list_name(o) for o in node.get("objects", []))
+        if node.get("behavior") == "DROP_CASCADE" and kind_dropped not in _CASCADE_HOLDS_NO_ROWS:
+            out["unbounded"] = out["unbounded"] or f"DROP {kind_dropped[7:]} .. CASCADE"
+        if kind_dropped == "OBJECT_EXTENSION" and not out["unbounded"]:
+            out["unbounded"] = f"DROP {kind_dropped[7:]}"
+    elif kind == "AlterTableStmt":
+        keeps = all(
+            cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS for cmd in node["cmds"]
+        )
+        if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+            if not keeps and node.get("objtype") == "OBJECT_TYPE":
+                out["unbounded"] = out["unbounded"] or "ALTER TYPE of a composite type"
+        elif not keeps:
+            out["changes"].append(target)
+        return target
+    elif kind == "CreateStmt":
+        return target
+    elif kind == "RenameStmt":
+        if target and node.get("renameType") not in _RENAME_KEEPS_TABLES:
+            out["changes"].append(target)
+        elif node.get("renameType") == "OBJECT_SCHEMA":
+            out["unbounded"] = out["unbounded"] or "ALTER SCHEMA .. RENAME"
+    elif kind == "AlterObjectSchemaStmt":
+        if target and node.get("objectType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+            out["changes"].append(target)
+    elif kind == "RefreshMatViewStmt":
+        out["reads"].append(target)  # its query runs: the view's functions are followed
+    elif kind == "CallStmt":
+        out["calls"].append(_list_name(node["funccall"].get("funcname", [])).rsplit(".", 1)[-1])
+    elif kind == "FuncCall":
+        out["calls"].append(_list_name(node.get("funcname", [])).rsplit(".", 1)[-1])
+    return None
+
+
+def _merge(out: dict[str, Any], more: dict[str, Any]) -> None:
+    for key, value in more.items():
+        if key == "unbounded":
+            out[key] = out[key] or value
+        else:
+            out[key] = list(out[key]) + list(value)

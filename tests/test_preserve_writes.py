@@ -1,0 +1,258 @@
+"""Issue 8 part 2: a phase's snapshot reads only the tables its SQL can write.
+
+A preserved table the phase's files (up, down, level rollbacks, and every function, trigger,
+rule and cascade they reach) cannot write is not digested: the snapshot records it as
+``proven`` (columns, estimate, file). Every path by which a phase can write one still gets a
+digest, and the loss is reported: an UPDATE in a migration, a function that deletes, a trigger,
+a cascade, dynamic SQL, a rollback in a later run. A proven table written after all (an
+analysis that missed a path) is still a failed check inside the migration.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from projects import Spec, write_project
+
+from dbkit import api, settings
+from dbkit.engine import preserve
+from dbkit.errors import ValidationFailed
+from dbkit.plan import sqltext
+
+BASE = Spec(
+    "base",
+    "core",
+    "CREATE TABLE items (id bigint PRIMARY KEY, label text NOT NULL);\n"
+    "CREATE TABLE parents (id int PRIMARY KEY);\n"
+    "CREATE TABLE kids (id int PRIMARY KEY, parent_id int NOT NULL\n"
+    "    REFERENCES parents (id) ON DELETE CASCADE);\n"
+    "CREATE TABLE events (id serial PRIMARY KEY, what text);\n"
+    "CREATE TABLE copies (item_id bigint);\n"
+    "CREATE FUNCTION relabel(p_id bigint) RETURNS void LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n    DELETE FROM items WHERE id = p_id;\nEND;\n$$;\n"
+    "CREATE FUNCTION touch_item() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n    UPDATE items SET label = NEW.what WHERE id = 4;\n    RETURN NEW;\nEND;\n$$;\n"
+    "CREATE TRIGGER trg_events_touch AFTER INSERT ON events\n"
+    "FOR EACH ROW EXECUTE FUNCTION touch_item();\n"
+    "CREATE FUNCTION poke(p_table text) RETURNS void LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n    EXECUTE format('UPDATE %I SET label = label || ''!'' WHERE id = 6', p_table);\n"
+    "END;\n$$;\n"
+    "CREATE FUNCTION stamp() RETURNS void LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n    EXECUTE format('DELETE FROM %I WHERE id = 6', 'items');\nEND;\n$$;\n"
+    "INSERT INTO items SELECT 2 * g, 'i' || g FROM generate_series(1, 500) AS g;\n"
+    "INSERT INTO parents SELECT g FROM generate_series(1, 20) AS g;\n"
+    "INSERT INTO kids SELECT g, g FROM generate_series(1, 20) AS g;\n"
+    "ANALYZE items; ANALYZE parents; ANALYZE kids;\n",
+    "DROP TABLE copies, events, kids, parents, items;\n"
+    "DROP FUNCTION stamp(), poke(text), touch_item(), relabel(bigint);\n",
+)
+
+
+def run(url, sql):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+def scans(url, table) -> int:
+    time.sleep(0.6)  # the statistics of finished sessions reach the shared counters
+    found = run(
+        url,
+        "SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+        f"WHERE relname = '{table}'",
+    )
+    return found[0][0]
+
+
+def project(tmp_path, db_url, up, down="SELECT 1;\n", preserve_line="items"):
+    root = write_project(tmp_path / "p", [BASE, Spec("change", "change", up, down)])
+    phases = root / "validations" / "phases"
+    phases.mkdir(parents=True, exist_ok=True)
+    (phases / "change.pre.sql").write_text(f"-- preserve: {preserve_line}\n")
+    s = settings.resolve(root, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    return s
+
+
+def snapshot(db_url):
+    rows = run(
+        db_url,
+        "SELECT s.tables, (SELECT count(*) FROM dbkit.preserved_chunks AS c "
+        "WHERE c.snapshot_id = s.id) FROM dbkit.phase_snapshots AS s WHERE s.phase = 'change'",
+    )
+    return rows[0]
+
+
+def test_a_phase_that_only_reads_a_preserved_table_does_not_digest_it(tmp_path, db_url):
+    s = project(
+        tmp_path,
+        db_url,
+        "INSERT INTO copies (item_id) SELECT id FROM items;\n",
+        "DELETE FROM copies;\n",
+    )
+    before = scans(db_url, "items")
+    api.migrate(s)
+    # the migration's own read of items, and nothing of dbkit's (a digest reads it whole)
+    assert scans(db_url, "items") == before + 1
+    tables, chunks = snapshot(db_url)
+    assert tables["public.items"]["proven"] is True
+    assert tables["public.items"]["exact"] is False
+    assert tables["public.items"]["columns"] == ["id", "label"]
+    assert chunks == 0
+    assert "proven" not in tables["public.copies"]
+    api.rollback(s, phase="change")  # judged against it without reading items either
+    assert scans(db_url, "items") == before + 1
+
+
+@pytest.mark.parametrize(
+    "up, lost",
+    [
+        ("UPDATE items SET label = 'x' WHERE id = 2;\n", 1),
+        ("SELECT relabel(8);\n", 1),  # a function of the catalog that deletes
+        ("INSERT INTO events (what) VALUES ('seen');\n", 1),  # a trigger of the catalog
+        ("SELECT poke('items');\n", 1),  # dynamic SQL, names from a parameter: all tables
+        ("SELECT stamp();\n", 1),  # dynamic SQL over its own names: the name rule
+        (
+            "WITH gone AS (DELETE FROM items WHERE id IN (10, 12) RETURNING id)\n"
+            "INSERT INTO copies SELECT id FROM gone;\n",
+            2,
+        ),  # a writable CTE
+        (
+            "INSERT INTO items VALUES (14, 'again') ON CONFLICT (id) DO UPDATE\n"
+            "SET label = excluded.label;\n",
+            1,
+        ),
+        ("DO $$\nBEGIN\n    DELETE FROM items WHERE id = 16;\nEND;\n$$;\n", 1),
+    ],
+    ids=["update", "function", "trigger", "dynamic", "dynamic-named", "cte", "upsert", "do"],
+)
+def test_every_way_a_phase_writes_a_preserved_table_is_digested_and_caught(
+    tmp_path, db_url, up, lost
+):
+    s = project(tmp_path, db_url, up)
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(s)
+    assert f"public.items: {lost} preserved row" in str(caught.value)
+    tables, chunks = snapshot(db_url)
+    assert "proven" not in tables["public.items"]
+    assert chunks == 1
+    assert run(db_url, "SELECT count(*) FROM items") == [(500,)]  # rolled back
+
+
+def test_a_cascade_from_a_written_parent_reaches_a_preserved_child(tmp_path, db_url):
+    s = project(tmp_path, db_url, "DELETE FROM parents WHERE id = 3;\n", preserve_line="kids")
+    with pytest.raises(ValidationFailed, match="public.kids: 1 preserved row changed"):
+        api.migrate(s)
+    tables, _ = snapshot(db_url)
+    assert "proven" not in tables["public.kids"]
+
+
+def test_a_rollback_that_writes_a_preserved_table_is_caught_in_a_later_run(tmp_path, db_url):
+    s = project(
+        tmp_path,
+        db_url,
+        "CREATE VIEW item_labels AS SELECT id, label FROM items;\n",
+        "DROP VIEW item_labels;\nSELECT relabel(20);\n",
+    )
+    api.migrate(s)
+    tables, chunks = snapshot(db_url)
+    assert "proven" not in tables["public.items"] and chunks == 1  # the down file's call
+    with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
+        api.rollback(s, phase="change")
+
+
+def test_a_proven_table_written_after_all_is_still_caught(tmp_path, db_url, monkeypatch):
+    # an analysis that missed a path: the migration's own counters still see the write
+    monkeypatch.setattr(preserve, "writable", lambda *args, **kwargs: set())
+    s = project(tmp_path, db_url, "UPDATE items SET label = 'x' WHERE id = 2;\n")
+    with pytest.raises(ValidationFailed) as caught:
+        api.migrate(s)
+    assert "public.items: preserved, and proven not written by the phase's SQL, yet the " in (
+        str(caught.value)
+    )
+    assert "updated 1 row" in str(caught.value)
+    tables, chunks = snapshot(db_url)
+    assert tables["public.items"]["proven"] is True and chunks == 0
+
+
+def test_a_proven_table_that_lost_a_column_is_caught_at_rollback(tmp_path, db_url, monkeypatch):
+    s = project(tmp_path, db_url, "CREATE VIEW item_ids AS SELECT id FROM items;\n")
+    api.migrate(s)
+    run(db_url, "ALTER TABLE items DROP COLUMN label")  # outside dbkit, between two runs
+    with pytest.raises(ValidationFailed, match="public.items lost column label"):
+        api.rollback(s, phase="change")
+
+
+def test_the_catalog_paths_of_the_analysis(db_url):
+    """Triggers, rules, views, inheritance, TRUNCATE .. CASCADE, an unreadable language."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int REFERENCES a);"
+            "CREATE TABLE c (id int); CREATE TABLE d (id int); CREATE TABLE e () INHERITS (d);"
+            "CREATE TABLE f (id int); CREATE VIEW v AS SELECT id FROM f;"
+            "CREATE RULE r_c AS ON INSERT TO c DO ALSO DELETE FROM a;"
+            "CREATE FUNCTION perl_ish() RETURNS int LANGUAGE internal AS 'int4inc';"
+        )
+        tables = [f"public.{t}" for t in "abcdef"]
+
+        def changed(sql):
+            found = preserve.writable(conn, [sqltext.writes(sql)], tables)
+            return None if found is None else sorted(t.split(".")[1] for t in found)
+
+        assert changed("INSERT INTO b VALUES (1)") == []  # plain insert: no row of b goes
+        assert changed("DELETE FROM a") == ["a"]  # b's key is NO ACTION: it would fail
+        assert changed("TRUNCATE a CASCADE") == ["a", "b"]
+        assert changed("INSERT INTO c VALUES (1)") == ["a"]  # the rule's DELETE
+        assert changed("UPDATE d SET id = 1") == ["d", "e"]  # the inheritance child
+        assert changed("DELETE FROM v") == ["f"]  # the view's base table
+        assert changed("SELECT perl_ish()") is None  # a language that cannot be read
+        assert changed("SELECT count(*) FROM a") == []
+
+
+@pytest.mark.parametrize(
+    "sql, changes, unbounded",
+    [
+        ("ALTER TABLE t ALTER COLUMN x TYPE bigint", ["t"], None),
+        ("ALTER TABLE t DROP COLUMN x", ["t"], None),
+        ("ALTER TABLE t ADD COLUMN x int DEFAULT 0", [], None),
+        ("ALTER TABLE t RENAME TO u", ["t"], None),
+        ("DROP TABLE s.t", ["s.t"], None),
+        ("DROP TYPE mood CASCADE", [], "DROP TYPE .. CASCADE"),
+        ("DROP INDEX i CASCADE", [], None),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", ["t"], None),
+        ("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", [], None),
+        ("DROP OWNED BY someone", [], "DropOwnedStmt can reach every table"),
+        (
+            "CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION f()",
+            [],
+            "CreateEventTrigStmt can reach every table",
+        ),
+    ],
+)
+def test_what_a_statement_can_write(sql, changes, unbounded):
+    found = sqltext.writes(sql)
+    assert found["changes"] == changes
+    assert found["unbounded"] == unbounded
+
+
+def test_text_that_does_not_parse_falls_back_to_its_names():
+    found = sqltext.writes("DELETE FROM items WHERE id = ANY (")
+    assert "items" in found["named"]
+    assert sqltext.body_writes("plperl", "...", None)["unbounded"] == (
+        "a function in language plperl cannot be read"
+    )
+
+
+def test_dynamic_sql_is_bounded_by_its_names_only_when_they_are_its_own():
+    own = (
+        "CREATE FUNCTION stamp() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "    EXECUTE format('DELETE FROM %I', 'items');\nEND;\n$$"
+    )
+    found = sqltext.body_writes("plpgsql", own, own)
+    assert "items" in found["named"] and found["unbounded"] is None
+    given = own.replace("stamp()", "stamp(p text)").replace("'items'", "p")
+    assert sqltext.body_writes("plpgsql", given, given)["unbounded"] == (
+        "dynamic SQL whose table names can come from parameters or data"
+    )
