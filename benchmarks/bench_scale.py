@@ -6,10 +6,11 @@ end; the templates themselves are never touched); without them, a throwaway embe
 started and each ``--scales`` size (dbkit synth's --scale) is loaded into a fresh database.
 On each database:
 
-1. per phase, the phase snapshot three ways: every table counted (``count_all_ms``), every
-   table the phase's files reach counted (``reachable_ms``, the rule before issue 8 part 2)
-   and only the tables its row-removing statements reach (``snapshot_ms``, the rule now; its
-   ``digest_ms`` is the preserved tables' per-key-range digest), the store of that snapshot
+1. per phase, the phase snapshot: every table counted (``count_all_ms``), the preserved
+   tables digested whatever the phase does (``old_digest_ms``, the rule before the write
+   analysis) and the rule now, only the tables the phase's SQL can write counted and digested
+   (``snapshot_ms``; its ``digest_ms`` is the digest of the preserved tables it can write,
+   ``proven`` the ones it cannot), the store of that snapshot
    (``store_ms``, rolled back) and the in-migration comparison against it inside a
    transaction (``compare_in_tx_ms``); each measured as at the phase's start: inside a
    transaction rolled back afterwards, the tables the phase and later phases create are
@@ -115,10 +116,8 @@ def measure(
             if only_phases and phase not in only_phases:
                 continue
             first, last = plan.phase_span(phase)
-            files = [t for m in plan.migrations[first : last + 1] for t in (m.up_sql, m.down_sql)]
-            parts = [book.row_removal(t) for t in files]
-            removing = [p["removing"] for p in parts if p["removing"]]
-            defines = [d for p in parts for d in p["defines"]]
+            files = [t for m in plan.migrations[first : last + 1] for t in m.every_sql]
+            analyse = preserve.Analyse(book.writes, book.body_writes)
             pre = book.phase_file(phase, "pre")
             # as at the phase's start: the tables it and later phases create do not exist yet
             # (moved out of sight into the dbkit schema, inside a transaction rolled back)
@@ -137,10 +136,23 @@ def measure(
             if baseline:
                 preserve.take(conn, phase, ())  # every table counted
             t1 = time.perf_counter()
-            reach = preserve.take(conn, phase, (), files) if baseline else None
+            # the rule before: every preserved table digested at the phase's start
+            old_digest = []
+            for wanted in pre.preserve if baseline else ():
+                name = preserve._qualified(conn, wanted)
+                old_digest.append(
+                    len(
+                        preserve.digest(
+                            conn,
+                            name,
+                            preserve._columns(conn, name),
+                            preserve._digest_key(conn, name)[0],
+                        )[0]
+                    )
+                )
             t2 = time.perf_counter()
             timers.reset()
-            new = preserve.take(conn, phase, pre.preserve, removing, defines)
+            new = preserve.take(conn, phase, pre.preserve, files, analyse)
             t3 = time.perf_counter()
             digest_ms = timers.reset().get("digest_ms", 0.0)
             t4 = time.perf_counter()
@@ -154,18 +166,17 @@ def measure(
                 {
                     "phase": phase,
                     "count_all_ms": round((t1 - t0) * 1000, 1) if baseline else None,
-                    "reachable_ms": round((t2 - t1) * 1000, 1) if baseline else None,
+                    "old_digest_ms": round((t2 - t1) * 1000, 1) if old_digest else None,
+                    "old_digest_chunks": sum(old_digest) if old_digest else None,
                     "snapshot_ms": round((t3 - t2) * 1000, 1),
                     "digest_ms": digest_ms,
                     "store_ms": round((t5 - t4) * 1000, 1),
                     "compare_in_tx_ms": round((t6 - t5) * 1000, 1),
                     "tables": len(new.tables),
                     "not_yet_created": hidden,
-                    "counted_reachable": (
-                        sum(1 for s in reach.tables.values() if s.exact) if reach else None
-                    ),
                     "counted": sum(1 for s in new.tables.values() if s.exact and s.columns is None),
                     "preserved": {n: s.rows for n, s in new.tables.items() if s.columns},
+                    "proven": sorted(n for n, s in new.tables.items() if s.proven),
                     "chunks": sum(len(c) for c in new.chunks.values()),
                 }
             )
@@ -301,7 +312,7 @@ def main() -> None:
         "--late-phase-prep", help="SQL run on the copy before --late-phase (after part 1-3)"
     )
     parser.add_argument(
-        "--old-rules", help="time the count-all and reachable rules for these phases only"
+        "--old-rules", help="time the count-all rule and the old digest for these phases only"
     )
     parser.add_argument("--phases", help="measure the snapshots of these phases only")
     parser.add_argument("--out", help="write the results JSON here")
@@ -329,12 +340,13 @@ def main() -> None:
         return
     for size in results["sizes"]:
         all_ms = sum(p["count_all_ms"] or 0 for p in size["phases"])
-        reach_ms = sum(p["reachable_ms"] or 0 for p in size["phases"])
+        old_ms = sum(p["old_digest_ms"] or 0 for p in size["phases"])
         new_ms = sum(p["snapshot_ms"] for p in size["phases"])
         print(
             f"{size.get('template') or size.get('scale')}: {size['rows']} rows; snapshots over "
-            f"all phases {all_ms:.0f} ms (count all) -> {reach_ms:.0f} ms (reachable) -> "
-            f"{new_ms:.0f} ms (row-removing statements only); validation suite "
+            f"all phases {all_ms:.0f} ms (count all), preserved tables' digest {old_ms:.0f} ms "
+            f"(before the write analysis) -> {new_ms:.0f} ms (written tables only); "
+            f"validation suite "
             f"{size['validation_suite_s']} s for {size['checks']} checks"
         )
 

@@ -1,10 +1,9 @@
-"""The workflow at size, small: a phase snapshot counts only the tables the phase can reach.
+"""The workflow at size, small: a phase snapshot counts only the tables the phase can write.
 
-A table the phase's SQL never names (directly, through a function it calls, a trigger of a
-table it names, or a cascading foreign key) is not scanned: the snapshot keeps the catalog's
-estimate instead. A loss is still caught: through the functions it follows by name, and inside
-a migration through the transaction's own tuple counters even where names cannot be followed
-(dynamic SQL).
+A table the phase's SQL cannot write (directly, through a function it calls, a trigger of a
+table it writes, or a cascading foreign key) is not scanned: the snapshot keeps the catalog's
+estimate instead. A loss is still caught: through the functions it follows, and inside a
+migration through the transaction's own tuple counters even where the analysis missed a path.
 """
 
 from __future__ import annotations
@@ -100,7 +99,20 @@ def test_a_loss_through_a_called_function_is_counted_and_caught(tmp_path, db_url
         assert conn.execute("SELECT count(*) FROM big").fetchone()[0] == 5000  # undone
 
 
-def test_dynamic_sql_the_names_miss_is_caught_by_the_transaction_counters(tmp_path, db_url):
+def test_dynamic_sql_built_from_constants_is_followed_and_counted(tmp_path, db_url):
+    # EXECUTE format(.., 'b' || 'ig'): the analysis evaluates the constant text
+    s = prepared(tmp_path, db_url, change("SELECT purge_dynamic();\n"))
+    with pytest.raises(ValidationFailed, match="public.big lost 2500 of 5000 rows"):
+        api.migrate(s)
+    assert "exact" not in snapshot(db_url, "change")["public.big"]
+
+
+def test_a_write_the_analysis_missed_is_caught_by_the_transaction_counters(
+    tmp_path, db_url, monkeypatch
+):
+    from dbkit.engine import preserve
+
+    monkeypatch.setattr(preserve, "writable", lambda *args, **kwargs: set())  # a miss
     s = prepared(tmp_path, db_url, change("SELECT purge_dynamic();\n"))
     with pytest.raises(ValidationFailed) as caught:
         api.migrate(s)

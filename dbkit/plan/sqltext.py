@@ -463,10 +463,11 @@ def writes(sql: str) -> dict[str, Any]:
 def body_writes(language: str, body: str, definition: str | None = None) -> dict[str, Any]:
     """:func:`writes` of a function's body: ``sql`` bodies parsed as SQL, ``plpgsql`` ones by
     pglast's PL/pgSQL parser (``definition``, the whole ``CREATE FUNCTION`` or ``DO``, is what
-    it parses; every query and expression of the body is then parsed as SQL). A body with
-    dynamic SQL, or a query the parser rejects, adds its words to ``named`` (the name rule),
-    and so do the names of tables the body's text holds outside every parsed query (pglast's
-    PL/pgSQL tree does not carry every expression). Any other language: ``unbounded``."""
+    it parses; every query and expression of the body is then parsed as SQL). Dynamic SQL
+    (``EXECUTE``) built from constants only (a literal, ``format()`` or ``||`` of literals)
+    is evaluated and analysed; built from anything else (a variable, a parameter, data) it is
+    ``unbounded``. A body or query the parser rejects adds its words to ``named`` (the name
+    rule). Any other language: ``unbounded``."""
     language = (language or "").lower()
     if language == "sql" and not body.strip() and definition:
         return _atomic_body(definition)  # BEGIN ATOMIC: the body is part of the statement
@@ -488,7 +489,8 @@ def body_writes(language: str, body: str, definition: str | None = None) -> dict
         _name_rule(body, out)
         return _sorted(out)
     queries: list[str] = []
-    dynamic = False
+    unparsed = False  # a query the parser rejects
+    dynamic: list[str] = []  # the expressions of SQL built at run time
     stack: list[Any] = [tree]
     while stack:
         node = stack.pop()
@@ -496,12 +498,13 @@ def body_writes(language: str, body: str, definition: str | None = None) -> dict
             stack.extend(node)
         elif isinstance(node, dict):
             for key, value in node.items():
-                if key in _DYNAMIC or (
-                    key in ("PLpgSQL_stmt_open", "PLpgSQL_stmt_return_query")
-                    and isinstance(value, dict)
+                if isinstance(value, dict) and (
+                    key in _DYNAMIC
+                    or key in ("PLpgSQL_stmt_open", "PLpgSQL_stmt_return_query")
                     and "dynquery" in value
                 ):
-                    dynamic = True
+                    expr = value.get("query") or value.get("dynquery") or {}
+                    dynamic.append(expr.get("PLpgSQL_expr", {}).get("query", ""))
                 if key == "PLpgSQL_expr" and isinstance(value, dict) and "query" in value:
                     queries.append(value["query"])
                 stack.append(value)
@@ -517,36 +520,96 @@ def body_writes(language: str, body: str, definition: str | None = None) -> dict
                 _statement_writes(raw["stmt"], text, out)
             break
         else:
-            dynamic = True  # a query the parser rejects: bounded by its names only
-    # calls and table names in the body's text: a superset of what the tree shows
+            unparsed = True
+    for expression in dynamic:
+        # SQL built at run time is known only when it is built from constants alone
+        built = _constant_text(expression)
+        if built is None:
+            out["unbounded"] = out["unbounded"] or (
+                "dynamic SQL (EXECUTE) built from variables: any table may be named"
+            )
+        else:
+            _merge(out, writes(built))
+    # calls in the body's text: a superset of what the tree shows
     lowered = body.lower()
     out["calls"] = list(set(out["calls"]) | set(_CALLED.findall(lowered)))
-    if dynamic:
-        # SQL built at run time is bounded by the body's own words only when no name can
-        # come from outside it: no parameter, no trigger argument, no relation read
-        if out["reads"] or _takes_input(definition or body) or "tg_argv" in lowered:
-            out["unbounded"] = out["unbounded"] or (
-                "dynamic SQL whose table names can come from parameters or data"
-            )
-        out["named"] = list(set(out["named"]) | set(_IDENT.findall(lowered)))
+    if unparsed:
+        _name_rule(body, out)
     return _sorted(out)
 
 
-def _takes_input(definition: str) -> bool:
-    """Whether a ``CREATE FUNCTION`` has parameters (a ``DO`` block has none)."""
+def _constant_text(expression: str) -> str | None:
+    """The text a PL/pgSQL expression evaluates to when it is built from string constants
+    only (a literal, ``format()`` of literals, ``||`` of those), else None."""
     import json
 
     from pglast.parser import ParseError, parse_sql_json
 
     try:
-        parsed = json.loads(parse_sql_json(definition))
-    except ParseError:
-        return True
-    for raw in parsed.get("stmts", []):
-        ((kind, node),) = raw["stmt"].items()
-        if kind == "CreateFunctionStmt" and node.get("parameters"):
-            return True
-    return False
+        parsed = json.loads(parse_sql_json(f"SELECT {expression}"))
+        ((target,),) = [s["stmt"]["SelectStmt"]["targetList"] for s in parsed["stmts"]]
+    except (ParseError, KeyError, ValueError):
+        return None
+    return _evaluate(target["ResTarget"]["val"])
+
+
+def _evaluate(node: dict) -> str | None:
+    ((kind, value),) = node.items()
+    if kind == "A_Const":
+        text = value.get("sval", {}).get("sval")
+        return text if isinstance(text, str) else None
+    if kind == "TypeCast":
+        return _evaluate(value["arg"])
+    if kind == "A_Expr" and value.get("name") == [{"String": {"sval": "||"}}]:
+        left, right = _evaluate(value["lexpr"]), _evaluate(value["rexpr"])
+        return None if left is None or right is None else left + right
+    if kind == "FuncCall":
+        name = _list_name(value.get("funcname", [])).rsplit(".", 1)[-1]
+        args = [_evaluate(a) for a in value.get("args", [])]
+        if None in args or not args:
+            return None
+        if name == "concat":
+            return "".join(args)  # type: ignore[arg-type]
+        if name == "quote_ident":
+            return _identifier(args[0])  # type: ignore[arg-type]
+        if name == "format":
+            return _format(args[0], args[1:])  # type: ignore[arg-type]
+    return None
+
+
+_FORMAT = re.compile(r"%(?:(\d+)\$)?(.?)", re.DOTALL)
+
+
+def _format(template: str, args: list[str]) -> str | None:
+    """PostgreSQL's ``format()`` for ``%s``, ``%I``, ``%L``, ``%%`` and ``%n$``."""
+    position = 0
+    failed = False
+
+    def one(match: re.Match) -> str:
+        nonlocal position, failed
+        if match.group(2) == "%" and not match.group(1):
+            return "%"
+        if match.group(2) not in ("s", "I", "L"):
+            failed = True  # a width, a flag or a stray %: not evaluated here
+            return ""
+        index = int(match.group(1)) - 1 if match.group(1) else position
+        position = index + 1
+        if index >= len(args):
+            failed = True
+            return ""
+        value = args[index]
+        if match.group(2) == "I":
+            return _identifier(value)
+        if match.group(2) == "L":
+            return "'" + value.replace("'", "''") + "'"
+        return value
+
+    text = _FORMAT.sub(one, template)
+    return None if failed else text
+
+
+def _identifier(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _atomic_body(definition: str) -> dict[str, Any]:
