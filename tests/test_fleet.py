@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -30,6 +31,7 @@ from projects import ACCOUNTS, BASIC, ORDERS, Spec, write_project
 from dbkit.cli import main
 from dbkit.embedded import server as embedded
 
+ROOT = Path(__file__).resolve().parent.parent
 SLOW = Spec("slow", "core", "SELECT pg_sleep(1.5);\nCREATE TABLE slow_done (id int);\n",
             "DROP TABLE slow_done;\n")  # fmt: skip
 SLOW_PROJECT = [ACCOUNTS, SLOW, ORDERS]
@@ -726,3 +728,56 @@ def test_protected_environment_needs_yes_for_a_fleet_rollback(project, db_url):
     confirmed = production("rollback", "--to", "base", "--yes")
     assert confirmed.exit_code == 0, confirmed.output
     assert revision(db_url) is None
+
+
+# -- the unified schema's schema-wide checks in a tenant fleet ---------------------------------
+
+STAMPED = Spec(
+    "stamped",
+    "core",
+    """\
+CREATE FUNCTION update_updated_at_column() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+CREATE TABLE accounts (id bigint PRIMARY KEY, updated_at timestamptz);
+CREATE TRIGGER update_accounts_updated_at BEFORE UPDATE ON accounts
+FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+""",
+    "DROP TABLE accounts;\nDROP FUNCTION update_updated_at_column();\n",
+)
+
+
+def test_every_phase_checks_judge_the_tenants_own_schema(tmp_path, dbs, pg_server):
+    """validations/phases/_every.post.sql, the repository's file as it is, in a fleet of
+    tenant schemas: each tenant's run judges that tenant's schema (its current_schema()),
+    not public. public's table without an updated_at trigger fails no tenant; bravo's own
+    such table fails bravo's phase, and acme, in the same database, migrates."""
+    project = write_project(tmp_path / "proj", [STAMPED])
+    phases = project / "validations" / "phases"
+    phases.mkdir(parents=True)
+    shutil.copy(ROOT / "validations" / "phases" / "_every.post.sql", phases)
+    url = dbs(pg_server)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.legacy (id int, updated_at timestamptz)")
+        conn.execute("CREATE SCHEMA bravo")
+        conn.execute("CREATE TABLE bravo.imports (id int, updated_at timestamptz)")
+    fleet_file(project, [{"name": n, "url": url, "schema": n} for n in ("acme", "bravo")])
+    result = fleet(project, "migrate", "--json")
+    assert result.exit_code == 3, result.output
+    targets = by_name(document(result))
+    assert targets["acme"]["outcome"] == "migrated", targets["acme"]
+    assert revision(url, "acme") == "0001"
+    bravo = targets["bravo"]
+    assert bravo["outcome"] == "failed" and bravo["exit_code"] == 3, bravo
+    assert "updated_at_triggers_present" in bravo["error"] and "imports" in bravo["error"]
+    assert "legacy" not in bravo["error"]
+    assert revision(url, "bravo") is None  # the phase was rolled back
+    # the same file on the database itself still judges public
+    single = CliRunner().invoke(
+        main, ["--project", str(project), "--url", url, "migrate"],
+        env={"DBKIT_DATABASE_URL": "", "DATABASE_URL": ""},
+    )  # fmt: skip
+    assert single.exit_code == 3 and "legacy" in single.stderr, single.output

@@ -1,6 +1,10 @@
 -- Checks every phase runs after its own post-checks: schema-wide rules that any phase
 -- creating tables, keys or indexes could break. One home instead of a copy per phase
 -- (dbkit runs validations/phases/_every.post.sql after every phase).
+-- Each reads the schema the run migrates: current_schema(), the first schema of the
+-- search_path, which is public for a database and the tenant's own schema in a
+-- schema-per-tenant fleet run (docs/fleet.md); another tenant's tables, or a shared
+-- schema listed after it, are not this run's to judge.
 
 -- check: foreign_keys_validated
 -- A foreign key added NOT VALID (or left unvalidated by a failed VALIDATE) says nothing
@@ -13,7 +17,7 @@ SELECT
 FROM pg_catalog.pg_constraint AS con
 WHERE
     con.contype = 'f'
-    AND con.connamespace = 'public'::regnamespace
+    AND con.connamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT con.convalidated;
 
 -- check: foreign_keys_indexed
@@ -26,7 +30,7 @@ SELECT
 FROM pg_catalog.pg_constraint AS con
 WHERE
     con.contype = 'f'
-    AND con.connamespace = 'public'::regnamespace
+    AND con.connamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index AS i
         WHERE
@@ -49,7 +53,7 @@ SELECT i.indexrelid::regclass AS index_name
 FROM pg_catalog.pg_index AS i
 INNER JOIN pg_catalog.pg_class AS c ON i.indexrelid = c.oid
 WHERE
-    c.relnamespace = 'public'::regnamespace
+    c.relnamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT (i.indisvalid AND i.indisready);
 
 -- check: updated_at_triggers_present
@@ -61,7 +65,7 @@ INNER JOIN pg_catalog.pg_attribute AS a
     ON c.oid = a.attrelid AND a.attname = 'updated_at' AND NOT a.attisdropped
 WHERE
     c.relkind IN ('r', 'p')
-    AND c.relnamespace = 'public'::regnamespace
+    AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_trigger AS tg
         WHERE

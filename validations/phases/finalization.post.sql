@@ -7,7 +7,7 @@ SELECT c.relname
 FROM pg_catalog.pg_class AS c
 WHERE
     c.relkind = 'm'
-    AND c.relnamespace = 'public'::regnamespace
+    AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT c.relispopulated;
 
 -- check: materialized_views_have_unique_index
@@ -15,7 +15,7 @@ SELECT c.relname
 FROM pg_catalog.pg_class AS c
 WHERE
     c.relkind = 'm'
-    AND c.relnamespace = 'public'::regnamespace
+    AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
     AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index AS i
         WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
