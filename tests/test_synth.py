@@ -124,6 +124,44 @@ def test_every_unified_table_is_filled_and_every_constraint_holds(unified):
     assert 6.9 < float(days) <= 7.0
 
 
+
+def test_synth_data_passes_every_check_of_the_suite(unified):
+    """Every pre- and post-check of every phase and migration (what bench_checks.py runs at
+    size) passes on a database synth filled: synth's rows keep the schema's data rules, not
+    only its constraints (every user has a subscription: seed 002's post-migration check)."""
+    from dbkit.plan.graph import load_plan
+
+    url = unified()
+    api.synth(s_for(url), scale=30, seed=1)
+    assert scalar(
+        url,
+        "SELECT count(*) FROM users u WHERE NOT EXISTS "
+        "(SELECT FROM user_subscriptions us WHERE us.user_id = u.id)",
+    ) == 0  # fmt: skip
+    for phase in load_plan(ROOT).phases:
+        report = api.validate(s_for(url), phase=phase)
+        assert report.checks and not report.failed, (
+            phase,
+            [(c.when, c.name, c.rows_found, c.sample[:1]) for c in report.failed],
+        )
+
+
+def test_synth_data_rolls_back_past_the_archive_and_migrates_again(unified):
+    """Rolling back 0034 puts valuations_archive's rows back into valuations, under
+    valuations' CHECKs and foreign keys: synth's archived valuations must be valuations
+    that could have been archived. Then the database migrates back to head."""
+    url = unified()
+    api.synth(s_for(url), scale=30, seed=2)
+    archived = scalar(url, "SELECT count(*) FROM valuations_archive")
+    live = scalar(url, "SELECT count(*) FROM valuations")
+    assert archived > 0
+    api.rollback(s_for(url), to="0033")
+    assert scalar(url, "SELECT to_regclass('valuations_archive')") is None
+    assert scalar(url, "SELECT count(*) FROM valuations") == live + archived
+    result = api.migrate(s_for(url))
+    assert result.steps and api.status(s_for(url)).pending == []
+    assert scalar(url, "SELECT count(*) FROM valuations") == live + archived
+
 def _digest(url, table):
     return scalar(
         url,
