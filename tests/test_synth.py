@@ -124,7 +124,6 @@ def test_every_unified_table_is_filled_and_every_constraint_holds(unified):
     assert 6.9 < float(days) <= 7.0
 
 
-
 def test_synth_data_passes_every_check_of_the_suite(unified):
     """Every pre- and post-check of every phase and migration (what bench_checks.py runs at
     size) passes on a database synth filled: synth's rows keep the schema's data rules, not
@@ -161,6 +160,7 @@ def test_synth_data_rolls_back_past_the_archive_and_migrates_again(unified):
     result = api.migrate(s_for(url))
     assert result.steps and api.status(s_for(url)).pending == []
     assert scalar(url, "SELECT count(*) FROM valuations") == live + archived
+
 
 def _digest(url, table):
     return scalar(
