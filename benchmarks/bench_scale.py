@@ -263,6 +263,7 @@ def from_templates(
     prep: str | None,
     old_rules: set[str] | None,
     only_phases: set[str] | None = None,
+    migrate_first: bool = False,
 ) -> dict:
     """Measure a copy of each template database of an existing server (copies dropped)."""
     import psycopg
@@ -283,10 +284,18 @@ def from_templates(
             admin.execute(f"CREATE DATABASE {copy} TEMPLATE {template}")
             copy_s = time.perf_counter() - t0
         try:
+            migrate_s = None
+            if migrate_first:  # the plan's head is past the template's: migrate the copy
+                from dbkit import api, settings
+
+                t0 = time.perf_counter()
+                api.migrate(settings.resolve(REPO, url=url(copy), environ={}))
+                migrate_s = round(time.perf_counter() - t0, 1)
             load = os.getloadavg()
             size = {
                 "template": template,
                 "copy_s": round(copy_s, 1),
+                "migrate_first_s": migrate_s,
                 "load_average_at_start": [round(x, 2) for x in load],
                 **measure(url(copy), late_phase, prep, old_rules, only_phases),
             }
@@ -315,6 +324,9 @@ def main() -> None:
         "--old-rules", help="time the count-all rule and the old digest for these phases only"
     )
     parser.add_argument("--phases", help="measure the snapshots of these phases only")
+    parser.add_argument(
+        "--migrate-first", action="store_true", help="migrate each copy to the plan's head first"
+    )
     parser.add_argument("--out", help="write the results JSON here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -327,6 +339,7 @@ def main() -> None:
             args.late_phase_prep,
             old_rules,
             set(args.phases.split(",")) if args.phases else None,
+            args.migrate_first,
         )
     else:
         results = self_loaded(args)

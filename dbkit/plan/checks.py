@@ -457,16 +457,6 @@ class CheckBook:
             digest("could_remove_rows/2", sql), lambda: sqltext.could_remove_rows(sql)
         )
 
-    def row_removal(self, sql: str) -> dict[str, Any]:
-        """:func:`dbkit.plan.sqltext.row_removal`, kept in the cache by the SQL's content like
-        :meth:`could_remove_rows`."""
-        from dbkit.plan import sqltext
-        from dbkit.plan.cache import digest
-
-        return self._cache.get_or_compute(
-            digest("row_removal/1", sql), lambda: sqltext.row_removal(sql)
-        )
-
     def writes(self, sql: str) -> dict[str, Any]:
         """:func:`dbkit.plan.sqltext.writes`, kept in the cache by the SQL's content."""
         from dbkit.plan import sqltext

@@ -261,45 +261,6 @@ def could_remove_rows(sql: str) -> bool:
     return False
 
 
-# Statements that define code a later statement can run (and so remove rows through).
-_DEFINES_CODE = frozenset({"CreateFunctionStmt", "CreateTrigStmt"})
-_MAY_DEFINE = re.compile(r"\b(function|procedure|trigger)\b", re.IGNORECASE)
-
-
-def row_removal(sql: str) -> dict[str, Any]:
-    """The parts of ``sql`` the phase snapshot searches for table names: ``removing``, the
-    statements that may remove rows (as :func:`could_remove_rows` judges them), and
-    ``defines``, the function, procedure and trigger definitions as ``[kind, text]`` pairs
-    (code a statement can run later: followed only when called, or when the trigger's table is
-    a suspect). ``removing`` is its statements joined, ``""`` when there are none: a ``DROP
-    TRIGGER t ON payments`` in a file that also drops a table names no table that can lose
-    rows. Text that does not parse is returned whole as ``removing`` (conservative)."""
-    removing: list[str] = []
-    defines: list[list[str]] = []
-    if _ROW_CHANGING_WORDS.search(sql) or _MAY_DEFINE.search(sql):
-        import json
-
-        from pglast.parser import ParseError, parse_sql_json
-
-        try:
-            for _, chunk, parsed in _parsed_chunks(sql, parse_sql_json):
-                data = chunk.encode("utf-8")  # the parser's locations count bytes
-                for raw in json.loads(parsed).get("stmts", []):
-                    ((kind, _),) = raw["stmt"].items()
-                    defining = kind in _DEFINES_CODE
-                    if defining or _may_remove_rows(raw):
-                        start = raw.get("stmt_location", 0)
-                        end = start + raw["stmt_len"] if raw.get("stmt_len") else len(data)
-                        text = data[start:end].decode("utf-8", "replace")
-                        if defining:
-                            defines.append([kind, text])
-                        else:
-                            removing.append(text)
-        except ParseError:
-            return {"removing": sql, "defines": []}
-    return {"removing": ";\n".join(removing), "defines": defines}
-
-
 def _may_remove_rows(raw: dict) -> bool:
     ((kind, node),) = raw["stmt"].items()
     if kind in _CREATES_ONLY:
