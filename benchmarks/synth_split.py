@@ -6,6 +6,7 @@ Runs the real loader in-process against a database you give it (at the unified s
 empty or not; the load commits like ``dbkit synth``):
 
     .venv/bin/python benchmarks/synth_split.py URL --scale 20000 [--bulk auto|on|off] [--top 30]
+        [--no-analyze]
 
 The server must run on this machine (the backend's CPU is read from /proc/PID/stat).
 """
@@ -42,15 +43,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk", choices=("auto", "on", "off"), default="auto")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false")
     args = parser.parse_args()
     bulk = {"auto": None, "on": True, "off": False}[args.bulk]
     split: list[tuple[str, int, float, float, bool]] = []
     original = loader._load
 
-    def timed(conn, plan, progress, method="copy", bulk=None):
+    def timed(conn, plan, progress, *more):
         pid = conn.info.backend_pid
         server0, client0 = backend_cpu(pid), time.process_time()
-        result = original(conn, plan, progress, method, bulk)
+        result = original(conn, plan, progress, *more)
         split.append(
             (
                 plan.table.qualified,
@@ -68,7 +70,7 @@ def main() -> None:
         server0, client0, wall0 = backend_cpu(pid), time.process_time(), time.perf_counter()
         tables = catalog.read_tables(conn)
         chosen = profiles.load(REPO, None)
-        loader.run(
+        loads = loader.run(
             conn,
             tables,
             chosen,
@@ -81,11 +83,23 @@ def main() -> None:
         server = backend_cpu(pid) - server0
         client = time.process_time() - client0
         wall = time.perf_counter() - wall0
+        analyzed = ""
+        if args.analyze:
+            # as dbkit synth does after the commit: two sessions, largest tables first
+            with psycopg.connect(args.url, autocommit=True) as other:
+                pids = (pid, other.info.backend_pid)
+                cpu0, wall1 = sum(backend_cpu(p) for p in pids), time.perf_counter()
+                loader.analyze([conn, other], loads)
+                cpu = sum(backend_cpu(p) for p in pids) - cpu0
+            analyzed = (
+                f"\nANALYZE after the commit (2 sessions): wall {time.perf_counter() - wall1:.1f}s"
+                f"  server CPU {cpu:.2f}s"
+            )
     rows = sum(r[1] for r in split)
     print(
         f"rows {rows}  wall {wall:.1f}s  dbkit CPU {client:.2f}s ({rows / client:,.0f} rows/s)  "
         f"server CPU {server:.2f}s ({rows / server:,.0f} rows/s)  "
-        f"CPU-bound {rows / max(client, server):,.0f} rows/s  bulk={args.bulk}"
+        f"CPU-bound {rows / max(client, server):,.0f} rows/s  bulk={args.bulk}{analyzed}"
     )
     print(f"{'table':<28} {'rows':>9} {'dbkit s':>8} {'us/row':>7} {'server s':>9} {'us/row':>7}")
     for name, n, c, s, b in sorted(split, key=lambda r: -r[3])[: args.top]:

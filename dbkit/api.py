@@ -1414,6 +1414,7 @@ def synth(
     cleanup: bool = False,
     progress: Any = None,
     bulk: bool | None = None,
+    analyze: bool = True,
 ) -> SynthResult:
     """Fill the migrated database with synthetic rows (or, with ``cleanup``, remove expired ones).
 
@@ -1423,6 +1424,8 @@ def synth(
     written. Same ``seed``, same rows (``expires_at = now() + ttl`` aside). ``bulk``: None
     loads a large table without its secondary indexes and foreign keys and rebuilds them after
     (decided per table, :mod:`dbkit.synth.bulk`), True does it for every table, False never.
+    ``analyze``: after the commit, ``ANALYZE`` the loaded tables over two sessions (False
+    leaves their statistics to autovacuum).
     """
     from dbkit.synth import catalog as synth_catalog
     from dbkit.synth import loader
@@ -1469,6 +1472,8 @@ def synth(
             progress=progress,
             bulk=bulk,
         )
+        if analyze and loaded:
+            _synth_analyze(settings, conn, loaded)
     from datetime import datetime
 
     return SynthResult(
@@ -1479,6 +1484,39 @@ def synth(
         expires_at=(datetime.now(UTC) + lifetime).isoformat(timespec="seconds"),
         duration_ms=(time.perf_counter() - t0) * 1000,
     )
+
+
+def _synth_analyze(settings: Settings, conn: Any, loaded: list[Any]) -> None:
+    """``ANALYZE`` what ``dbkit synth`` committed, on ``conn`` and a second session (both
+    cores) when one can be opened; an error or interrupt here says the rows are kept."""
+    import contextlib
+
+    import psycopg
+
+    from dbkit.errors import ConnectionFailed
+    from dbkit.synth import loader
+
+    rows = sum(t.rows for t in loaded)
+    conns = [conn]
+    try:
+        if len(loaded) > 1:
+            with contextlib.suppress(ConnectionFailed):
+                conns.append(database.connect(settings.database_url(), settings))
+        loader.analyze(conns, loaded)
+    except KeyboardInterrupt as exc:
+        raise interrupts.interrupted(
+            exc,
+            "dbkit synth's ANALYZE",
+            f"the {rows} rows loaded were committed; autovacuum will gather the statistics",
+        ) from None
+    except psycopg.Error as exc:
+        raise DbkitError(
+            f"the {rows} rows loaded were committed, but ANALYZE failed: {one_line(str(exc))}",
+            hint="run ANALYZE yourself, or leave it to autovacuum",
+        ) from None
+    finally:
+        for extra in conns[1:]:
+            extra.close()
 
 
 # -- fleets ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ built here from the catalog alone (self-references, cycles, enums, CHECKs, uniqu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -590,3 +591,132 @@ def test_a_signal_during_the_load_leaves_nothing_written(small, signum):
     # people (5M rows) loaded in bulk mode: its indexes and foreign keys were dropped when the
     # signal came; the rollback put every one of them back
     assert catalog_of(url) == before
+
+
+# -- the generator thread, batching and the ANALYZE after the commit ---------------------------
+
+
+def test_rows_do_not_depend_on_batching_nor_on_the_generator_thread(unified, monkeypatch):
+    from dbkit.synth import loader
+    from dbkit.synth.generate import CHUNK
+
+    threaded, inline = unified(), unified()
+    api.synth(s_for(threaded), scale=12, seed=9)
+    # no generator thread, and COPY statements of one block each
+    monkeypatch.setattr(loader, "AHEAD", 0)
+    monkeypatch.setattr(loader, "BATCH", CHUNK)
+    api.synth(s_for(inline), scale=12, seed=9)
+    for table in ("users", "companies", "esg_metrics", "portfolio_metrics", "leads", "payments"):
+        assert _digest(threaded, table) == _digest(inline, table), table
+    # a block asked for from its middle gives the same text as the whole block cut there
+    with psycopg.connect(threaded, autocommit=True) as conn:
+        from dbkit.synth import catalog, profiles
+
+        tables = catalog.read_tables(conn)
+        plans = []
+        monkeypatch.setattr(
+            loader,
+            "_load",
+            lambda conn, plan, *a: (
+                plans.append(plan) or (loader.TableLoad(plan.table.qualified, plan.rows))
+            ),
+        )
+        loader.run(conn, tables, profiles.load(ROOT, None), scale=700, rows={}, seed=9,
+                   ttl=loader.parse_ttl("7d"))  # fmt: skip
+    plan = next(p for p in plans if p.table.name == "esg_metrics")
+    assert plan.rows > 2 * CHUNK
+    whole = plan.chunk(0, 2 * CHUNK + 10)
+    cut = CHUNK + 1000
+    assert plan.chunk(0, cut) + plan.chunk(cut, 2 * CHUNK + 10) == whole
+    assert whole.count("\n") == 2 * CHUNK + 10
+
+
+def test_two_children_of_a_parent_whose_keys_postgresql_generates(tmp_path, db_url):
+    spec = Spec(
+        "generated_keys",
+        "core",
+        "CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, t text);\n"
+        "CREATE TABLE replies (ticket_id bigint NOT NULL REFERENCES tickets (id));\n"
+        "CREATE TABLE tags (ticket_id bigint NOT NULL REFERENCES tickets (id));\n",
+        "DROP TABLE tags, replies, tickets;\n",
+    )
+    project = write_project(tmp_path / "p", [spec])
+    api.migrate(s_for(db_url, project))
+    result = api.synth(s_for(db_url, project), rows={"tickets": 50, "replies": 9000, "tags": 70})
+    assert {t.table: t.rows for t in result.tables} == {"tickets": 50, "replies": 9000, "tags": 70}
+    # both children were compiled again with the parent's loaded keys (none is NULL)
+    assert scalar(db_url, "SELECT count(DISTINCT ticket_id) FROM replies") == 50
+    assert scalar(db_url, "SELECT count(*) FROM tags WHERE ticket_id IS NULL") == 0
+
+
+def _analyzed(url, table):
+    return scalar(
+        url, "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s", (table,)
+    )
+
+
+def test_tables_are_analyzed_after_the_commit_or_left_to_autovacuum(small):
+    project, url = small
+    result = api.synth(s_for(url, project), rows={"departments": 20, "people": 3000}, seed=5)
+    assert all(t.analyze_ms > 0 for t in result.tables)
+    assert _analyzed(url, "people") and _analyzed(url, "departments")
+    # the statistics the planner reads are there when the command returns
+    assert scalar(url, "SELECT reltuples FROM pg_class WHERE relname = 'people'") == 3000
+    out = CliRunner().invoke(
+        main,
+        ["--project", str(project), "--url", url, "synth", "--rows", "badges=40", "--seed", "6",
+         "--no-analyze", "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert [t["analyze_ms"] for t in json.loads(out.output)["tables"]] == [0]
+    assert scalar(url, "SELECT count(*) FROM badges") == 40
+
+
+def test_a_table_locked_by_another_session_is_left_to_autovacuum(small):
+    project, url = small
+    with psycopg.connect(url) as other:
+        other.execute("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")  # blocks ANALYZE only
+        quick = dataclasses.replace(s_for(url, project), lock_timeout="300ms")
+        result = api.synth(quick, rows={"departments": 3, "people": 200}, seed=7, bulk=False)
+        other.rollback()
+    notes = {t.table: t.notes for t in result.tables}
+    assert any("not analyzed" in n and "autovacuum" in n for n in notes["people"])
+    assert not any("not analyzed" in n for n in notes["departments"])
+    assert scalar(url, "SELECT count(*) FROM people") == 200
+    assert not _analyzed(url, "people") and _analyzed(url, "departments")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_analyze_keeps_the_committed_rows_and_says_so(small, signum):
+    project, url = small
+    (project / "dbkit.toml").write_text('lock_timeout = "120s"\n')
+    env = {**os.environ, "DBKIT_DATABASE_URL": "", "DATABASE_URL": "", "NO_COLOR": "1"}
+    dbkit = str(Path(sys.executable).with_name("dbkit"))
+    with psycopg.connect(url) as other:
+        other.execute("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")
+        proc = subprocess.Popen(
+            [dbkit, "--project", str(project), "--url", url, "synth", "--rows", "departments=4",
+             "--rows", "people=300", "--seed", "8", "--no-bulk"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        waiting = False
+        while time.monotonic() < deadline and not waiting:
+            waiting = bool(
+                rows(
+                    url,
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit' "
+                    "AND query ILIKE 'ANALYZE %%people%%' AND wait_event_type = 'Lock'",
+                )
+            )
+            time.sleep(0.1)
+        assert waiting, proc.communicate(timeout=30)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        other.rollback()
+    assert proc.returncode == (130 if signum == signal.SIGINT else 143), err
+    assert err.strip().startswith("dbkit: error: interrupted by "), err
+    assert "ANALYZE" in err and "rows loaded were committed" in err, err
+    assert err.count("\n") == 1, err
+    assert scalar(url, "SELECT count(*) FROM people") == 300
+    assert not rows(url, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit'")

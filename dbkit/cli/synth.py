@@ -106,6 +106,13 @@ class _RichProgress:
     "this role does not own (or whose parents it may not REFERENCE), partitioned and "
     "inherited tables always get plain COPY.",
 )
+@click.option(
+    "--analyze/--no-analyze",
+    default=True,
+    show_default=True,
+    help="After the commit, ANALYZE the loaded tables (over two sessions); --no-analyze "
+    "leaves their statistics to autovacuum.",
+)
 @json_option
 @click.pass_obj
 def synth(
@@ -117,6 +124,7 @@ def synth(
     ttl: str,
     cleanup: bool,
     bulk: bool | None,
+    analyze: bool,
     as_json: bool,
 ) -> None:
     """Fill the migrated database with realistic synthetic rows, fast.
@@ -142,6 +150,7 @@ def synth(
         cleanup=cleanup,
         progress=progress,
         bulk=bulk,
+        analyze=analyze,
     )
     if as_json:
         _emit_json(result.to_dict())

@@ -355,19 +355,27 @@ class Compiler:
         salt = stable_int("chunk", self.seed, name)
 
         def chunk(start: int, stop: int) -> str:
-            """Rows start..stop-1; each CHUNK-aligned block has its own seeded generator."""
+            """Rows start..stop-1; each CHUNK-aligned block has its own seeded generator.
+
+            A block entered in its middle is generated from its first row and the rows before
+            ``start`` dropped (the stream's draws per row vary), so any split of the rows into
+            calls gives the same text; the loader asks for whole blocks."""
             parts = []
             pos = start
             while pos < stop:
                 block = pos // CHUNK
-                end = min(stop, (block + 1) * CHUNK)
+                first = block * CHUNK
+                end = min(stop, first + CHUNK)
                 rng = random.Random(salt ^ block)
-                if pos % CHUNK:
-                    for _ in range(pos % CHUNK):
-                        pass  # blocks always start aligned in the loader
                 ns["rnd"] = rng.random
                 ns["getrandbits"] = rng.getrandbits
-                parts.append(inner(pos, end))
+                text = inner(first, end)
+                if pos > first:
+                    cut = -1
+                    for _ in range(pos - first):
+                        cut = text.index("\n", cut + 1)
+                    text = text[cut + 1 :]
+                parts.append(text)
                 pos = end
             return "".join(parts)
 

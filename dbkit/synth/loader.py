@@ -5,14 +5,19 @@ column, a CHECK it cannot satisfy, a unique column too small) is found while com
 the first row is sent; a row the server refuses rolls everything back, so a failed run leaves
 nothing behind. Rows go out in COPY batches of :data:`BATCH` rows (one ``COPY`` statement
 each, so the server's queue of foreign-key checks stays bounded), each batch written as text
-chunks of :data:`~dbkit.synth.generate.CHUNK` rows: memory stays flat whatever the row count.
+blocks of :data:`~dbkit.synth.generate.CHUNK` rows that a thread (:class:`Ahead`) generates
+ahead of the sender: memory stays flat whatever the row count. After the commit,
+:func:`analyze` gathers the statistics of what was loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +30,8 @@ from dbkit.synth.profiles import Profiles
 if TYPE_CHECKING:
     import psycopg
 
-BATCH = 100_000
+BATCH = 24 * CHUNK  # rows per COPY statement (98,304): whole blocks
+AHEAD = 16  # blocks the generator thread may be ahead of the sender
 SAMPLE = 100_000  # keys read from a parent table this run does not generate
 DEFAULT_SCALE = 100
 _PICK = re.compile(r"""pick\(\s*['"]([\w.]+)['"]\s*\)""")
@@ -38,7 +44,8 @@ class TableLoad:
     duration_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
     bulk: bool = False
-    analyze_ms: float = 0.0  # of duration_ms: the ANALYZE after the load (a cost per table)
+    analyze_ms: float = 0.0  # the ANALYZE after the commit (not in duration_ms; see analyze)
+    relation: tuple[str, ...] = ()  # (schema, name), for that ANALYZE
 
     @property
     def rows_per_second(self) -> float:
@@ -261,21 +268,31 @@ def run(
     import psycopg
     import psycopg.errors
 
+    # pass 2 (at load time): tables referencing a parent whose keys PostgreSQL generates
+    # (decided now, before any parent is loaded and sampled)
+    deferred = [
+        [
+            fk
+            for fk in plan.table.foreign_keys
+            if fk.ref_table in keys
+            and keys[fk.ref_table].deferred
+            and fk.ref_table != plan.table.qualified
+        ]
+        for plan in plans
+    ]
+    ahead = Ahead(plans, [not d for d in deferred]) if method == "copy" and AHEAD else None
     try:
         with conn.transaction():
             for index, plan in enumerate(plans):
-                name = plan.table.qualified
-                deferred = [
-                    fk
-                    for fk in plan.table.foreign_keys
-                    if fk.ref_table in keys and keys[fk.ref_table].deferred and fk.ref_table != name
-                ]
-                if deferred:
-                    # pass 2: parents whose keys PostgreSQL generated; sample them now
-                    for fk in deferred:
+                if deferred[index]:
+                    # the parents are loaded: sample their keys, compile this table again
+                    for fk in deferred[index]:
                         keys[fk.ref_table] = _sample_keys(conn, fk)
-                    plan = plans[index] = compile_one(name)
-                loads.append(_load(conn, plan, progress, method, bulk))
+                    plan = plans[index] = compile_one(plan.table.qualified)
+                    if ahead:
+                        ahead.ready(index)
+                blocks = ahead.blocks(index) if ahead else None
+                loads.append(_load(conn, plan, progress, method, bulk, blocks))
     except psycopg.Error as exc:
         current = plans[len(loads)].table.qualified if len(loads) < len(plans) else "?"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -293,6 +310,8 @@ def run(
             hint=hint,
         ) from None
     finally:
+        if ahead:
+            ahead.close()
         if progress:
             progress.done()
     return loads
@@ -412,11 +431,100 @@ def _executemany(cursor, plan: TablePlan, start: int, stop: int, progress) -> No
         pos = end
 
 
+def _blocks(plan: TablePlan) -> Iterator[tuple[int, str]]:
+    """(rows, COPY text) of each CHUNK-aligned block of ``plan``'s rows, in order."""
+    pos = 0
+    while pos < plan.rows:
+        end = min(plan.rows, pos + CHUNK)
+        yield end - pos, _generate(plan, pos, end)
+        pos = end
+
+
+class Ahead:
+    """A thread that generates the COPY text of every table in load order, ahead of the sender.
+
+    The main thread sends; this one generates the next blocks meanwhile, also while the server
+    works alone (the end of a COPY statement, a bulk table's index builds and foreign-key
+    validation, the next table's drops), which the main thread, waiting on the server, leaves
+    idle. At most :data:`AHEAD` blocks wait in the queue (about 1 MB of text each). A table whose
+    plan is compiled again once its parents are loaded (pass 2 of :func:`run`) is generated only
+    after :meth:`ready` says its plan is final. Generation is the same code on the same blocks
+    as without the thread: the same rows.
+    """
+
+    def __init__(self, plans: list[TablePlan], final: list[bool]) -> None:
+        self._plans = plans
+        self._ready = [threading.Event() for _ in plans]
+        for index, done in enumerate(final):
+            if done:
+                self._ready[index].set()
+        self._queue: queue.Queue = queue.Queue(maxsize=AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dbkit-synth-ahead", daemon=True)
+        self._thread.start()
+
+    def ready(self, index: int) -> None:
+        """``plans[index]`` is final: its rows may be generated."""
+        self._ready[index].set()
+
+    def blocks(self, index: int) -> Iterator[tuple[int, str]]:
+        """The blocks of ``plans[index]``, in order (the tables must be taken in order)."""
+        left = self._plans[index].rows
+        while left > 0:
+            item = self._get()
+            if isinstance(item, BaseException):
+                raise item
+            got, rows, text = item
+            if got != index:  # pragma: no cover - a bug in this module, not user input
+                raise SynthError(f"internal error: rows of table {got} sent as table {index}")
+            left -= rows
+            yield rows, text
+
+    def close(self) -> None:
+        """Stop the thread (at its next block) and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _get(self):
+        while True:
+            try:
+                return self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not self._thread.is_alive():  # pragma: no cover - it always says why
+                    raise SynthError("internal error: the generator thread stopped") from None
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for index in range(len(self._plans)):
+                while not self._ready[index].wait(0.1):
+                    if self._stop.is_set():
+                        return
+                for rows, text in _blocks(self._plans[index]):
+                    if not self._put((index, rows, text)):
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            self._put(exc)
+
+
 def _load(
-    conn, plan: TablePlan, progress: Progress | None, method: str = "copy", bulk=None
+    conn,
+    plan: TablePlan,
+    progress: Progress | None,
+    method: str = "copy",
+    bulk=None,
+    blocks: Iterator[tuple[int, str]] | None = None,
 ) -> TableLoad:
+    """Load one table (``blocks``: its COPY text, from :class:`Ahead`; else generated here)."""
     from psycopg import sql
-    from psycopg.copy import QueuedLibpqWriter
 
     from dbkit.synth import bulk as bulk_mode
 
@@ -431,6 +539,8 @@ def _load(
         sql.Identifier(table.schema, table.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns),
     )
+    if blocks is None and method != "executemany":
+        blocks = _blocks(plan)
     with conn.cursor() as cursor:
         start = 0
         while start < plan.rows:
@@ -439,15 +549,16 @@ def _load(
                 _executemany(cursor, plan, start, stop, progress)
                 start = stop
                 continue
-            # the writer thread sends while this one generates the next chunk
-            with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            # this thread sends (psycopg's plain writer: an interrupt while it waits on the
+            # server cancels the COPY cleanly) while Ahead's generates; BATCH is whole blocks
+            with cursor.copy(statement) as copy:
                 pos = start
                 while pos < stop:
-                    end = min(stop, pos + CHUNK)
-                    copy.write(_generate(plan, pos, end))
+                    rows, text = next(blocks)
+                    copy.write(text)
                     if progress:
-                        progress.advance(end - pos)
-                    pos = end
+                        progress.advance(rows)
+                    pos += rows
             start = stop
         if dropped is not None:
             bulk_mode.restore(conn, dropped)
@@ -461,9 +572,6 @@ def _load(
                 "WHERE s IS NOT NULL",
                 (_qualified(table), column),
             )
-        t_analyze = time.perf_counter()
-        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.schema, table.name)))
-        analyze_ms = (time.perf_counter() - t_analyze) * 1000
     notes = plan.notes + ([dropped.note()] if dropped is not None else [])
     return TableLoad(
         table.qualified,
@@ -471,8 +579,61 @@ def _load(
         (time.perf_counter() - t0) * 1000,
         notes,
         dropped is not None,
-        analyze_ms,
+        relation=(table.schema, table.name),
     )
+
+
+def analyze(conns: list[psycopg.Connection], loads: list[TableLoad]) -> None:
+    """``ANALYZE`` each loaded table, after the load's commit, over the connections given.
+
+    After the commit, not inside the load: an ``ANALYZE`` in the loading transaction is done
+    again by autovacuum once it commits (the rows inserted count as changes since that
+    analyze), and it can use only the loading session. Here each connection (autocommit,
+    one per core) takes the next table, largest first; ``analyze_ms`` is each table's own time.
+    A table whose lock is not available within the session's ``lock_timeout`` is left to
+    autovacuum and noted; any other error, or an interrupt, stops every session and is raised.
+    """
+    import psycopg.errors
+    from psycopg import sql
+
+    pending = sorted(loads, key=lambda t: -t.rows)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def work(conn) -> None:
+        while True:
+            with lock:
+                if not pending or failed:
+                    return
+                load = pending.pop(0)
+            t0 = time.perf_counter()
+            try:
+                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(*load.relation)))
+            except psycopg.errors.LockNotAvailable:
+                load.notes.append("not analyzed (its lock was not available): autovacuum will")
+            except Exception as exc:  # noqa: BLE001 - raised in the main thread below
+                with lock:
+                    failed.append(exc)
+                return
+            load.analyze_ms = (time.perf_counter() - t0) * 1000
+
+    helpers = [threading.Thread(target=work, args=(c,), daemon=True) for c in conns[1:]]
+    for thread in helpers:
+        thread.start()
+    try:
+        work(conns[0])
+    except BaseException:
+        with lock:
+            pending.clear()
+        for conn in conns[1:]:
+            with contextlib.suppress(Exception):
+                conn.cancel_safe(timeout=2.0)
+        raise
+    finally:
+        for thread in helpers:
+            thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _quote(identifier: str) -> str:
