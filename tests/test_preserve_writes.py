@@ -258,3 +258,24 @@ def test_dynamic_sql_is_analysed_when_built_from_constants_only():
     assert sqltext.body_writes("plpgsql", given, given)["unbounded"] == (
         "dynamic SQL (EXECUTE) built from variables: any table may be named"
     )
+
+
+def test_a_level_rollback_that_writes_a_preserved_table_is_digested_and_caught(tmp_path, db_url):
+    # the data-level rollback file is part of what the phase can run against its snapshot
+    root = write_project(
+        tmp_path / "p",
+        [BASE, Spec("change", "change", "CREATE VIEW item_ids AS SELECT id FROM items;\n", "")],
+    )
+    (root / "rollbacks" / "0002_change.data.sql").write_text(
+        "UPDATE items SET label = 'wiped' WHERE id = 30;\n"
+    )
+    phases = root / "validations" / "phases"
+    phases.mkdir(parents=True, exist_ok=True)
+    (phases / "change.pre.sql").write_text("-- preserve: items\n")
+    s = settings.resolve(root, url=db_url, environ={})
+    api.migrate(s)
+    tables, chunks = snapshot(db_url)
+    assert "proven" not in tables["public.items"] and chunks == 1
+    with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
+        api.rollback(s, phase="change", level="data")
+    assert run(db_url, "SELECT label FROM items WHERE id = 30") == [("i15",)]  # not done
