@@ -326,7 +326,8 @@ def test_every_phase_up_and_down_with_existing_data_runs_and_passes_every_check(
         load(db_url, phase, expected)
 
     # The 002 phases (and finalization) declared users, companies and health_metrics
-    # preserved: dbkit kept row hashes of them before each of those phases.
+    # preserved; none of their files can write them, so each snapshot records them proven
+    # (columns, estimate, file) and holds no digest of them.
     declared = query(
         db_url,
         "SELECT DISTINCT ON (phase) phase, "
@@ -338,6 +339,16 @@ def test_every_phase_up_and_down_with_existing_data_runs_and_passes_every_check(
     assert {p: names for p, names in declared if names} == {
         **{p: preserved for p in PHASES_002},
         "finalization": preserved[:2] + ["public.users", "public.valuations"],
+    }
+    proven = query(
+        db_url,
+        "SELECT DISTINCT ON (phase) phase, "
+        "array(SELECT k FROM jsonb_each(tables) AS e(k, v) WHERE v->>'proven' = 'true' "
+        "ORDER BY k), (SELECT count(*) FROM dbkit.preserved_chunks AS c "
+        "WHERE c.snapshot_id = s.id) FROM dbkit.phase_snapshots AS s ORDER BY phase, id DESC",
+    )
+    assert {p: (names, chunks) for p, names, chunks in proven if names} == {
+        p: (names, 0) for p, names in declared if names
     }
     # 002's data preservation guarantee, checked independently of dbkit's checksums.
     assert {t: content(db_url, t) for t in preserved_before} == preserved_before
