@@ -598,6 +598,7 @@ def _run(
             finally:
                 result.checks = workflow.check_results
                 result.guard = workflow.guard_results
+                book.save()  # what the run parsed (a rollback's statements too)
         finally:
             if options.dry_run and not conn.closed:
                 conn.execute("ROLLBACK")

@@ -191,6 +191,34 @@ def test_migrating_files_seen_before_needs_no_sql_parser(tmp_path, make_db):
     assert code == 0 and imported is True
 
 
+def test_a_non_transactional_migration_seen_before_runs_without_the_sql_parser(tmp_path, make_db):
+    """Its statements (and which one builds an index concurrently) come from the cache, so the
+    run still checks the index it built and imports no SQL parser."""
+    root = write_project(tmp_path / "proj", BASIC)
+    api.migrate(resolve(root, url=make_db(), environ={}))
+    stored = json.loads((root / ".dbkit" / "cache" / "checks.json").read_text())
+    facts = [v for v in stored["entries"].values() if isinstance(v, list) and v]
+    assert [None, "ix_orders_account"] in [f[3] for fact in facts for f in fact if len(f) == 5]
+    second = make_db()
+    code, output, imported = run_in_subprocess(root, second, "migrate")
+    assert code == 0 and "database now at 0003" in output, output
+    assert imported is False
+    with psycopg.connect(second) as conn:
+        assert conn.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = 'ix_orders_account'"
+        ).fetchall() == [(True,)]
+    # and back down: the rollback's statements are parsed once, then cached too
+    code, output, imported = run_in_subprocess(root, second, "rollback", "--to", "0002")
+    assert code == 0 and imported is True, output
+    code, output, imported = run_in_subprocess(root, second, "migrate")
+    assert code == 0 and imported is False
+    code, output, imported = run_in_subprocess(root, second, "rollback", "--to", "0002")
+    assert code == 0 and imported is False, output
+    with psycopg.connect(second) as conn:
+        assert conn.execute("SELECT to_regclass('ix_orders_account')").fetchone() == (None,)
+
+
 def test_a_pending_migration_edited_after_a_cached_run_is_judged_again(project, db_url):
     """The statement rules' verdicts are cached by file content: COMMIT written into a pending
     migration after a run that filled the cache is still refused before connecting."""

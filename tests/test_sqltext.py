@@ -43,6 +43,28 @@ def test_split_awkward_text_with_lines():
     ]
 
 
+def test_statements_rebuilt_from_their_facts_are_the_parsed_ones():
+    """What the check book caches of a file's statements (JSON) gives back the same statements,
+    CREATE INDEX CONCURRENTLY targets and relations included, without parsing."""
+    import json
+
+    sql = (
+        AWKWARD
+        + "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_t ON app.t (id);\n"
+        + "DROP INDEX CONCURRENTLY IF EXISTS ix_old;\n"
+    )
+    parsed = sqltext.split(sql)
+    facts = json.loads(json.dumps(sqltext.statement_facts(sql)))
+    rebuilt = sqltext.from_facts(sql, facts)
+    assert [(s.text, s.line, s.offset) for s in rebuilt] == [
+        (s.text, s.line, s.offset) for s in parsed
+    ]
+    assert [s.concurrent_index for s in rebuilt] == [s.concurrent_index for s in parsed]
+    assert [s.relations for s in rebuilt] == [s.relations for s in parsed]
+    assert rebuilt[-2].concurrent_index == ("app", "ix_t")
+    assert rebuilt[-2].relations == ["app.t"] and rebuilt[-1].relations == ["ix_old"]
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 40, 100])
 def test_split_is_the_same_whatever_the_chunk_size(monkeypatch, chunk):
     """Chunks that stop inside a string, a dollar quote, a BEGIN ATOMIC body or a comment are

@@ -76,6 +76,7 @@ class Workflow:
             self.reporter,
             dry_run=dry_run,
             auto_rollback=auto_rollback,
+            split=book.statements,
         )
         self.guard_results: list[guard.GuardResult] = []
         self._at: str | None = None  # the revision the database is at, for an interrupt

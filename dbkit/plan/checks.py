@@ -38,6 +38,7 @@ from dbkit.text import plural
 if TYPE_CHECKING:
     from dbkit.plan.cache import ResultCache
     from dbkit.plan.graph import Migration, Plan
+    from dbkit.plan.sqltext import Statement
 
 _HEADER = re.compile(r"^--\s*(check|key-query)\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
 _PRESERVE = re.compile(r"^--\s*preserve\s*:\s*(?P<tables>.+?)\s*$", re.IGNORECASE)
@@ -473,6 +474,18 @@ class CheckBook:
         return self._cache.get_or_compute(
             key, lambda: sqltext.body_writes(language, body, definition)
         )
+
+    def statements(self, sql: str) -> list[Statement]:
+        """:func:`dbkit.plan.sqltext.split` of ``sql`` with each statement's parse results
+        (``CREATE INDEX CONCURRENTLY`` target, relations) kept in the cache by the SQL's
+        content, so a non-transactional migration seen before runs without the SQL parser."""
+        from dbkit.plan import sqltext
+        from dbkit.plan.cache import digest
+
+        facts = self._cache.get_or_compute(
+            digest("statements/1", sql), lambda: sqltext.statement_facts(sql)
+        )
+        return sqltext.from_facts(sql, facts)
 
     @property
     def cache(self) -> ResultCache:

@@ -102,6 +102,35 @@ def split(sql: str) -> list[Statement]:
     return statements
 
 
+def statement_facts(sql: str) -> list[list[Any]]:
+    """:func:`split` with what the runner asks of each statement, as JSON-able values:
+    ``[offset, length, line, concurrent_index, relations]`` per statement (parsed here, once:
+    a cache keeps them by the SQL's content, see :func:`from_facts`)."""
+    return [
+        [
+            s.offset,
+            len(s.text),
+            s.line,
+            list(s.concurrent_index) if s.concurrent_index is not None else None,
+            s.relations,
+        ]
+        for s in split(sql)
+    ]
+
+
+def from_facts(sql: str, facts: list[list[Any]]) -> list[Statement]:
+    """The statements :func:`statement_facts` described, without a parser: each one's
+    ``concurrent_index`` and ``relations`` are set from the facts (``sql`` is the same text)."""
+    statements = []
+    for offset, length, line, index, relations in facts:
+        statement = Statement(text=sql[offset : offset + length], line=line, offset=offset)
+        # cached_property values live in the instance's __dict__ (frozen or not)
+        statement.__dict__["concurrent_index"] = tuple(index) if index is not None else None
+        statement.__dict__["relations"] = list(relations)
+        statements.append(statement)
+    return statements
+
+
 #: Size of the first try at a chunk of SQL parsed in one go (see :func:`_parsed_chunks`): small
 #: enough that pglast's per-call costs that grow faster than the text (converting byte offsets
 #: of text that is not ASCII) stay small, large enough that calls are few.
