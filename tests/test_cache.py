@@ -253,3 +253,99 @@ def test_a_rollback_level_file_added_after_a_cached_run_is_judged(project, db_ur
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"dbkit: error: rollbacks/{level.name}:") and "COMMIT" in last, last
     assert history_rows(db_url) == rows
+
+
+def _index_entries(root):
+    return json.loads((root / ".dbkit" / "cache" / "files.json").read_text())["files"]
+
+
+def test_an_unchanged_plan_is_read_from_the_file_index(tmp_path, monkeypatch):
+    """Files whose size, times and inode are those the index recorded are not read again: the
+    plan, its checksums and the statement rules' verdicts come from the caches."""
+    from dbkit.plan import graph, sqlrules
+
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)  # trust files written a moment ago
+    root = write_project(tmp_path / "proj", BASIC)
+    first = graph.load_plan(root)
+    sums = [m.checksum for m in first]
+    assert sums == [m._checksum() for m in first]  # the SQL pair's own checksum
+    assert len(_index_entries(root)) == 9  # 3 revision files, 3 SQL files, 3 rollbacks
+    verdicts = cache_module.ResultCache(root, "t", "s")
+    sqlrules.refuse(first.migrations, verdicts)
+    verdicts.save()
+
+    def no_reading(path):
+        raise AssertionError(f"read {path}")
+
+    monkeypatch.setattr(graph, "_read_text", no_reading)
+    again = graph.load_plan(root)
+    assert [m.checksum for m in again] == sums
+    assert again.migrations[0].files.reads == 0
+    assert [(m.revision, m.phase, m.transactional) for m in again] == [
+        (m.revision, m.phase, m.transactional) for m in first
+    ]
+    cache = cache_module.ResultCache(root, "t", "s")
+    assert sqlrules.refuse(again.migrations, cache) == [] and cache.misses == 0
+
+
+def test_a_file_changed_with_its_size_and_mtime_put_back_is_read_again(tmp_path, monkeypatch):
+    """The status-change time and the inode tell an edit that kept the size and set the
+    modification time back (an editor, a checkout, ``touch -r``)."""
+    import time
+
+    from dbkit.plan.graph import load_plan
+
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)
+    root = write_project(tmp_path / "proj", BASIC)
+    before = load_plan(root).get("0002").checksum
+    sql = root / "sql" / "0002_orders.sql"
+    stat = sql.stat()
+    text = sql.read_text()
+    time.sleep(0.05)  # past the file system clock's tick
+    edited = text.replace("orders", "ordres", 1)
+    assert len(edited) == len(text) and edited != text
+    sql.write_text(edited)
+    os.utime(sql, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (sql.stat().st_size, sql.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    after = load_plan(root).get("0002")
+    assert after.checksum != before and after.checksum == after._checksum()
+    assert after.files.reads == 1  # that file only
+    # replaced by another file (new inode) with the same size and times: read again too
+    sql.with_suffix(".new").write_text(text)
+    os.utime(sql.with_suffix(".new"), ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(sql.with_suffix(".new"), sql)
+    assert load_plan(root).get("0002").checksum == before
+
+
+def test_a_file_changed_just_now_is_not_recorded(tmp_path):
+    """Within RACY_NS of a file's last change, a second write could keep its stamp: such a file
+    is read on every run until it is older."""
+    from dbkit.plan.graph import load_plan
+
+    root = write_project(tmp_path / "proj", BASIC)
+    plan = load_plan(root)
+    assert plan.migrations[0].files.reads == 9
+    assert _index_entries(root) == {}  # no file recorded (the checksums are, by digest)
+    assert load_plan(root).migrations[0].files.reads == 9  # read again, nothing trusted
+    old = 1_600_000_000_000_000_000
+    for path in root.rglob("*"):
+        if path.is_file() and ".dbkit" not in path.parts:
+            os.utime(path, ns=(old, old))  # the status-change time is still now
+    assert load_plan(root).migrations[0].files.reads == 9
+
+
+def test_a_broken_or_unwritable_file_index_changes_nothing(tmp_path, monkeypatch):
+    from dbkit.plan.graph import load_plan
+
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)
+    root = write_project(tmp_path / "proj", BASIC)
+    sums = [m.checksum for m in load_plan(root)]
+    (root / ".dbkit" / "cache" / "files.json").write_text('{"format": 1, "files": [')
+    plan = load_plan(root)
+    assert [m.checksum for m in plan] == sums and plan.migrations[0].files.reads == 9
+    wrong = {"format": 1, "files": {"sql/0001_accounts.sql": "not a stamp"}, "derived": {}}
+    (root / ".dbkit" / "cache" / "files.json").write_text(json.dumps(wrong))
+    assert [m.checksum for m in load_plan(root)] == sums
+    read_only = write_project(tmp_path / "ro", BASIC)
+    (read_only / ".dbkit").write_text("a file where the directory would go")
+    assert [m.checksum for m in load_plan(read_only)] == sums

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,108 @@ class ResultCache:
             Path(tmp).unlink(missing_ok=True)
             return
         self._stored, self._dirty = entries, False
+
+
+#: A file whose modification or status change is more recent than this (before the moment it
+#: is looked at) is not recorded in the :class:`FileIndex`: a change made within the same tick
+#: of the file system's clock could leave its size and times as they were ("racy git").
+RACY_NS = 2_000_000_000
+FILE_INDEX_FORMAT = 1
+
+
+def text_digest(text: str) -> str:
+    """The digest the :class:`FileIndex` keeps for a file: SHA-256 of its text as read."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class FileIndex:
+    """Digests of a project's files, trusted by their stat as git's index trusts it.
+
+    A file whose size, modification time, status-change time and inode (all in
+    nanoseconds where the file system keeps them) are those recorded with its digest is not
+    read again: the digest stands for its text. Any write changes the status-change time
+    (which no program can set back), and a rename or a copy changes the inode. A file changed
+    in the last :data:`RACY_NS` is never recorded, so a write within one tick of the file
+    system's clock after its recording cannot go unseen. Values derived from digests (a
+    migration's checksum over its SQL pair) are kept by digest, so they are never stale either.
+
+    Stored in ``<project>/.dbkit/cache/files.json``, like the :class:`ResultCache`: an index that
+    cannot be read is ignored, one that cannot be written is skipped.
+    """
+
+    def __init__(self, project_dir: Path | None) -> None:
+        self.root = None if project_dir is None else Path(project_dir)
+        self.path = None if self.root is None else self.root / CACHE_DIR / "files.json"
+        self._prefix = "\0" if self.root is None else f"{self.root}{os.sep}"
+        self._files: dict[str, list] = {}
+        self._derived: dict[str, str] = {}
+        self._seen: set[str] = set()
+        self._dirty = False
+        self.reads = 0  # files this index had to read (tests count them)
+        if self.path is not None:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("format") == FILE_INDEX_FORMAT:
+                    files, derived = data.get("files"), data.get("derived")
+                    if isinstance(files, dict) and isinstance(derived, dict):
+                        self._files, self._derived = files, derived
+            except (OSError, ValueError):
+                pass
+
+    def digest(self, path: Path, read: Callable[[], str]) -> tuple[str, str | None]:
+        """``(digest, text)`` of ``path``: ``text`` is None when the recorded digest was
+        trusted, else what ``read()`` returned (its errors propagate: a missing or unreadable
+        file is the caller's to report)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
+            stat = None
+        key = str(path)
+        if key.startswith(self._prefix):
+            key = key[len(self._prefix) :]  # project-relative: a smaller index
+        self._seen.add(key)
+        if stat is not None:
+            stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+            stored = self._files.get(key)
+            if stored is not None and stored[:4] == stamp:
+                return stored[4], None
+        # stat before reading: a write after the stat changes the stamp, so it is seen next time
+        text = read()
+        self.reads += 1
+        value = text_digest(text)
+        if stat is not None and max(stat.st_mtime_ns, stat.st_ctime_ns) < time.time_ns() - RACY_NS:
+            self._files[key] = [*stamp, value]
+            self._dirty = True
+        elif self._files.pop(key, None) is not None:
+            self._dirty = True
+        return value, text
+
+    def derived(self, key: str, compute: Callable[[], str]) -> str:
+        """A value that depends only on the digests in ``key`` (computed once per key)."""
+        value = self._derived.get(key)
+        if value is None:
+            value = self._derived[key] = compute()
+            self._dirty = True
+        return value
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        if len(self._files) > MAX_ENTRIES:  # files gone or renamed: keep this run's
+            self._files = {k: v for k, v in self._files.items() if k in self._seen}
+        if len(self._derived) > MAX_ENTRIES:
+            self._derived = dict(list(self._derived.items())[-MAX_ENTRIES // 2 :])
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        except OSError:
+            return
+        data = {"format": FILE_INDEX_FORMAT, "files": self._files, "derived": self._derived}
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            return
+        self._dirty = False

@@ -26,6 +26,7 @@ Where the files live (all optional):
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -420,12 +421,30 @@ class CheckBook:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self._files: dict[Path, CheckFile] = {}
+        self._listings: dict[Path, set[str]] = {}
         self._cache = check_cache(plan.project_dir)
 
     def file(self, path: Path) -> CheckFile:
         if path not in self._files:
-            self._files[path] = parse_check_file(path, self._cache)
+            if path.name not in self._files_in(path.parent):
+                self._files[path] = CheckFile(path, ())  # no such file: no checks
+            else:
+                self._files[path] = parse_check_file(path, self._cache)
         return self._files[path]
+
+    def _files_in(self, directory: Path) -> set[str]:
+        """The names of the files in ``directory``, from one listing of it (not a stat per
+        migration and kind: most migrations have no check files)."""
+        files = self._listings.get(directory)
+        if files is None:
+            files = set()
+            try:
+                with os.scandir(directory) as entries:
+                    files = {e.name for e in entries if e.is_file()}  # follows links, as is_file
+            except OSError:
+                pass
+            self._listings[directory] = files
+        return files
 
     def phase_file(self, phase: str, kind: str) -> CheckFile:
         """A phase's checks of one kind, followed by those every phase shares (a shared key

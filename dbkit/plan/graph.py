@@ -12,15 +12,16 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbkit.errors import PlanError, ProjectError, RevisionNotFound
 
 if TYPE_CHECKING:
-    from dbkit.plan.cache import ResultCache
+    from dbkit.plan.cache import FileIndex, ResultCache
 
 VERSIONS_DIR = Path("migrations") / "versions"
 SQL_DIR = Path("sql")
@@ -46,6 +47,13 @@ REBASE_HINT = (
 )
 
 
+@lru_cache(maxsize=64)
+def _directory(project_dir: Path, directory: Path) -> Path:
+    """``project_dir / directory``, built once per project (paths are built for every
+    migration of a plan, and each ``/`` costs)."""
+    return project_dir / directory
+
+
 @dataclass(frozen=True)
 class Migration:
     """One migration: a revision file and the files that share its name."""
@@ -63,30 +71,32 @@ class Migration:
     #: (``removes_data = ["public.old_events"]``): the zero-data-loss guard lets exactly these
     #: through and records the removal in history.
     removes_data: tuple[str, ...] = ()
+    #: the project's file index (stat-trusted digests) when read by :func:`load_plan`
+    files: FileIndex | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def revision_path(self) -> Path:
-        return self.project_dir / VERSIONS_DIR / f"{self.name}.py"
+        return _directory(self.project_dir, VERSIONS_DIR) / f"{self.name}.py"
 
-    @property
+    @cached_property
     def up_path(self) -> Path:
-        return self.project_dir / SQL_DIR / f"{self.name}.sql"
+        return _directory(self.project_dir, SQL_DIR) / f"{self.name}.sql"
 
-    @property
+    @cached_property
     def down_path(self) -> Path:
-        return self.project_dir / ROLLBACK_DIR / f"{self.name}.sql"
+        return _directory(self.project_dir, ROLLBACK_DIR) / f"{self.name}.sql"
 
     def level_path(self, level: str) -> Path:
         """The rollback file of a lighter level (``data`` or ``feature``); may not exist."""
-        return self.project_dir / ROLLBACK_DIR / f"{self.name}.{level}.sql"
+        return _directory(self.project_dir, ROLLBACK_DIR) / f"{self.name}.{level}.sql"
 
-    @property
+    @cached_property
     def pre_check_path(self) -> Path:
-        return self.project_dir / VALIDATION_DIR / f"{self.name}.pre.sql"
+        return _directory(self.project_dir, VALIDATION_DIR) / f"{self.name}.pre.sql"
 
-    @property
+    @cached_property
     def post_check_path(self) -> Path:
-        return self.project_dir / VALIDATION_DIR / f"{self.name}.post.sql"
+        return _directory(self.project_dir, VALIDATION_DIR) / f"{self.name}.post.sql"
 
     @cached_property
     def up_sql(self) -> str:
@@ -104,8 +114,39 @@ class Migration:
         return (self.up_sql, self.down_sql, *(_read_text(p) for p in levels if p.is_file()))
 
     @cached_property
+    def up_digest(self) -> str:
+        """SHA-256 of the forward file's text (from the file index when its stat is unchanged)."""
+        return self._digest("up")
+
+    @cached_property
+    def down_digest(self) -> str:
+        return self._digest("down")
+
+    def _digest(self, direction: str) -> str:
+        from dbkit.plan.cache import text_digest
+
+        attribute = "up_sql" if direction == "up" else "down_sql"
+        if self.files is None or attribute in self.__dict__:
+            # (a text read before the index's stat could be older than that stat: not recorded)
+            return text_digest(self.sql(direction))
+        path = self.sql_path(direction)
+        value, text = self.files.digest(path, lambda: _read_text(path))
+        if text is not None:
+            self.__dict__[attribute] = text  # read once: the cached_property's value
+        return value
+
+    @cached_property
     def checksum(self) -> str:
-        """SHA-256 over the SQL pair: what decides the schema an applied migration produced."""
+        """SHA-256 over the SQL pair: what decides the schema an applied migration produced.
+
+        With the file index, kept by the pair's digests: files whose stat is unchanged are
+        not read."""
+        if self.files is None:
+            return self._checksum()
+        key = f"checksum/1 {self.up_digest} {self.down_digest}"
+        return self.files.derived(key, self._checksum)
+
+    def _checksum(self) -> str:
         digest = hashlib.sha256()
         for label, text in (("up", self.up_sql), ("down", self.down_sql)):
             data = text.encode("utf-8")
@@ -249,21 +290,31 @@ def _read_text(path: Path) -> str:
 
 
 def parse_revision_file(
-    path: Path, project_dir: Path, cache: ResultCache | None = None
+    path: Path,
+    project_dir: Path,
+    cache: ResultCache | None = None,
+    files: FileIndex | None = None,
 ) -> Migration:
     """Read one revision file's declarations without executing it.
 
     With a ``cache``, the declarations of a file whose content was read before are taken from
-    it instead of parsing the file's Python again."""
-    source = _read_text(path)
+    it instead of parsing the file's Python again; with the file index too, a file whose stat
+    is unchanged is not even read. The migration keeps the index for its SQL files."""
     if cache is None:
-        values, uses_sql_pair, docstring = _declarations(path, source)
+        values, uses_sql_pair, docstring = _declarations(path, _read_text(path))
     else:
-        from dbkit.plan.cache import digest
+        from dbkit.plan.cache import digest, text_digest
 
-        key = digest(str(path), source)
+        if files is None:
+            source: str | None = _read_text(path)
+            value = text_digest(source)  # type: ignore[arg-type]
+        else:
+            value, source = files.digest(path, lambda: _read_text(path))
+        key = digest("revision/2", str(path), value)
         stored = cache.get(key)
         if stored is None:
+            if source is None:
+                source = _read_text(path)
             values, uses_sql_pair, docstring = _declarations(path, source)
             encoded = {k: _encode(v) for k, v in values.items()}
             cache.put(key, [encoded, uses_sql_pair, docstring])
@@ -271,7 +322,12 @@ def parse_revision_file(
             values = {k: _decode(v) for k, v in stored[0].items()}
             uses_sql_pair, docstring = stored[1], stored[2]
 
-    rel = path.relative_to(project_dir) if path.is_relative_to(project_dir) else path
+    # the file as messages name it: project-relative when inside the project (string work:
+    # Path.relative_to costs more than the rest of reading a cached revision file)
+    rel = text = str(path)
+    inside = f"{project_dir}{os.sep}"
+    if text.startswith(inside):
+        rel = text[len(inside) :]
     name = path.stem
     match = _NAME.match(name)
     if not match:
@@ -336,6 +392,7 @@ def parse_revision_file(
         name=name,
         description=doc.splitlines()[0] if doc else "",
         project_dir=project_dir,
+        files=files,
         **options,  # type: ignore[arg-type]
     )
 
@@ -382,8 +439,11 @@ def load_plan(project_dir: Path | str) -> Plan:
     The checks are those of :func:`scan_plan`, applied in three stages: revision files,
     then the files around them (all problems of that stage in one message), then the chain.
     """
+    from dbkit.plan.cache import FileIndex
+
     project = _project(project_dir)
-    scan = _read_revisions(project)
+    files = FileIndex(project)
+    scan = _read_revisions(project, files)
     if scan.problems:
         raise scan.problems[0].error()
     problems = _file_problems(project, scan)
@@ -392,6 +452,12 @@ def load_plan(project_dir: Path | str) -> Plan:
     ordered, problems = _chain(scan.migrations)
     if problems:
         raise problems[0].error()
+    # Every migration's checksum now, so the index is complete when it is written: a file
+    # that cannot be read raises later, where it is used, as without the index.
+    for migration in ordered:
+        with suppress(PlanError, OSError):
+            migration.checksum  # noqa: B018
+    files.save()
     return Plan(project, tuple(ordered))
 
 
@@ -556,23 +622,30 @@ def revision_cache(project: Path) -> ResultCache:
     return ResultCache(project, "revisions", code_stamp("dbkit.plan.graph"))
 
 
-def _read_revisions(project: Path) -> _Scan:
+def _read_revisions(project: Path, files: FileIndex | None = None) -> _Scan:
     scan = _Scan([], [], set())
     cache = revision_cache(project)
     try:
-        _read_each_revision(project, scan, cache)
+        _read_each_revision(project, scan, cache, files)
     finally:
         cache.save()
     return scan
 
 
-def _read_each_revision(project: Path, scan: _Scan, cache: ResultCache) -> None:
-    for path in sorted((project / VERSIONS_DIR).glob("*.py")):
+def _read_each_revision(
+    project: Path, scan: _Scan, cache: ResultCache, files: FileIndex | None = None
+) -> None:
+    versions = project / VERSIONS_DIR
+    try:  # what glob("*.py") lists, in name order, without a Path per name to sort
+        names = sorted(n for n in os.listdir(versions) if n.endswith(".py"))
+    except OSError:
+        names = []
+    for path in (versions / n for n in names):
         if path.name.startswith("_"):
             continue
         scan.names.add(path.stem)
         try:
-            scan.migrations.append(parse_revision_file(path, project, cache))
+            scan.migrations.append(parse_revision_file(path, project, cache, files))
         except PlanError as exc:
             rel = str(VERSIONS_DIR / path.name)
             message = exc.message.replace(str(path), rel, 1)
@@ -626,13 +699,14 @@ def _file_problems(project: Path, scan: _Scan) -> list[Problem]:
                         rel,
                     )
                 )
+    levels = tuple(f".{x}" for x in ROLLBACK_LEVELS)
     for directory in (SQL_DIR, ROLLBACK_DIR):
-        for path in (project / directory / name for name in listed[directory]):
-            stem = path.stem
-            if directory == ROLLBACK_DIR and stem.endswith(tuple(f".{x}" for x in ROLLBACK_LEVELS)):
+        for file_name in listed[directory]:
+            stem = file_name[: -len(".sql")]  # every listed name ends with .sql
+            if directory == ROLLBACK_DIR and stem.endswith(levels):
                 stem = stem.rsplit(".", 1)[0]
             if stem not in scan.names:
-                rel = str(directory / path.name)
+                rel = str(directory / file_name)
                 problems.append(
                     Problem(
                         "dbkit/orphan-file",

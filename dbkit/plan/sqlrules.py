@@ -356,16 +356,16 @@ def _level_files(migration: Migration, listings: dict[Path, dict[str, list[Path]
     return listing.get(migration.name, [])  # a migration's name holds no dot
 
 
-def _file_text(migration: Migration, path: Path) -> str:
-    """The text the cache key is made of: the migration's SQL as the plan read it (read once
-    per run, the checksums use it too), or the raw bytes of a file the plan cannot read."""
-    try:
-        if path == migration.up_path:
-            return migration.up_sql
-        if path == migration.down_path:
-            return migration.down_sql
-    except PlanError:
-        pass
+def _file_text(migration: Migration, path: Path | str) -> str:
+    """What the cache key is made of for one of the migration's files (``path``, or its
+    ``"up"`` or ``"down"`` file): the digest of its SQL as the plan knows it (from the file
+    index, the checksums use it too: an unchanged file is not read), the raw bytes of a file
+    the plan cannot read or of a rollback level's file."""
+    if isinstance(path, str):
+        try:
+            return "sha256 " + (migration.up_digest if path == "up" else migration.down_digest)
+        except PlanError:
+            path = migration.sql_path(path)
     try:
         return path.read_bytes().decode("utf-8", "surrogateescape")
     except OSError:
@@ -381,10 +381,10 @@ def _cached_findings(
         return migration_findings(migration)
     from dbkit.plan.cache import digest
 
-    paths = [migration.up_path, migration.down_path]
-    paths += _level_files(migration, {} if listings is None else listings)
-    parts = ["sqlrules", migration.revision, str(migration.transactional)]
-    for path in paths:
+    parts = ["sqlrules/2", migration.revision, str(migration.transactional)]
+    for direction in ("up", "down"):
+        parts += [migration.sql_path(direction).name, _file_text(migration, direction)]
+    for path in _level_files(migration, {} if listings is None else listings):
         parts += [path.name, _file_text(migration, path)]
     stored = cache.get_or_compute(
         digest(*parts),
