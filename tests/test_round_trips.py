@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from projects import ACCOUNTS, Spec, write_project
 
-from dbkit.engine import database, registry
+from dbkit.engine import database, preserve, registry
 from dbkit.engine.runner import Runner
 from dbkit.engine.steps import StepChecks, steps_up
 from dbkit.errors import MigrationFailed, ValidationFailed
@@ -251,4 +251,31 @@ def test_a_failing_file_sent_with_its_bookkeeping_records_nothing_but_the_failur
         rows = conn.execute("SELECT revision, outcome FROM dbkit.history ORDER BY id").fetchall()
         assert rows == [("0001", "success"), ("0002", "failed")]
     finally:
+        conn.close()
+
+
+def test_the_snapshot_of_a_database_without_tables_is_one_query(tmp_path, db_url):
+    """A first phase: the table listing finds nothing, so no catalog is read for what the
+    phase's SQL could write, and nothing is counted."""
+    conn = database.connect(db_url)
+    try:
+        texts = ["DELETE FROM accounts", "DROP TABLE orders"]
+        snapshots = []
+        sent = _traced(
+            conn,
+            tmp_path / "trace",
+            lambda: snapshots.append(preserve.take(conn, "core", (), texts)),
+        )
+        assert _round_trips(sent) == 1, sent
+        assert snapshots == [preserve.Snapshot("core", {})]
+        conn.execute("CREATE TABLE accounts (id int); INSERT INTO accounts VALUES (1)")
+        sent = _traced(
+            conn,
+            tmp_path / "trace",
+            lambda: snapshots.append(preserve.take(conn, "core", (), texts)),
+        )
+        assert _round_trips(sent) > 1, sent  # with a table, what can write it is read
+        assert snapshots[-1].tables["public.accounts"].rows == 1
+    finally:
+        conn.rollback()
         conn.close()

@@ -182,6 +182,8 @@ def take(
     wanted = {_qualified(conn, w) for w in preserve} - {None}
     if sql_texts is None:
         exact = set(listed)
+    elif not listed:
+        exact = set()  # no table yet (a first phase): nothing to reach, no catalog to read
     else:
         if analyse is None:
             from dbkit.plan import sqltext
