@@ -224,6 +224,8 @@ def test_the_catalog_paths_of_the_analysis(db_url):
         ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", ["t"], None),
         ("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", [], None),
         ("DROP OWNED BY someone", [], "DropOwnedStmt can reach every table"),
+        ("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", [], "ALTER TYPE .. RENAME VALUE"),
+        ("ALTER TYPE mood ADD VALUE 'c'", [], None),
         (
             "CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION f()",
             [],

@@ -687,6 +687,10 @@ def _statement_writes(stmt: dict, text: str, out: dict[str, Any]) -> None:
     if kind == "CreateTrigStmt":
         out["triggers"].append([_relname(node["relation"]), _list_name(node["funcname"])])
         return
+    if kind == "AlterEnumStmt" and node.get("oldVal"):
+        # every row holding the value now reads differently, in whichever table uses the type
+        out["unbounded"] = out["unbounded"] or "ALTER TYPE .. RENAME VALUE"
+        return
     if kind == "CreateEventTrigStmt" or kind == "DropOwnedStmt" or kind == "ReassignOwnedStmt":
         out["unbounded"] = out["unbounded"] or f"{kind} can reach every table"
         return
