@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,6 +276,8 @@ def config_file(project_dir: Path) -> str:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a project has a configuration file (~5 ms to import)
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
