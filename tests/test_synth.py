@@ -720,3 +720,21 @@ def test_a_signal_during_the_analyze_keeps_the_committed_rows_and_says_so(small,
     assert err.count("\n") == 1, err
     assert scalar(url, "SELECT count(*) FROM people") == 300
     assert not rows(url, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbkit'")
+
+
+def test_rows_alone_on_a_table_whose_profile_needs_its_parent_in_the_run(unified):
+    """user_subscriptions (one per user) and valuations_archive (real companies) need their
+    parents generated in the same run: one line naming it, nothing written; with the parents
+    in the run they load."""
+    url = unified()
+    before = table_counts(url)
+    with pytest.raises(SynthError, match=r"user_subscriptions\.per_parent: user_id"):
+        api.synth(s_for(url), rows={"user_subscriptions": 5})
+    with pytest.raises(SynthError, match=r"pick\('companies'\): companies is not generated"):
+        api.synth(s_for(url), rows={"valuations_archive": 5})
+    assert table_counts(url) == before
+    result = api.synth(
+        s_for(url),
+        rows={"users": 4, "user_subscriptions": 4, "companies": 2, "valuations_archive": 3},
+    )
+    assert {t.table: t.rows for t in result.tables}["valuations_archive"] == 3
