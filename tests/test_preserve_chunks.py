@@ -255,3 +255,54 @@ def test_a_registry_5_snapshot_is_still_judged_after_the_upgrade(tmp_path, db_ur
         api.rollback(s, phase="change")  # upgrades the registry first, then judges
     assert "public.items: 1 preserved row changed or removed" in str(caught.value)
     assert run(db_url, "SELECT max(version) FROM dbkit.registry") == [(6,)]
+
+
+STAMPS = Spec(
+    "stamps",
+    "core",
+    "CREATE TABLE stamps (at timestamptz PRIMARY KEY, d date NOT NULL, span interval, "
+    "f float8, b bytea);\n"
+    "INSERT INTO stamps SELECT timestamptz '2026-01-01 00:00:00+00' + g * interval '7 hours', "
+    "date '2026-01-01' + g, g * interval '90 minutes', g / 3.0, int4send(g) "
+    "FROM generate_series(1, 2500) AS g;\nANALYZE stamps;\n",
+    "DROP TABLE stamps;\n",
+)
+
+
+def test_a_rollback_in_a_session_with_other_output_settings_sees_no_false_change(
+    tmp_path, db_url, small_chunks, monkeypatch
+):
+    # The phase can write stamps (so it is digested) but changes no row. The digest hashes each
+    # row's text and keeps the key bounds as text: a later rollback under another time zone,
+    # date style, interval style, float digits and bytea output must read them the same way.
+    project = write_project(
+        tmp_path / "p",
+        [STAMPS, Spec("change", "change", "DELETE FROM stamps WHERE f < 0;\n", "SELECT 1;\n")],
+    )
+    phases = project / "validations" / "phases"
+    phases.mkdir(parents=True, exist_ok=True)
+    (phases / "change.pre.sql").write_text("-- preserve: stamps\n")
+    s = settings.resolve(project, url=db_url, environ={})
+    api.migrate(s, to="0001")
+    monkeypatch.setenv("PGTZ", "UTC")
+    monkeypatch.setenv("PGDATESTYLE", "ISO, MDY")
+    api.migrate(s)
+    stored = run(db_url, "SELECT tables FROM dbkit.phase_snapshots WHERE phase = 'change'")[0][0]
+    assert stored["public.stamps"]["output"]["TimeZone"] == "UTC"
+    assert len(run(db_url, "SELECT 1 FROM dbkit.preserved_chunks")) == 3  # 2500 rows, 1000 each
+    monkeypatch.setenv("PGTZ", "Pacific/Chatham")
+    monkeypatch.setenv("PGDATESTYLE", "SQL, DMY")
+    monkeypatch.setenv(
+        "PGOPTIONS", "-c IntervalStyle=iso_8601 -c extra_float_digits=0 -c bytea_output=escape"
+    )
+    with psycopg.connect(db_url) as conn:  # the settings do change the rows' text
+        assert conn.execute("SELECT at::text FROM stamps ORDER BY at LIMIT 1").fetchone() == (
+            "01/01/2026 20:45:00 +1345",
+        )
+    api.rollback(s, phase="change")  # judged against the stored digest: no change, no failure
+    with psycopg.connect(db_url) as conn:  # and the session's own settings were put back
+        assert conn.execute("SELECT current_setting('TimeZone')").fetchone() == ("Pacific/Chatham",)
+    api.migrate(s)
+    run(db_url, "UPDATE stamps SET f = f + 1 WHERE at = timestamptz '2026-01-01 07:00:00+00'")
+    with pytest.raises(ValidationFailed, match="1 preserved row changed or removed"):
+        api.rollback(s, phase="change")  # a real change is still caught under those settings

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,9 @@ class TableState:
     seen: str | None = None
     # a preserved table not digested: the phase's SQL cannot write it (see writable())
     proven: bool = False
+    # the session settings the digest's row text (and key bounds) were written under
+    # (OUTPUT_SETTINGS, as (name, value) pairs); None: a digest of an older dbkit
+    output: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class Snapshot:
                         if s.key is None
                         else {"key": s.key, "key_types": s.key_types, "seen": s.seen}
                     ),
+                    **({} if s.output is None else {"output": dict(s.output)}),
                 }
                 for name, s in self.tables.items()
             }
@@ -123,6 +128,7 @@ class Snapshot:
                     tuple(v["key_types"]) if v.get("key_types") is not None else None,
                     v.get("seen"),
                     v.get("proven", False),
+                    tuple(v["output"].items()) if v.get("output") else None,
                 )
                 for name, v in raw.items()
             },
@@ -209,6 +215,7 @@ def take(
             max(int(estimate), 0), _columns(conn, name), filenode, exact=False, proven=True
         )
     chunks = {}
+    output = _output(conn) if wanted else None
     for name in wanted:
         columns = _columns(conn, name)
         key, key_types = _digest_key(conn, name)
@@ -220,8 +227,57 @@ def take(
             key=key,
             key_types=key_types,
             seen=seen,
+            output=output,
         )
     return Snapshot(phase, tables, chunks=chunks)
+
+
+#: The settings a row's text depends on: the digest hashes each row's text and keeps its key
+#: bounds as text, so a later comparison (a rollback in another session, under another
+#: ``PGTZ`` or ``DateStyle``) must read them under the same ones. ``search_path`` (the text
+#: of ``regclass``-like columns) is not among them: the comparison's own names depend on it.
+OUTPUT_SETTINGS = (
+    "TimeZone",
+    "DateStyle",
+    "IntervalStyle",
+    "extra_float_digits",
+    "bytea_output",
+    "lc_monetary",
+)
+
+
+def _output(conn: psycopg.Connection) -> tuple[tuple[str, str], ...]:
+    """This session's :data:`OUTPUT_SETTINGS`."""
+    values = conn.execute(
+        "SELECT " + ", ".join(f"current_setting('{name}')" for name in OUTPUT_SETTINGS)
+    ).fetchone()
+    return tuple(zip(OUTPUT_SETTINGS, values, strict=True))
+
+
+@contextmanager
+def _output_as(conn: psycopg.Connection, wanted: tuple[tuple[str, str], ...] | None):
+    """Read rows' text under the settings a digest was taken with (``wanted``), then put this
+    session's back. Session-level ``set_config`` (a local one would not outlive its statement
+    in autocommit); a transaction that fails in between undoes it by itself."""
+    current = _output(conn) if wanted else ()
+    change = dict(wanted or ()).items() - dict(current).items()
+    if not change:
+        yield
+        return
+
+    def put(pairs) -> None:
+        params = [value for pair in pairs for value in pair]
+        calls = ", ".join("set_config(%s, %s, false)" for _ in pairs)
+        conn.execute(f"SELECT {calls}", params)
+
+    put(sorted(change))
+    try:
+        yield
+    finally:
+        from psycopg import pq
+
+        if conn.info.transaction_status != pq.TransactionStatus.INERROR:
+            put([(name, value) for name, value in current if name in dict(change)])
 
 
 @dataclass(frozen=True)
@@ -834,16 +890,17 @@ def changed_ranges(
         params = {"id": before.id, "name": name, "seen": state.seen, "numbers": numbers}
         return conn.execute(query, params).fetchall()
 
-    differ = [r for r in ranges(sql.SQL("")) if (r[3], int(r[4])) != (r[5], int(r[6]))]
-    if not differ:
-        return []
-    old = sql.SQL(" AND {}").format(_xmin_seen_sql(conn))
-    changed = []
-    for _, low, high, rows, stored, kept, now in ranges(old, [r[0] for r in differ]):
-        if (rows, int(stored)) != (kept, int(now)):
-            changed.append(
-                {"from": low, "to": high, "rows_before": rows, "changed": max(rows - kept, 1)}
-            )
+    with _output_as(conn, state.output):
+        differ = [r for r in ranges(sql.SQL("")) if (r[3], int(r[4])) != (r[5], int(r[6]))]
+        if not differ:
+            return []
+        old = sql.SQL(" AND {}").format(_xmin_seen_sql(conn))
+        changed = []
+        for _, low, high, rows, stored, kept, now in ranges(old, [r[0] for r in differ]):
+            if (rows, int(stored)) != (kept, int(now)):
+                changed.append(
+                    {"from": low, "to": high, "rows_before": rows, "changed": max(rows - kept, 1)}
+                )
     return changed
 
 
