@@ -513,10 +513,13 @@ def doomed(monkeypatch):
 
 
 def _sleeping(url: str) -> int:
+    """Sessions running the slow migration's sleep now. Only active ones: an idle session
+    shows its last query too, and a previous test's finished sleeper lingers as idle until its
+    backend exits, which made a test signal its run before the sleep began."""
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' "
-            "AND pid <> pg_backend_pid()"
+            "AND state = 'active' AND pid <> pg_backend_pid()"
         ).fetchone()[0]
 
 
