@@ -224,6 +224,11 @@ def main() -> None:
                 "wall_s": round(wall, 2),
                 "rows_per_s": round(data["rows"] / wall),
                 "load_rows_per_s": data["rows_per_second"],
+                # the ANALYZE after the commit (two sessions), and the rows/s without it
+                "analyze_s": round(data.get("analyze_ms", 0) / 1000, 2),
+                "rows_per_s_before_analyze": round(
+                    data["rows"] / max(wall - data.get("analyze_ms", 0) / 1000, 1e-9)
+                ),
                 "peak_rss_mib": round(rss, 1),
                 "tables": data["tables"],
             }
@@ -275,13 +280,13 @@ def main() -> None:
     print(f"server: PostgreSQL {m['postgresql']}, settings {results['settings']}")
     print(
         f"{'method':<26} {'scale':>7} {'rows':>10} {'wall s':>8} {'rows/s':>9} {'RSS MiB':>8} "
-        f"{'dbkit CPU s':>11} {'server CPU s':>12} {'CPU-bound rows/s':>16}"
+        f"{'dbkit CPU s':>11} {'server CPU s':>12} {'CPU-bound rows/s':>16} {'ANALYZE s':>9}"
     )
     for r in results["runs"]:
         print(
             f"{r['method']:<26} {r['scale']:>7} {r['rows']:>10} {r['wall_s']:>8} "
             f"{r['rows_per_s']:>9} {r['peak_rss_mib']:>8} {r['client_cpu_s']:>11} "
-            f"{r['server_cpu_s']:>12} {r['cpu_bound_rows_per_s']:>16}"
+            f"{r['server_cpu_s']:>12} {r['cpu_bound_rows_per_s']:>16} {r.get('analyze_s', '-'):>9}"
         )
     print(
         f"COPY vs executemany: {results['copy_vs_executemany_speedup']}x rows/s (wall), "

@@ -1373,6 +1373,7 @@ class SynthResult:
     cleanup: bool = False
     removed: int = 0
     removed_by_table: dict[str, int] = field(default_factory=dict)
+    analyze_ms: float = 0.0  # of duration_ms: the ANALYZE after the commit (all sessions)
 
     @property
     def rows(self) -> int:
@@ -1399,6 +1400,7 @@ class SynthResult:
             "rows": self.rows,
             "duration_ms": round(self.duration_ms, 1),
             "rows_per_second": round(self.rows_per_second),
+            "analyze_ms": round(self.analyze_ms, 1),
             "tables": [t.to_dict() for t in self.tables],
         }
 
@@ -1473,8 +1475,10 @@ def synth(
             progress=progress,
             bulk=bulk,
         )
+        t_analyze = time.perf_counter()
         if analyze and loaded:
             _synth_analyze(settings, conn, loaded)
+        analyze_ms = (time.perf_counter() - t_analyze) * 1000
     from datetime import datetime
 
     return SynthResult(
@@ -1484,6 +1488,7 @@ def synth(
         loaded,
         expires_at=(datetime.now(UTC) + lifetime).isoformat(timespec="seconds"),
         duration_ms=(time.perf_counter() - t0) * 1000,
+        analyze_ms=analyze_ms,
     )
 
 
