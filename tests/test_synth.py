@@ -740,3 +740,23 @@ def test_rows_alone_on_a_table_whose_profile_needs_its_parent_in_the_run(unified
         rows={"users": 4, "user_subscriptions": 4, "companies": 2, "valuations_archive": 3},
     )
     assert {t.table: t.rows for t in result.tables}["valuations_archive"] == 3
+
+
+def test_clamp_with_literal_bounds_is_compiled_to_min_max_with_the_same_values():
+    import ast
+    import math
+
+    from dbkit.synth.generate import _HELPERS, _Clamp
+
+    ns = {"_math": math, "_cache": lambda f: f}
+    exec(_HELPERS, ns)  # the profile helper, clamp(x, lo, hi)
+    rewritten = ast.unparse(_Clamp().visit(ast.parse("clamp(x * 2, -99, 999.5)", mode="eval")))
+    assert rewritten == "min(max(x * 2, -99), 999.5)"
+    for x in (-1e9, -49.5, -50, 0, 3, 499.75, 1e9, math.inf, -math.inf):
+        want = ns["clamp"](x * 2, -99, 999.5)
+        got = eval(rewritten, {"x": x})  # noqa: S307
+        assert got == want and type(got) is type(want), x
+    assert math.isnan(eval(rewritten, {"x": math.nan}))  # noqa: S307
+    # bounds that are not literal numbers in order stay a call of the helper
+    for text in ("clamp(x, 5, 1)", "clamp(x, lo, 9)", "clamp(x, 0, 9, 1)"):
+        assert ast.unparse(_Clamp().visit(ast.parse(text, mode="eval"))) == text

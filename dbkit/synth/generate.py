@@ -406,6 +406,7 @@ class Compiler:
             "_fmt": _format_any,
             "_bool": _format_bool,
             "_cache": functools.lru_cache(maxsize=8192),
+            "_isodate": functools.lru_cache(maxsize=4096)(date.isoformat),
             "_jenc": _JSON.encode,
         }
         ns.update(self.constants)
@@ -561,7 +562,7 @@ class Compiler:
                 )
             if column.base in _INT_LIMITS:
                 plan.sequences.append(name)
-                return self._injective_expr(table, column), "'%d' % v_" + name
+                return self._injective_expr(table, column), "str(v_" + name + ")"
             return self._injective_expr(table, column), "v_" + name
         if synthetic and name == "is_synthetic":
             return "True", "'t' if v_is_synthetic else 'f'"
@@ -603,7 +604,7 @@ class Compiler:
             return "rnd() < 0.5", "('t' if @ else 'f')"
         if base in _INT_LIMITS:
             lo, hi = _int_range(column)
-            return f"{lo} + int(rnd() * {hi - lo + 1})", "('%d' % @)"
+            return f"{lo} + int(rnd() * {hi - lo + 1})", "str(@)"
         if base == "numeric":
             scale = column.scale if column.scale is not None else 2
             lo, hi = _numeric_range(column, scale)
@@ -712,7 +713,7 @@ class Compiler:
             return "N if " + v + " is None else " + v
         kind = _kind(column)
         if kind == "int":
-            return f"N if {v} is None else '%d' % {v}"
+            return f"N if {v} is None else (str({v}) if {v}.__class__ is int else '%d' % {v})"
         if kind.startswith("dec"):
             return f"N if {v} is None else '%.{kind[3:]}f' % {v}"
         if kind == "bool":
@@ -720,7 +721,7 @@ class Compiler:
         if kind == "text":
             if column.base == "date":
                 return (
-                    f"N if {v} is None else ({v}.isoformat() if {v}.__class__ is _date "
+                    f"N if {v} is None else (_isodate({v}) if {v}.__class__ is _date "
                     f"else _fmt({v}, 'text'))"
                 )
             if column.base in ("timestamp", "timestamptz"):
@@ -755,7 +756,10 @@ class Compiler:
         at = f"profile {profile.origin}: tables.{table}.columns.{key}"
         known = HELPERS | ALLOWED_BUILTINS | set(self.constants) | names
         expr = rewrite(spec.expr, columns, known, at)
-        expr = ast.unparse(_PickId().visit(ast.parse(expr, mode="eval")))
+        tree = _PickId().visit(ast.parse(expr, mode="eval"))
+        if not {"min", "max"} & set(self.constants):
+            tree = _Clamp().visit(tree)
+        expr = ast.unparse(tree)
         if round_to is not None:
             expr = _elide_round(expr, round_to)
         expr = _inline(expr, self.constants, self._const)
@@ -889,6 +893,38 @@ class _PickId(ast.NodeTransformer):
                 ast.Call(ast.Name("_pick_id", ast.Load()), call.args, call.keywords), node
             )
         return node
+
+
+class _Clamp(ast.NodeTransformer):
+    """``clamp(x, lo, hi)`` with number bounds ``lo <= hi`` -> ``min(max(x, lo), hi)``: the same
+    value (``x`` when it is within, the bound it passes otherwise, ties and NaN included), and
+    two C calls instead of a Python function call."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "clamp"
+            and len(node.args) == 3
+            and not node.keywords
+        ):
+            x, lo, hi = node.args
+            bounds = [_number(lo), _number(hi)]
+            if None in bounds or bounds[0] > bounds[1]:
+                return node
+            inner = ast.Call(ast.Name("max", ast.Load()), [x, lo], [])
+            return ast.copy_location(ast.Call(ast.Name("min", ast.Load()), [inner, hi], []), node)
+        return node
+
+
+def _number(node: ast.AST) -> float | None:
+    """The value of a literal int or float (``-3`` included), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _number(node.operand)
+        return None if value is None else -value
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
 
 
 def _elide_round(expr: str, scale: int) -> str:
