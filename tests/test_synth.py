@@ -601,7 +601,9 @@ def test_rows_do_not_depend_on_batching_nor_on_the_generator_thread(unified, mon
     from dbkit.synth.generate import CHUNK
 
     threaded, inline = unified(), unified()
+    switch = sys.getswitchinterval()
     api.synth(s_for(threaded), scale=12, seed=9)
+    assert sys.getswitchinterval() == switch  # lowered for the load only
     # no generator thread, and COPY statements of one block each
     monkeypatch.setattr(loader, "AHEAD", 0)
     monkeypatch.setattr(loader, "BATCH", CHUNK)

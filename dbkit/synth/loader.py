@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 BATCH = 24 * CHUNK  # rows per COPY statement (98,304): whole blocks
 AHEAD = 16  # blocks the generator thread may be ahead of the sender
+SWITCH_INTERVAL = 0.0005  # sys.setswitchinterval while the generator thread runs (default 5 ms)
 SAMPLE = 100_000  # keys read from a parent table this run does not generate
 DEFAULT_SCALE = 100
 _PICK = re.compile(r"""pick\(\s*['"]([\w.]+)['"]\s*\)""")
@@ -281,6 +283,11 @@ def run(
         for plan in plans
     ]
     ahead = Ahead(plans, [not d for d in deferred]) if method == "copy" and AHEAD else None
+    switch = sys.getswitchinterval()
+    if ahead:
+        # the sender needs the GIL back each time the socket takes more data; at Python's
+        # 5 ms default the generator thread keeps it long enough for the server to run dry
+        sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         with conn.transaction():
             for index, plan in enumerate(plans):
@@ -312,6 +319,7 @@ def run(
     finally:
         if ahead:
             ahead.close()
+            sys.setswitchinterval(switch)
         if progress:
             progress.done()
     return loads
