@@ -155,7 +155,7 @@ def test_inside_a_transactional_migration(pg_server, named_db, tmp_path, signum,
     assert _query(named_db, "SELECT version_num FROM alembic_version") == [("0001",)]
     assert _query(named_db, "SELECT to_regclass('slow_t')") == [(None,)]
     rows = _query(named_db, "SELECT outcome, message FROM dbkit.history WHERE revision = '0002'")
-    assert len(rows) == 1 and rows[0][1].startswith(f"interrupted by {name}")
+    assert len(rows) == 1 and rows[0][1].startswith(f"interrupted by {name}"), (rows, err)
     assert rows[0][0] == "interrupted"
     assert _lock_free(named_db)
 
