@@ -281,3 +281,123 @@ def test_a_level_rollback_that_writes_a_preserved_table_is_digested_and_caught(t
     with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
         api.rollback(s, phase="change", level="data")
     assert run(db_url, "SELECT label FROM items WHERE id = 30") == [("i15",)]  # not done
+
+
+# Functions PostgreSQL runs with no call naming them (audit of the write analysis): each
+# case deleted every row of ``keep`` on PostgreSQL while the analysis said nothing is written.
+_ZAP = (
+    "CREATE TABLE keep (id int PRIMARY KEY); CREATE TABLE log (id int, x int);"
+    "INSERT INTO keep VALUES (1), (2);"
+    "CREATE FUNCTION zap(int, int) RETURNS int LANGUAGE plpgsql AS $$\n"
+    "BEGIN DELETE FROM public.keep; RETURN 1; END $$;"
+    "CREATE FUNCTION zap1(int) RETURNS boolean LANGUAGE plpgsql AS $$\n"
+    "BEGIN DELETE FROM public.keep; RETURN true; END $$;"
+    "CREATE FUNCTION zapd() RETURNS int LANGUAGE plpgsql AS $$\n"
+    "BEGIN DELETE FROM public.keep; RETURN 1; END $$;"
+    "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN RETURN NEW; END $$;"
+    "CREATE FUNCTION imm(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$\n"
+    "BEGIN PERFORM public.zapd(); RETURN $1; END $$;"
+)
+
+
+@pytest.mark.parametrize(
+    "setup, sql",
+    [
+        ("CREATE AGGREGATE agg(int) (sfunc = zap, stype = int);", "SELECT agg(1)"),
+        ("", "CREATE AGGREGATE agg(int) (sfunc = zap, stype = int); SELECT agg(1)"),
+        ("CREATE OPERATOR === (function = zap, leftarg = int, rightarg = int);", "SELECT 1 === 2"),
+        ("", "CREATE OPERATOR === (function = zap, leftarg = int, rightarg = int); SELECT 1 === 2"),
+        (
+            "CREATE TYPE tz AS (a int); CREATE FUNCTION to_tz(int) RETURNS tz LANGUAGE plpgsql"
+            " AS $$ BEGIN DELETE FROM keep; RETURN ROW(1); END $$;"
+            "CREATE CAST (int AS tz) WITH FUNCTION to_tz(int);",
+            "SELECT 1::tz",
+        ),
+        (
+            "CREATE DOMAIN dchk AS int CHECK (zap1(VALUE)); CREATE TABLE dl (x dchk);",
+            "INSERT INTO dl VALUES (1)",
+        ),
+        (
+            "CREATE DOMAIN ddef AS int DEFAULT zapd(); CREATE TABLE dd (y int, x ddef);",
+            "INSERT INTO dd (y) VALUES (1)",
+        ),
+        (
+            "CREATE TRIGGER tw BEFORE INSERT ON log FOR EACH ROW WHEN (zap1(NEW.x))"
+            " EXECUTE FUNCTION noop();",
+            "INSERT INTO log VALUES (1, 1)",
+        ),
+        (
+            "",
+            "CREATE TRIGGER tw BEFORE INSERT ON log FOR EACH ROW WHEN (zap1(NEW.x))"
+            " EXECUTE FUNCTION noop(); INSERT INTO log VALUES (1, 1)",
+        ),
+        (
+            "CREATE ROLE audit_owner; ALTER TABLE log OWNER TO audit_owner;"
+            "ALTER TABLE keep OWNER TO audit_owner; ALTER FUNCTION zap1(int) OWNER TO audit_owner;"
+            "CREATE POLICY pl ON log USING (zap1(x)); ALTER TABLE log ENABLE ROW LEVEL SECURITY;"
+            "ALTER TABLE log FORCE ROW LEVEL SECURITY; INSERT INTO log VALUES (1, 1);"
+            "SET ROLE audit_owner;",
+            "SELECT * FROM log",
+        ),
+        ("INSERT INTO log VALUES (1, 1); CREATE INDEX li ON log ((imm(x)));", "REINDEX TABLE log"),
+        ("INSERT INTO log VALUES (1, 1); CREATE INDEX li ON log ((imm(x)));", "ANALYZE log"),
+        ("INSERT INTO log VALUES (1, 1); CREATE INDEX li ON log ((imm(x)));", "REINDEX INDEX li"),
+    ],
+    ids=[
+        "aggregate",
+        "aggregate-defined",
+        "operator",
+        "operator-defined",
+        "cast",
+        "domain-check",
+        "domain-default",
+        "trigger-when",
+        "trigger-when-defined",
+        "policy",
+        "reindex",
+        "analyze",
+        "reindex-index",
+    ],
+)
+def test_functions_run_without_a_call_are_followed(db_url, setup, sql):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("BEGIN")
+        try:
+            conn.execute(_ZAP + setup)
+            found = preserve.writable(conn, [sqltext.writes(sql)], ["public.keep", "public.log"])
+            conn.execute(sql)  # PostgreSQL does delete keep's rows: the analysis must say so
+            assert conn.execute("SELECT count(*) FROM keep").fetchone() == (0,)
+            assert found is None or "public.keep" in found
+        finally:
+            conn.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize(
+    "sql, unbounded",
+    [
+        ("ANALYZE", "VACUUM without a table"),
+        ("VACUUM", "VACUUM without a table"),
+        ("CLUSTER", "CLUSTER without a table"),
+        ("REINDEX SCHEMA public", "REINDEX without a table"),
+        ("REINDEX TABLE t", None),
+    ],
+)
+def test_maintenance_of_every_table_is_unbounded(sql, unbounded):
+    assert sqltext.writes(sql)["unbounded"] == unbounded
+
+
+def test_a_phase_that_calls_an_aggregate_built_on_a_deleting_function_is_caught(tmp_path, db_url):
+    # an aggregate's state function runs with no call naming it in the phase's SQL
+    s = project(tmp_path, db_url, "SELECT sweep(item_id) FROM copies;\n")
+    run(
+        db_url,
+        "CREATE FUNCTION sweep_step(bigint, bigint) RETURNS bigint LANGUAGE plpgsql AS $$\n"
+        "BEGIN DELETE FROM items WHERE id = $2; RETURN $2; END $$;\n"
+        "CREATE AGGREGATE sweep(bigint) (sfunc = sweep_step, stype = bigint);\n"
+        "INSERT INTO copies VALUES (22);",
+    )
+    with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
+        api.migrate(s)
+    tables, chunks = snapshot(db_url)
+    assert "proven" not in tables["public.items"] and chunks == 1

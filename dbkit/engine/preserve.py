@@ -336,6 +336,7 @@ def writable(
     followed: set[Any] = set()
     pending = list(analyses)
     pending += [body_writes(lang, body, text) for lang, body, text in catalog.event_triggers]
+    pending += [catalog.analysed(oid, body_writes) for oid in catalog.implicit]
     while pending:
         while pending:
             analysis = pending.pop()
@@ -455,6 +456,9 @@ class _Catalog:
             (lang, body or "", definition or "")
             for lang, body, definition in conn.execute(_EVENT_TRIGGERS)
         ]
+        self.implicit = sorted(
+            oid for (oid,) in conn.execute(_IMPLICIT_FUNCTIONS) if oid in self.functions
+        )
         self._analysed: dict[int, dict[str, Any]] = {}
 
     def analysed(self, oid: int, body_writes) -> dict[str, Any]:
@@ -483,11 +487,25 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 """
 
-# Functions that writing a table runs: its triggers (internal ones are the foreign keys'),
-# and the functions its column defaults, checks and index expressions call.
+# Functions that writing a table runs: its triggers (internal ones are the foreign keys')
+# and their WHEN conditions, and the functions its column defaults, checks, index and
+# statistics expressions call (an index's own name leads to them too: REINDEX INDEX).
 _TABLE_CODE = """
 SELECT t.tgrelid::regclass::text, t.tgfoid::bigint
 FROM pg_trigger AS t WHERE NOT t.tgisinternal
+UNION
+SELECT t.tgrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_trigger AS t ON t.oid = d.objid
+WHERE d.classid = 'pg_trigger'::regclass AND d.refclassid = 'pg_proc'::regclass
+  AND NOT t.tgisinternal
+UNION
+SELECT s.stxrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_statistic_ext AS s ON s.oid = d.objid
+WHERE d.classid = 'pg_statistic_ext'::regclass AND d.refclassid = 'pg_proc'::regclass
+UNION
+SELECT i.indexrelid::regclass::text, d.refobjid::bigint
+FROM pg_depend AS d JOIN pg_index AS i ON i.indexrelid = d.objid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
 UNION
 SELECT a.adrelid::regclass::text, d.refobjid::bigint
 FROM pg_depend AS d JOIN pg_attrdef AS a ON a.oid = d.objid
@@ -526,6 +544,24 @@ JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
     AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass)
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+# Functions PostgreSQL runs with no call, trigger or table naming them, wherever their
+# objects are used: operators, casts, aggregates' support functions, operator classes'
+# support functions, types' (a domain's default, a range's), domains' checks, row-level
+# security policies' expressions (of a table read through a view, too). Each is analysed
+# for every phase: most write nothing, and cost nothing more than their analysis.
+_IMPLICIT_FUNCTIONS = """
+SELECT DISTINCT d.refobjid::bigint
+FROM pg_depend AS d
+WHERE d.refclassid = 'pg_proc'::regclass AND (
+    d.classid IN ('pg_operator'::regclass, 'pg_cast'::regclass, 'pg_type'::regclass,
+        'pg_amproc'::regclass, 'pg_policy'::regclass, 'pg_transform'::regclass)
+    OR d.classid = 'pg_proc'::regclass
+    AND EXISTS (SELECT 1 FROM pg_aggregate AS a WHERE a.aggfnoid = d.objid)
+    OR d.classid = 'pg_constraint'::regclass
+    AND EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.oid = d.objid AND c.contypid <> 0)
+)
 """
 
 _EVENT_TRIGGERS = """

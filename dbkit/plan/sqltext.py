@@ -686,7 +686,27 @@ def _statement_writes(stmt: dict, text: str, out: dict[str, Any]) -> None:
         return
     if kind == "CreateTrigStmt":
         out["triggers"].append([_relname(node["relation"]), _list_name(node["funcname"])])
+        # its WHEN condition runs with the trigger: the functions it calls count as called
+        _walk_writes(node.get("whenClause"), out)
         return
+    if kind in ("DefineStmt", "CreateCastStmt"):
+        # an aggregate, operator, type or cast runs the functions it is built on with no call
+        # in the text that uses it (``SELECT agg(x)``, ``a === b``, ``x::t``): every name of
+        # its definition counts as called
+        out["calls"].extend(_IDENT.findall(text.lower()))
+    if kind in _MAINTENANCE:
+        # REINDEX, VACUUM/ANALYZE and CLUSTER evaluate the index (and statistics) expressions
+        # of what they name: its code is followed as for a written table (a function
+        # declared IMMUTABLE can still call one that writes); without a name they reach
+        # every table
+        names = [_relname(node.get("relation"))]
+        names += [
+            _relname(r.get("VacuumRelation", {}).get("relation")) for r in node.get("rels", [])
+        ]
+        if not any(names):
+            out["unbounded"] = out["unbounded"] or f"{kind[:-4].upper()} without a table"
+            return
+        out["inserts"].extend(n for n in names if n)
     if kind == "AlterEnumStmt" and node.get("oldVal"):
         # every row holding the value now reads differently, in whichever table uses the type
         out["unbounded"] = out["unbounded"] or "ALTER TYPE .. RENAME VALUE"
@@ -706,6 +726,9 @@ def _list_name_values(arg: Any) -> str | None:
     items = arg.get("List", {}).get("items", [])
     return items[0]["String"]["sval"] if items and "String" in items[0] else None
 
+
+# Maintenance statements that evaluate index and statistics expressions.
+_MAINTENANCE = frozenset({"ReindexStmt", "VacuumStmt", "ClusterStmt"})
 
 # Statements whose effects _walk_writes records (besides _WRITES_NOTHING).
 _WALKED = frozenset(
