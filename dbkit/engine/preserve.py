@@ -367,6 +367,8 @@ def writable(
                 pending.append(catalog.analysed(oid, body_writes))
             if relation not in written:
                 continue
+            if relation in catalog.foreign:
+                return None  # a foreign table's server may be this database (postgres_fdw)
             for oid in catalog.code.get(relation, ()):  # triggers, defaults, checks, indexes
                 pending.append(catalog.analysed(oid, body_writes))
             for function in defined_triggers.get(relation, ()):
@@ -452,6 +454,7 @@ class _Catalog:
                 self.view_bases.setdefault(_bare(relation), set()).add(_bare(base))
             if function is not None:
                 self.view_functions.setdefault(_bare(relation), set()).add(function)
+        self.foreign = {_bare(name) for (name,) in conn.execute(_FOREIGN_TABLES)}
         self.event_triggers = [
             (lang, body or "", definition or "")
             for lang, body, definition in conn.execute(_EVENT_TRIGGERS)
@@ -563,6 +566,8 @@ WHERE d.refclassid = 'pg_proc'::regclass AND (
     AND EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.oid = d.objid AND c.contypid <> 0)
 )
 """
+
+_FOREIGN_TABLES = "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'f'"
 
 _EVENT_TRIGGERS = """
 SELECT l.lanname, p.prosrc,

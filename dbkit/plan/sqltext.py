@@ -795,6 +795,9 @@ def _effects(kind: str, node: dict, out: dict[str, Any]) -> str | None:
         key = "changes" if conflict.get("action") == "ONCONFLICT_UPDATE" else "inserts"
         out[key].append(target)
     elif kind == "CopyStmt":
+        if node.get("is_program"):
+            # a shell command run by the server can connect back and change anything
+            out["unbounded"] = out["unbounded"] or "COPY .. PROGRAM"
         if target and node.get("is_from"):
             out["inserts"].append(target)
         elif target:
@@ -813,6 +816,10 @@ def _effects(kind: str, node: dict, out: dict[str, Any]) -> str | None:
         if kind_dropped == "OBJECT_EXTENSION" and not out["unbounded"]:
             out["unbounded"] = f"DROP {kind_dropped[7:]}"
     elif kind == "AlterTableStmt":
+        if target and node.get("objtype", "OBJECT_TABLE") == "OBJECT_TABLE":
+            # even an action that keeps every row runs the table's code: VALIDATE CONSTRAINT
+            # evaluates its checks, a rewrite its index expressions
+            out["inserts"].append(target)
         keeps = all(
             cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS for cmd in node["cmds"]
         )
@@ -837,8 +844,41 @@ def _effects(kind: str, node: dict, out: dict[str, Any]) -> str | None:
     elif kind == "CallStmt":
         out["calls"].append(_list_name(node["funccall"].get("funcname", [])).rsplit(".", 1)[-1])
     elif kind == "FuncCall":
-        out["calls"].append(_list_name(node.get("funcname", [])).rsplit(".", 1)[-1])
+        name = _list_name(node.get("funcname", [])).rsplit(".", 1)[-1]
+        out["calls"].append(name)
+        if name in _RUNS_SQL_TEXT:
+            out["unbounded"] = out["unbounded"] or f"{name}() runs SQL text"
     return None
+
+
+# Functions of PostgreSQL and its contrib extensions that run SQL given as text (or a named
+# relation's query): the text can call any function, so nothing bounds what they write.
+_RUNS_SQL_TEXT = frozenset(
+    {
+        "ts_stat",
+        "ts_rewrite",
+        "query_to_xml",
+        "query_to_xmlschema",
+        "query_to_xml_and_xmlschema",
+        "table_to_xml",
+        "table_to_xmlschema",
+        "table_to_xml_and_xmlschema",
+        "cursor_to_xml",
+        "cursor_to_xmlschema",
+        "schema_to_xml",
+        "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema",
+        "database_to_xml",
+        "database_to_xmlschema",
+        "database_to_xml_and_xmlschema",
+        "dblink",
+        "dblink_exec",
+        "dblink_open",
+        "dblink_send_query",
+        "crosstab",
+        "connectby",
+    }
+)
 
 
 def _merge(out: dict[str, Any], more: dict[str, Any]) -> None:
