@@ -498,3 +498,15 @@ def test_a_write_to_a_foreign_table_is_unbounded(db_url):
                 "DROP USER MAPPING FOR CURRENT_USER SERVER loop; DROP SERVER loop CASCADE;"
                 "DROP ROLE audit_fdw"
             )
+
+
+def test_names_beyond_ascii_are_words_of_the_name_rule_and_of_definitions():
+    # the name rule split größe into "gr" and "e", and an aggregate's löschen into "l", "schen"
+    assert "größe" in sqltext.writes("DELETE FROM größe WHERE id = ANY (")["named"]
+    assert (
+        "löschen"
+        in sqltext.writes("CREATE AGGREGATE a(int) (sfunc = löschen, stype = int)")["calls"]
+    )
+    assert (
+        "löschen" in sqltext.body_writes("plpgsql", "BEGIN PERFORM löschen(1); END", None)["calls"]
+    )

@@ -405,8 +405,9 @@ _RENAME_KEEPS_TABLES = frozenset(
 )
 # PL/pgSQL statements whose SQL is built at run time.
 _DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
-_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
-_CALLED = re.compile(r"\b([a-z_][a-z0-9_$]*)\s*\(")
+# identifiers as PostgreSQL reads them: letters beyond ASCII too (``größe``, ``löschen``)
+_IDENT = re.compile(r"[^\W\d][\w$]*")
+_CALLED = re.compile(r"(?<![\w$])([^\W\d][\w$]*)\s*\(")
 _ASSIGNED = re.compile(r"^\s*[a-z_][a-z0-9_$.\[\]\"]*\s*:?=\s*", re.IGNORECASE)
 _DOLLAR_BODY = re.compile(r"\$([a-z_0-9]*)\$(.*)\$\1\$", re.DOTALL | re.IGNORECASE)
 
