@@ -345,6 +345,12 @@ _ZAP = (
         ("INSERT INTO log VALUES (1, 1); CREATE INDEX li ON log ((imm(x)));", "ANALYZE log"),
         ("INSERT INTO log VALUES (1, 1); CREATE INDEX li ON log ((imm(x)));", "REINDEX INDEX li"),
         ("", "SELECT * FROM ts_stat('SELECT to_tsvector(public.zapd()::text)')"),
+        ("", "ALTER FUNCTION zapd() RENAME TO gentle; SELECT gentle()"),
+        (
+            "CREATE PROCEDURE pz() LANGUAGE plpgsql AS $$ BEGIN DELETE FROM keep; END $$;",
+            "ALTER PROCEDURE pz() RENAME TO pz2; CALL pz2()",
+        ),
+        ("CREATE VIEW kv AS SELECT * FROM keep;", "ALTER VIEW kv RENAME TO kv2; DELETE FROM kv2"),
         (
             "INSERT INTO log VALUES (1, 1);"
             "ALTER TABLE log ADD CONSTRAINT ck CHECK (zap1(x)) NOT VALID;",
@@ -366,10 +372,13 @@ _ZAP = (
         "analyze",
         "reindex-index",
         "ts_stat",
+        "renamed-function",
+        "renamed-procedure",
+        "renamed-view",
         "validate-constraint",
     ],
 )
-def test_functions_run_without_a_call_are_followed(db_url, setup, sql):
+def test_code_run_without_the_text_naming_it_is_followed(db_url, setup, sql):
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("BEGIN")
         try:

@@ -403,6 +403,10 @@ _RENAME_KEEPS_TABLES = frozenset(
         "OBJECT_STATISTIC_EXT",
     }
 )
+# Renamed code: called by its new name, it runs the body the catalog keeps under the old one.
+_RENAMED_CODE = frozenset(
+    {"OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE"}
+)
 # PL/pgSQL statements whose SQL is built at run time.
 _DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
 # identifiers as PostgreSQL reads them: letters beyond ASCII too (``größe``, ``löschen``)
@@ -833,9 +837,20 @@ def _effects(kind: str, node: dict, out: dict[str, Any]) -> str | None:
     elif kind == "CreateStmt":
         return target
     elif kind == "RenameStmt":
-        if target and node.get("renameType") not in _RENAME_KEEPS_TABLES:
+        renamed = node.get("renameType")
+        if target and renamed not in _RENAME_KEEPS_TABLES:
             out["changes"].append(target)
-        elif node.get("renameType") == "OBJECT_SCHEMA":
+        elif target and renamed in ("OBJECT_VIEW", "OBJECT_MATVIEW"):
+            # written or refreshed under its new name, the view still writes its base tables
+            # and runs its functions: the old name (what the catalog knows) stands for it
+            out["changes"].append(target)
+        elif target and renamed == "OBJECT_INDEX":
+            out["inserts"].append(target)  # REINDEX under the new name runs its expressions
+        elif renamed in _RENAMED_CODE:
+            # called under its new name, the catalog's body (under the old one) runs
+            old = node.get("object", {}).get("ObjectWithArgs", {}).get("objname", [])
+            out["calls"].append(_list_name(old).rsplit(".", 1)[-1])
+        elif renamed == "OBJECT_SCHEMA":
             out["unbounded"] = out["unbounded"] or "ALTER SCHEMA .. RENAME"
     elif kind == "AlterObjectSchemaStmt":
         if target and node.get("objectType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
