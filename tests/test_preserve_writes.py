@@ -352,6 +352,16 @@ _ZAP = (
         ),
         ("CREATE VIEW kv AS SELECT * FROM keep;", "ALTER VIEW kv RENAME TO kv2; DELETE FROM kv2"),
         (
+            "CREATE FUNCTION pg_catalog.sneaky() RETURNS int LANGUAGE plpgsql AS $$\n"
+            "BEGIN DELETE FROM public.keep; RETURN 1; END $$;",
+            "SELECT sneaky()",
+        ),
+        (
+            "CREATE SCHEMA IF NOT EXISTS dbkit; CREATE FUNCTION dbkit.sneaky() RETURNS int"
+            " LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.keep; RETURN 1; END $$;",
+            "SELECT dbkit.sneaky()",
+        ),
+        (
             "INSERT INTO log VALUES (1, 1);"
             "ALTER TABLE log ADD CONSTRAINT ck CHECK (zap1(x)) NOT VALID;",
             "ALTER TABLE log VALIDATE CONSTRAINT ck",
@@ -375,6 +385,8 @@ _ZAP = (
         "renamed-function",
         "renamed-procedure",
         "renamed-view",
+        "user-function-in-pg-catalog",
+        "user-function-in-dbkit-schema",
         "validate-constraint",
     ],
 )

@@ -307,7 +307,8 @@ def writable(
     parents (every child for ``TRUNCATE .. CASCADE``), event triggers. Returns None (every
     table may change) when something cannot be bounded: a function in a language other than
     SQL or PL/pgSQL, a statement the analysis does not know (see ``unbounded``).
-    Functions of extensions and of ``pg_catalog`` are taken not to write the user's tables.
+    PostgreSQL's own functions (created by initdb) and functions of extensions are taken not to
+    write the user's tables; any other function is analysed, whatever its schema.
     """
     if body_writes is None:
         from dbkit.plan.sqltext import body_writes
@@ -466,7 +467,7 @@ class _Catalog:
 
     def analysed(self, oid: int, body_writes) -> dict[str, Any]:
         if oid not in self._analysed:
-            if oid not in self.functions:  # an extension's or pg_catalog's function
+            if oid not in self.functions:  # PostgreSQL's own or an extension's function
                 self._analysed[oid] = _NONE
             else:
                 lang, body, _ = self.functions[oid]
@@ -479,12 +480,13 @@ class _Catalog:
         return self._analysed[oid]
 
 
+# Functions created after initdb (FirstNormalObjectId), in whichever schema: a superuser's
+# function in pg_catalog, or one in the dbkit schema, is the user's too (dbkit has none).
 _USER_FUNCTIONS = """
 SELECT p.oid::bigint, p.proname, l.lanname, p.prosrc
 FROM pg_proc AS p
-JOIN pg_namespace AS n ON n.oid = p.pronamespace
 JOIN pg_language AS l ON l.oid = p.prolang
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbkit')
+WHERE p.oid >= 16384
   AND p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
