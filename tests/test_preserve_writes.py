@@ -531,3 +531,47 @@ def test_names_beyond_ascii_are_words_of_the_name_rule_and_of_definitions():
     assert (
         "löschen" in sqltext.body_writes("plpgsql", "BEGIN PERFORM löschen(1); END", None)["calls"]
     )
+
+
+@pytest.mark.parametrize(
+    "up",
+    [
+        "ALTER TABLE copies ADD CONSTRAINT ck_copies CHECK (wipe(item_id)) NOT VALID;\n"
+        "ALTER TABLE copies VALIDATE CONSTRAINT ck_copies;\n",
+        "ALTER TABLE copies ADD COLUMN seen boolean DEFAULT wipe(0);\n",
+    ],
+    ids=["validate-constraint", "add-column-default"],
+)
+def test_a_statement_that_keeps_rows_but_runs_a_deleting_function_is_caught(tmp_path, db_url, up):
+    # ALTER TABLE actions that keep every row of their table still run code over its rows
+    # (a check validated, a default filled in): the step is watched, and the function that
+    # deletes from the preserved table is caught (it was digested, then never compared)
+    s = project(tmp_path, db_url, up, "ALTER TABLE copies DROP CONSTRAINT IF EXISTS ck_copies;\n")
+    run(
+        db_url,
+        "CREATE FUNCTION wipe(bigint) RETURNS boolean LANGUAGE plpgsql AS $$\n"
+        "BEGIN DELETE FROM items WHERE id = 24; RETURN true; END $$;\n"
+        "INSERT INTO copies VALUES (1);",
+    )
+    with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
+        api.migrate(s)
+    tables, chunks = snapshot(db_url)
+    assert "proven" not in tables["public.items"] and chunks == 1
+    assert run(db_url, "SELECT count(*) FROM items") == [(500,)]
+
+
+@pytest.mark.parametrize(
+    "sql, watched",
+    [
+        ("ALTER TABLE t ADD COLUMN c int", False),
+        ("ALTER TABLE t ADD COLUMN c text DEFAULT 'x'", False),
+        ("ALTER TABLE t ADD CONSTRAINT k CHECK (x > 0)", False),
+        ("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES b", False),
+        ("ALTER TABLE t ADD COLUMN c timestamptz DEFAULT clock()", True),
+        ("ALTER TABLE t ADD COLUMN c mood_domain", True),
+        ("ALTER TABLE t ADD CONSTRAINT k CHECK (allowed(x))", True),
+        ("ALTER TABLE t VALIDATE CONSTRAINT k", True),
+    ],
+)
+def test_a_row_keeping_alter_that_runs_code_over_rows_is_watched(sql, watched):
+    assert sqltext.could_remove_rows(sql) is watched

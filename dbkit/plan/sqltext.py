@@ -303,8 +303,65 @@ def _may_remove_rows(raw: dict) -> bool:
     if kind != "AlterTableStmt":
         return True
     return not all(
-        cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS for cmd in node["cmds"]
+        cmd.get("AlterTableCmd", {}).get("subtype") in _KEEPS_ROWS
+        and not _runs_code_over_rows(cmd.get("AlterTableCmd", {}))
+        for cmd in node["cmds"]
     )
+
+
+def _runs_code_over_rows(cmd: dict) -> bool:
+    """Whether an ALTER TABLE action that keeps every row runs code over the existing ones: a
+    default or check that calls a function, a column of a type that may be a domain (its
+    default and checks), a constraint validated (its expression is in the catalog)."""
+    import json
+
+    subtype = cmd.get("subtype")
+    if subtype in ("AT_ValidateConstraint", "AT_AlterConstraint"):
+        return True
+    if subtype not in ("AT_AddColumn", "AT_AddConstraint"):
+        return False
+    definition = cmd.get("def", {})
+    if '"FuncCall"' in json.dumps(definition):
+        return True
+    names = definition.get("ColumnDef", {}).get("typeName", {}).get("names")
+    if names:
+        parts = [n.get("String", {}).get("sval", "") for n in names]
+        return not (parts[0] == "pg_catalog" or len(parts) == 1 and parts[0] in _BUILT_IN_TYPES)
+    return False
+
+
+# Types the grammar does not qualify with pg_catalog that are PostgreSQL's own (a column of
+# any other unqualified type may be a domain, whose default and checks run on ADD COLUMN).
+_BUILT_IN_TYPES = frozenset(
+    {
+        "text",
+        "uuid",
+        "json",
+        "jsonb",
+        "date",
+        "timestamptz",
+        "timetz",
+        "bytea",
+        "inet",
+        "cidr",
+        "macaddr",
+        "money",
+        "tsvector",
+        "tsquery",
+        "xml",
+        "oid",
+        "regclass",
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "bool",
+        "serial",
+        "bigserial",
+        "smallserial",
+    }
+)
 
 
 def _parse_one(text: str):  # -> pglast node or None
