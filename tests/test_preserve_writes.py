@@ -539,8 +539,9 @@ def test_names_beyond_ascii_are_words_of_the_name_rule_and_of_definitions():
         "ALTER TABLE copies ADD CONSTRAINT ck_copies CHECK (wipe(item_id)) NOT VALID;\n"
         "ALTER TABLE copies VALIDATE CONSTRAINT ck_copies;\n",
         "ALTER TABLE copies ADD COLUMN seen boolean DEFAULT wipe(0);\n",
+        "ALTER TABLE copies ADD CONSTRAINT ck_copies CHECK (item_id === 1);\n",
     ],
-    ids=["validate-constraint", "add-column-default"],
+    ids=["validate-constraint", "add-column-default", "check-with-operator"],
 )
 def test_a_statement_that_keeps_rows_but_runs_a_deleting_function_is_caught(tmp_path, db_url, up):
     # ALTER TABLE actions that keep every row of their table still run code over its rows
@@ -551,6 +552,9 @@ def test_a_statement_that_keeps_rows_but_runs_a_deleting_function_is_caught(tmp_
         db_url,
         "CREATE FUNCTION wipe(bigint) RETURNS boolean LANGUAGE plpgsql AS $$\n"
         "BEGIN DELETE FROM items WHERE id = 24; RETURN true; END $$;\n"
+        "CREATE FUNCTION wipe_op(bigint, int) RETURNS boolean LANGUAGE sql"
+        " AS 'SELECT wipe($1)';\n"
+        "CREATE OPERATOR === (function = wipe_op, leftarg = bigint, rightarg = int);\n"
         "INSERT INTO copies VALUES (1);",
     )
     with pytest.raises(ValidationFailed, match="public.items: 1 preserved row changed"):
@@ -565,7 +569,9 @@ def test_a_statement_that_keeps_rows_but_runs_a_deleting_function_is_caught(tmp_
     [
         ("ALTER TABLE t ADD COLUMN c int", False),
         ("ALTER TABLE t ADD COLUMN c text DEFAULT 'x'", False),
-        ("ALTER TABLE t ADD CONSTRAINT k CHECK (x > 0)", False),
+        ("ALTER TABLE t ADD CONSTRAINT k CHECK (x > 0) NOT VALID", False),
+        ("ALTER TABLE t ADD CONSTRAINT k CHECK (x === 0)", True),
+        ("ALTER TABLE t ADD COLUMN c int CHECK (c <> 0)", True),
         ("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES b", False),
         ("ALTER TABLE t ADD COLUMN c timestamptz DEFAULT clock()", True),
         ("ALTER TABLE t ADD COLUMN c mood_domain", True),

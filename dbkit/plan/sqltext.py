@@ -311,7 +311,8 @@ def _may_remove_rows(raw: dict) -> bool:
 
 def _runs_code_over_rows(cmd: dict) -> bool:
     """Whether an ALTER TABLE action that keeps every row runs code over the existing ones: a
-    default or check that calls a function, a column of a type that may be a domain (its
+    default or check that calls a function, a check or exclusion constraint checked against
+    the rows (its operators may be the user's), a column of a type that may be a domain (its
     default and checks), a constraint validated (its expression is in the catalog)."""
     import json
 
@@ -321,8 +322,17 @@ def _runs_code_over_rows(cmd: dict) -> bool:
     if subtype not in ("AT_AddColumn", "AT_AddConstraint"):
         return False
     definition = cmd.get("def", {})
-    if '"FuncCall"' in json.dumps(definition):
+    text = json.dumps(definition)
+    if '"FuncCall"' in text:
         return True
+    constraints = [definition.get("Constraint", {})] + [
+        c.get("Constraint", {}) for c in definition.get("ColumnDef", {}).get("constraints", [])
+    ]
+    if any(
+        c.get("contype") in ("CONSTR_CHECK", "CONSTR_EXCLUSION") and not c.get("skip_validation")
+        for c in constraints
+    ):
+        return True  # evaluated over the existing rows: its operators may be the user's
     names = definition.get("ColumnDef", {}).get("typeName", {}).get("names")
     if names:
         parts = [n.get("String", {}).get("sval", "") for n in names]
