@@ -401,27 +401,20 @@ def writable(
                         followed.discard(("relation", child))
                         grown = True
         if not pending:
-            pending = [] if all(("relation", r) in followed for r in written | read) else [_NONE]
+            done = all(("relation", r) in followed for r in written | read)
+            pending = [] if done else [_no_writes()]
     return {name for bare in changed for name in by_bare.get(bare, ())}
+
+
+def _no_writes() -> dict[str, Any]:
+    from dbkit.plan import sqltext
+
+    return sqltext.no_writes()
 
 
 def _bare(name: str) -> str:
     """A relation's or function's name without schema and quotes, in lower case."""
     return name.rsplit(".", 1)[-1].replace('"', "").lower()
-
-
-_NONE: dict[str, Any] = {
-    "changes": [],
-    "inserts": [],
-    "reads": [],
-    "calls": [],
-    "truncate_cascade": [],
-    "fks": [],
-    "functions": [],
-    "triggers": [],
-    "named": [],
-    "unbounded": None,
-}
 
 
 class _Catalog:
@@ -468,7 +461,7 @@ class _Catalog:
     def analysed(self, oid: int, body_writes) -> dict[str, Any]:
         if oid not in self._analysed:
             if oid not in self.functions:  # PostgreSQL's own or an extension's function
-                self._analysed[oid] = _NONE
+                self._analysed[oid] = _no_writes()
             else:
                 lang, body, _ = self.functions[oid]
                 definition = None

@@ -507,7 +507,7 @@ def writes(sql: str) -> dict[str, Any]:
 
     from pglast.parser import ParseError, parse_sql_json
 
-    out = _empty_writes()
+    out = no_writes()
     if not sql.strip():
         return out
     try:
@@ -536,7 +536,7 @@ def body_writes(language: str, body: str, definition: str | None = None) -> dict
     if language == "sql":
         return writes(body)
     if language != "plpgsql":
-        out = _empty_writes()
+        out = no_writes()
         out["unbounded"] = f"a function in language {language or '?'} cannot be read"
         return _sorted(out)
     import json
@@ -544,7 +544,7 @@ def body_writes(language: str, body: str, definition: str | None = None) -> dict
     import pglast
     from pglast.parser import ParseError, parse_sql_json
 
-    out = _empty_writes()
+    out = no_writes()
     try:
         tree = pglast.parse_plpgsql(definition or body)
     except (ParseError, Exception):  # noqa: BLE001 - pglast raises several kinds here
@@ -680,7 +680,7 @@ def _atomic_body(definition: str) -> dict[str, Any]:
 
     from pglast.parser import ParseError, parse_sql_json
 
-    out = _empty_writes()
+    out = no_writes()
     try:
         parsed = json.loads(parse_sql_json(definition))
     except ParseError:
@@ -692,7 +692,8 @@ def _atomic_body(definition: str) -> dict[str, Any]:
     return _sorted(out)
 
 
-def _empty_writes() -> dict[str, Any]:
+def no_writes() -> dict[str, Any]:
+    """An analysis that writes, reads and runs nothing (what :func:`writes` adds to)."""
     return {
         "changes": [],
         "inserts": [],
