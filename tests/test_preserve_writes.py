@@ -257,6 +257,11 @@ def test_dynamic_sql_is_analysed_when_built_from_constants_only():
     found = sqltext.body_writes("plpgsql", own, own)
     assert found["changes"] == ["items", "other"]
     assert found["unbounded"] is None
+    # %L and %I quote as PostgreSQL does: the built text parses (a quote and a backslash in a
+    # literal, a name that needs quotes)
+    quoted = own.replace("id %% 2 = %s', 'it' || 'ems', '0'", "note = %L', 'items', 'it''s \\ x'")
+    assert "%L" in quoted
+    assert sqltext.body_writes("plpgsql", quoted, quoted)["changes"] == ["items", "other"]
     given = own.replace("stamp()", "stamp(p text)").replace("'it' || 'ems'", "p")
     assert sqltext.body_writes("plpgsql", given, given)["unbounded"] == (
         "dynamic SQL (EXECUTE) built from variables: any table may be named"

@@ -1,8 +1,9 @@
-"""SQL literals: the one function that quotes a value into SQL text.
+"""SQL literals and identifiers: the one place that quotes a value or a name into SQL text.
 
 Everything dbkit writes as SQL text rather than sending as a parameter (the ``dbkit sql``
 script, the Alembic offline output, a migration's preamble, preservation queries) quotes
-through :func:`literal`, so the quoting rules cannot differ between paths.
+through :func:`literal`, and every name it splices into SQL text through :func:`identifier`,
+so the quoting rules cannot differ between paths.
 """
 
 from __future__ import annotations
@@ -45,3 +46,8 @@ def literal(value: Any) -> str:
             return "E" + quoted.replace("\\", "\\\\")
         return quoted
     raise TypeError(f"cannot render {type(value).__name__} as a SQL literal")
+
+
+def identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (always quoted: the name as it is, case and all)."""
+    return '"' + name.replace('"', '""') + '"'

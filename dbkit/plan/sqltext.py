@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from dbkit.plan.literals import identifier, literal
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -633,7 +635,7 @@ def _evaluate(node: dict) -> str | None:
         if name == "concat":
             return "".join(args)  # type: ignore[arg-type]
         if name == "quote_ident":
-            return _identifier(args[0])  # type: ignore[arg-type]
+            return identifier(args[0])  # type: ignore[arg-type]
         if name == "format":
             return _format(args[0], args[1:])  # type: ignore[arg-type]
     return None
@@ -661,17 +663,13 @@ def _format(template: str, args: list[str]) -> str | None:
             return ""
         value = args[index]
         if match.group(2) == "I":
-            return _identifier(value)
+            return identifier(value)
         if match.group(2) == "L":
-            return "'" + value.replace("'", "''") + "'"
+            return literal(value)
         return value
 
     text = _FORMAT.sub(one, template)
     return None if failed else text
-
-
-def _identifier(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _atomic_body(definition: str) -> dict[str, Any]:

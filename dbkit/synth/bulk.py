@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dbkit.plan.literals import identifier
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -120,10 +122,10 @@ def drop(conn: psycopg.Connection, table_sql: str) -> Dropped:
     dropped.indexes = [tuple(r) for r in conn.execute(_INDEXES, {"oid": oid}).fetchall()]
     dropped.foreign_keys = [tuple(r) for r in conn.execute(_FOREIGN_KEYS, {"oid": oid}).fetchall()]
     for name, _definition, _comment in dropped.foreign_keys:
-        conn.execute(f"ALTER TABLE {table_sql} DROP CONSTRAINT {_quote(name)}")
+        conn.execute(f"ALTER TABLE {table_sql} DROP CONSTRAINT {identifier(name)}")
     schema = _schema_sql(conn, oid)
     for name, _definition, _comment, _clustered in dropped.indexes:
-        conn.execute(f"DROP INDEX {schema}.{_quote(name)}")
+        conn.execute(f"DROP INDEX {schema}.{identifier(name)}")
     return dropped
 
 
@@ -141,13 +143,13 @@ def restore(conn: psycopg.Connection, dropped: Dropped) -> None:
         if comment is not None:
             conn.execute(
                 sql.SQL("COMMENT ON INDEX {} IS {}").format(
-                    sql.SQL(f"{schema}.{_quote(name)}"), sql.Literal(comment)
+                    sql.SQL(f"{schema}.{identifier(name)}"), sql.Literal(comment)
                 )
             )
         if clustered:
-            conn.execute(f"ALTER TABLE {table_sql} CLUSTER ON {_quote(name)}")
+            conn.execute(f"ALTER TABLE {table_sql} CLUSTER ON {identifier(name)}")
     for name, definition, comment in dropped.foreign_keys:
-        conn.execute(f"ALTER TABLE {table_sql} ADD CONSTRAINT {_quote(name)} {definition}")
+        conn.execute(f"ALTER TABLE {table_sql} ADD CONSTRAINT {identifier(name)} {definition}")
         if comment is not None:
             conn.execute(
                 sql.SQL("COMMENT ON CONSTRAINT {} ON {} IS {}").format(
@@ -166,8 +168,4 @@ def _schema_sql(conn: psycopg.Connection, oid: int) -> str:
         "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = %s",
         (oid,),
     ).fetchone()[0]
-    return _quote(name)
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+    return identifier(name)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dbkit.errors import SynthError, SynthUsageError
+from dbkit.plan.literals import identifier
 from dbkit.synth import catalog as synth_catalog
 from dbkit.synth.generate import CHUNK, Compiler, KeySource, TablePlan
 from dbkit.synth.profiles import Profiles
@@ -573,7 +574,7 @@ def _load(
         for column in plan.sequences:
             cursor.execute(
                 "SELECT setval(s, greatest((SELECT max("
-                + _quote(column)
+                + identifier(column)
                 + ") FROM "
                 + _qualified(table)
                 + "), 1)) FROM pg_get_serial_sequence(%s, %s) AS s "
@@ -644,12 +645,8 @@ def analyze(conns: list[psycopg.Connection], loads: list[TableLoad]) -> None:
         raise failed[0]
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _qualified(table) -> str:
-    return _quote(table.schema) + "." + _quote(table.name)
+    return identifier(table.schema) + "." + identifier(table.name)
 
 
 # -- cleanup ------------------------------------------------------------------------------------
