@@ -501,8 +501,9 @@ SELECT s.stxrelid::regclass::text, d.refobjid::bigint
 FROM pg_depend AS d JOIN pg_statistic_ext AS s ON s.oid = d.objid
 WHERE d.classid = 'pg_statistic_ext'::regclass AND d.refclassid = 'pg_proc'::regclass
 UNION
-SELECT i.indexrelid::regclass::text, d.refobjid::bigint
+SELECT owner.relid::regclass::text, d.refobjid::bigint
 FROM pg_depend AS d JOIN pg_index AS i ON i.indexrelid = d.objid
+CROSS JOIN LATERAL (VALUES (i.indexrelid), (i.indrelid)) AS owner (relid)
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
 UNION
 SELECT a.adrelid::regclass::text, d.refobjid::bigint
@@ -513,10 +514,6 @@ SELECT c.conrelid::regclass::text, d.refobjid::bigint
 FROM pg_depend AS d JOIN pg_constraint AS c ON c.oid = d.objid
 WHERE d.classid = 'pg_constraint'::regclass AND d.refclassid = 'pg_proc'::regclass
   AND c.conrelid <> 0
-UNION
-SELECT i.indrelid::regclass::text, d.refobjid::bigint
-FROM pg_depend AS d JOIN pg_index AS i ON i.indexrelid = d.objid
-WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
 """
 
 # Foreign keys: child, parent, and whether a change of the parent changes the child's rows.
