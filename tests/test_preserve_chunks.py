@@ -306,3 +306,21 @@ def test_a_rollback_in_a_session_with_other_output_settings_sees_no_false_change
     run(db_url, "UPDATE stamps SET f = f + 1 WHERE at = timestamptz '2026-01-01 07:00:00+00'")
     with pytest.raises(ValidationFailed, match="1 preserved row changed or removed"):
         api.rollback(s, phase="change")  # a real change is still caught under those settings
+
+
+def test_output_settings_are_put_back_and_a_failure_inside_is_not_masked(db_url):
+    wanted = (("TimeZone", "Pacific/Chatham"), ("DateStyle", "SQL, DMY"))
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        with preserve._output_as(conn, wanted):
+            assert conn.execute("SELECT current_setting('TimeZone')").fetchone() == (
+                "Pacific/Chatham",
+            )
+        assert conn.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    with psycopg.connect(db_url) as conn:  # in a transaction that fails inside the block
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.commit()
+        with pytest.raises(psycopg.errors.DivisionByZero), preserve._output_as(conn, wanted):
+            conn.execute("SELECT 1 / 0")
+        conn.rollback()  # undoes the settings with the transaction
+        assert conn.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
